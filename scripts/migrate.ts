@@ -1,0 +1,8 @@
+// Creates the database if missing and applies pending migrations (what `npm start` also does).
+import { loadConfigFromProcess } from '../src/config/app-config';
+import { prepareDatabase } from '../src/db/migrate';
+
+prepareDatabase(loadConfigFromProcess().database.url).catch((error: unknown) => {
+  process.stderr.write(`migration failed: ${String(error)}\n`);
+  process.exit(1);
+});

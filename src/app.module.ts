@@ -1,0 +1,53 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './db/database.module';
+import { RedisModule } from './redis/redis.module';
+import { AuthGuard } from './common/auth/auth.guard';
+import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
+import { HealthModule } from './health/health.module';
+import { WalletsModule } from './wallets/wallets.module';
+import { PurchasesModule } from './purchases/purchases.module';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            // Fastify made the id (accepting a caller's X-Request-Id); log lines carry the same one.
+            genReqId: (request) => (request as { id?: string }).id ?? '',
+            customAttributeKeys: { reqId: 'requestId' },
+            autoLogging: { ignore: (request) => (request.url ?? '').startsWith('/health') },
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            serializers: {
+              req: (request: { id: string; method: string; url: string }) => ({
+                id: request.id,
+                method: request.method,
+                url: request.url,
+              }),
+              res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+            },
+          },
+        }),
+        JwtModule.register({}),
+        DatabaseModule,
+        RedisModule,
+        HealthModule,
+        WalletsModule,
+        PurchasesModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+      ],
+    };
+  }
+}

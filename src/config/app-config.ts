@@ -1,0 +1,72 @@
+import { environmentSchema } from './config.schema';
+
+export type AppRole = 'api' | 'worker' | 'all';
+export type AuthMode = 'header' | 'jwt';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The typed configuration every module reads, through the `AppConfig` provider only. */
+export class AppConfig {
+  readonly nodeEnv!: 'development' | 'test' | 'production';
+  readonly http!: { port: number; host: string; shutdownTimeoutMs: number };
+  readonly database!: { url: string; poolMax: number };
+  readonly redis!: { url: string; keyPrefix: string };
+  readonly auth!: {
+    mode: AuthMode;
+    jwtSecret: string | undefined;
+    jwtPublicKey: string | undefined;
+    adminUserIds: readonly string[];
+  };
+  readonly platformAccountId!: string;
+  readonly authorRoyaltyPercent!: number;
+  readonly swaggerEnabled!: boolean;
+  readonly role!: AppRole;
+  readonly logLevel!: LogLevel;
+  readonly reconciliation!: { everyMs: number; fixBalances: boolean };
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/**
+ * Parses an environment (normally `process.env`) into `AppConfig`. Reports every bad variable
+ * at once so that one failed boot shows all that needs fixing.
+ */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigValidationError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    http: { port: e.PORT, host: e.HOST, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    auth: {
+      mode: e.AUTH_MODE ?? 'header',
+      jwtSecret: e.JWT_SECRET,
+      jwtPublicKey: e.JWT_PUBLIC_KEY,
+      adminUserIds: Object.freeze([...e.ADMIN_USER_IDS]),
+    },
+    platformAccountId: e.PLATFORM_ACCOUNT_ID,
+    authorRoyaltyPercent: e.AUTHOR_ROYALTY_PERCENT,
+    swaggerEnabled: e.SWAGGER_ENABLED,
+    role: e.APP_ROLE,
+    logLevel: e.LOG_LEVEL,
+    reconciliation: { everyMs: e.RECONCILE_EVERY, fixBalances: e.RECONCILE_FIX_BALANCES },
+  }) as AppConfig;
+}
+
+/** The one place that reads `process.env`. */
+export function loadConfigFromProcess(): AppConfig {
+  return loadConfig(process.env);
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+const uuid = z.string().uuid();
+
+const booleanFromString = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const uuidList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id.length > 0),
+  )
+  .pipe(z.array(uuid));
+
+const durationMs = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)?$/, 'must be a duration such as 600000, 30s, 10m or 1h')
+  .transform((value) => {
+    const match = /^(\d+)(ms|s|m|h)?$/.exec(value)!;
+    const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? 'ms']!;
+    return Number(match[1]) * factor;
+  })
+  .pipe(z.number().int().min(1_000).max(7 * 24 * 3_600_000));
+
+/**
+ * Every environment variable the service reads, with its default. Values arrive as strings
+ * and leave typed; anything that does not parse stops the process with the variable named.
+ */
+export const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: integer(1, 65_535).default('3000'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .default('postgres://postgres@127.0.0.1:5432/wallet'),
+    DATABASE_POOL_MAX: integer(1, 200).default('20'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .default('redis://127.0.0.1:6379'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 characters of [A-Za-z0-9_.:-]')
+      .default('wallet:'),
+    PLATFORM_ACCOUNT_ID: uuid.default('00000000-0000-4000-8000-000000000001'),
+    ADMIN_USER_IDS: uuidList.default(''),
+    AUTH_MODE: z.enum(['header', 'jwt']).optional(),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key' }).optional(),
+    AUTHOR_ROYALTY_PERCENT: integer(0, 100).default('70'),
+    SWAGGER_ENABLED: booleanFromString.default('true'),
+    APP_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SHUTDOWN_TIMEOUT_MS: integer(1_000, 120_000).default('10000'),
+    RECONCILE_EVERY: durationMs.default('10m'),
+    RECONCILE_FIX_BALANCES: booleanFromString.default('false'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.AUTH_MODE === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['AUTH_MODE'],
+        message: 'must be set explicitly (header or jwt) when NODE_ENV=production',
+      });
+    }
+    if (env.AUTH_MODE === 'jwt' && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['JWT_SECRET'],
+        message: 'JWT_SECRET or JWT_PUBLIC_KEY is required when AUTH_MODE=jwt',
+      });
+    }
+  });
+
+export type Environment = z.infer<typeof environmentSchema>;

@@ -1,0 +1,29 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { createSqlClient, Database } from './database';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: Database,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        new Database(
+          createSqlClient({
+            url: config.database.url,
+            poolMax: config.database.poolMax,
+            applicationName: `wallet-${config.role}`,
+          }),
+        ),
+    },
+  ],
+  exports: [Database],
+})
+export class DatabaseModule implements OnApplicationShutdown {
+  constructor(@Inject(Database) private readonly database: Database) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.database.close();
+  }
+}

@@ -1,0 +1,76 @@
+import { Logger } from '@nestjs/common';
+import { drizzle, PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import postgres, { Sql } from 'postgres';
+import * as schema from './schema';
+import { isRetryableTransactionError } from './postgres-errors';
+
+export type Db = PostgresJsDatabase<typeof schema>;
+/** The handle a repository write takes: a transaction opened by the use case. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface DatabaseOptions {
+  url: string;
+  poolMax: number;
+  applicationName?: string;
+}
+
+/** Seconds; a statement or an idle transaction past these is cut off rather than holding locks. */
+const STATEMENT_TIMEOUT_MS = 15_000;
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_SECONDS = 5;
+const TRANSACTION_ATTEMPTS_MAX = 5;
+
+export function createSqlClient(options: DatabaseOptions): Sql {
+  return postgres(options.url, {
+    max: options.poolMax,
+    prepare: true,
+    idle_timeout: 60,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    onnotice: () => undefined,
+    connection: {
+      application_name: options.applicationName ?? 'wallet-service',
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      TimeZone: 'UTC',
+    },
+  });
+}
+
+/**
+ * The service's one PostgreSQL pool, with the drizzle handle on top of it. Repositories get
+ * this; services open transactions through `transaction()` and pass the handle down.
+ */
+export class Database {
+  private readonly logger = new Logger(Database.name);
+  readonly db: Db;
+
+  constructor(readonly sql: Sql) {
+    this.db = drizzle(sql, { schema });
+  }
+
+  /**
+   * Runs `work` in a transaction, retrying a bounded number of times when PostgreSQL aborts it
+   * for a serialization failure or a deadlock; those say nothing about the request itself.
+   */
+  async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return retryTransient(() => this.db.transaction(work), this.logger);
+  }
+
+  async close(timeoutSeconds = 5): Promise<void> {
+    await this.sql.end({ timeout: timeoutSeconds });
+  }
+}
+
+/** Retries an idempotent database operation on serialization failures and deadlocks. */
+export async function retryTransient<T>(operation: () => Promise<T>, logger?: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isRetryableTransactionError(error) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw error;
+      logger?.warn({ attempt, code: (error as { code?: string }).code }, 'retrying transaction');
+      // Jittered backoff so that two transactions that collided do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/** SQLSTATEs the service reacts to. */
+export const PgCode = {
+  uniqueViolation: '23505',
+  checkViolation: '23514',
+  foreignKeyViolation: '23503',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+  duplicateDatabase: '42P04',
+  invalidTextRepresentation: '22P02',
+  queryCanceled: '57014',
+  adminShutdown: '57P01',
+  cannotConnectNow: '57P03',
+} as const;
+
+/** SQLSTATEs raised on purpose by the service's own SQL functions (see drizzle/ migrations). */
+export const WalletSqlCode = {
+  walletNotFound: 'WL001',
+  insufficientFunds: 'WL002',
+  authorWalletNotFound: 'WL003',
+  selfPurchase: 'WL004',
+} as const;
+
+export function pgErrorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+export function isRetryableTransactionError(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  return code === PgCode.serializationFailure || code === PgCode.deadlockDetected;
+}
+
+/** Connection-level failures: the database is down, restarting, or the connection was cut. */
+export function isDatabaseUnavailableError(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  if (code === PgCode.adminShutdown || code === PgCode.cannotConnectNow) return true;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'CONNECT_TIMEOUT' ||
+    code === 'CONNECTION_CLOSED' ||
+    code === 'CONNECTION_ENDED' ||
+    code === 'CONNECTION_DESTROYED' ||
+    code === 'EPIPE'
+  );
+}

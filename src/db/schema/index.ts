@@ -1,0 +1,255 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+// Millisecond timestamps: what the API shows is exactly what is stored and bucketed.
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' });
+// Cents fit a JavaScript number exactly far beyond any real balance (2^53 cents).
+const cents = (name: string) => bigint(name, { mode: 'number' });
+
+/**
+ * How many slots the platform's balance and the running totals are split into. A purchase
+ * writes the slot of its database connection, so concurrent purchases never queue on one row.
+ */
+export const STAT_SLOTS = 16;
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+export const wallets = pgTable(
+  'wallets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    balanceCents: cents('balance').notNull().default(0),
+    carryCentiCents: integer('fractional_balance').notNull().default(0),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('wallets_user_id_key').on(t.userId),
+    check('wallets_balance_non_negative', sql`${t.balanceCents} >= 0`),
+    check('wallets_fractional_balance_range', sql`${t.carryCentiCents} BETWEEN 0 AND 99`),
+  ],
+);
+
+/**
+ * Credits to a hot wallet (the platform's) land in one of STAT_SLOTS rows instead of the
+ * wallet row; the wallet's balance is `wallets.balance + sum(slots)`. Debits fold the slots back.
+ */
+export const walletBalanceSlots = pgTable(
+  'wallet_balance_slots',
+  {
+    walletId: uuid('wallet_id').notNull(),
+    slot: smallint('slot').notNull(),
+    balanceCents: cents('balance').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.walletId, t.slot] }),
+    check('wallet_balance_slots_non_negative', sql`${t.balanceCents} >= 0`),
+  ],
+);
+
+export const ledgerTransactions = pgTable(
+  'ledger_transactions',
+  {
+    // The id of the business operation (deposit, withdrawal or purchase) that posted it.
+    id: uuid('id').primaryKey(),
+    type: text('type').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    check('ledger_transactions_type', sql`${t.type} IN ('deposit', 'withdrawal', 'purchase')`),
+    index('ledger_transactions_created_at_idx').on(t.createdAt),
+  ],
+);
+
+/**
+ * Append-only postings (a trigger rejects UPDATE, DELETE and TRUNCATE). Each names either a
+ * wallet or a system account. There is deliberately no foreign key to `wallets`: every purchase
+ * posts to the platform wallet, and a foreign-key check would share-lock that one row each time.
+ */
+export const ledgerEntries = pgTable(
+  'ledger_entries',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    transactionId: uuid('transaction_id')
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    walletId: uuid('wallet_id'),
+    systemAccount: text('system_account'),
+    amountCents: cents('amount').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    index('ledger_entries_wallet_id_idx').on(t.walletId, t.id.desc()).where(sql`${t.walletId} IS NOT NULL`),
+    index('ledger_entries_transaction_id_idx').on(t.transactionId),
+    index('ledger_entries_created_at_idx').on(t.createdAt),
+    check('ledger_entries_amount_non_zero', sql`${t.amountCents} <> 0`),
+    check('ledger_entries_system_account', sql`${t.systemAccount} IN ('funding', 'payout')`),
+    check('ledger_entries_one_account', sql`(${t.walletId} IS NULL) <> (${t.systemAccount} IS NULL)`),
+  ],
+);
+
+export const deposits = pgTable(
+  'deposits',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .references(() => ledgerTransactions.id),
+    userId: uuid('user_id').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash').notNull(),
+    walletId: uuid('wallet_id')
+      .notNull()
+      .references(() => wallets.id),
+    amountCents: cents('amount').notNull(),
+    // The wallet as the deposit left it, so a replay returns the same body.
+    balanceAfterCents: cents('balance_after').notNull(),
+    carryAfterCentiCents: integer('fractional_balance_after').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('deposits_user_id_idempotency_key_key')
+      .on(t.userId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    index('deposits_wallet_id_idx').on(t.walletId),
+    check('deposits_amount_range', sql`${t.amountCents} BETWEEN 1 AND 1000000000`),
+  ],
+);
+
+export const withdrawals = pgTable(
+  'withdrawals',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .references(() => ledgerTransactions.id),
+    userId: uuid('user_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    walletId: uuid('wallet_id')
+      .notNull()
+      .references(() => wallets.id),
+    amountCents: cents('amount').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('withdrawals_user_id_idempotency_key_key').on(t.userId, t.idempotencyKey),
+    index('withdrawals_wallet_id_idx').on(t.walletId),
+    check('withdrawals_amount_range', sql`${t.amountCents} BETWEEN 1 AND 1000000000`),
+  ],
+);
+
+export const purchases = pgTable(
+  'purchases',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .references(() => ledgerTransactions.id),
+    userId: uuid('user_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    buyerWalletId: uuid('buyer_wallet_id')
+      .notNull()
+      .references(() => wallets.id),
+    authorWalletId: uuid('author_wallet_id')
+      .notNull()
+      .references(() => wallets.id),
+    itemPriceCents: cents('item_price').notNull(),
+    royaltyPercent: smallint('royalty_percent').notNull(),
+    authorAmountCents: cents('author_amount').notNull(),
+    platformAmountCents: cents('platform_amount').notNull(),
+    carryBeforeCentiCents: smallint('fractional_before').notNull(),
+    carryAfterCentiCents: smallint('fractional_after').notNull(),
+    status: text('status').notNull().default('completed'),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('purchases_user_id_idempotency_key_key').on(t.userId, t.idempotencyKey),
+    index('purchases_buyer_wallet_id_idx').on(t.buyerWalletId),
+    index('purchases_author_wallet_id_created_at_idx').on(t.authorWalletId, t.createdAt),
+    index('purchases_created_at_idx').on(t.createdAt),
+    check('purchases_item_price_range', sql`${t.itemPriceCents} BETWEEN 1 AND 1000000000`),
+    check('purchases_split_sums_to_price', sql`${t.authorAmountCents} + ${t.platformAmountCents} = ${t.itemPriceCents}`),
+    check('purchases_not_self', sql`${t.buyerWalletId} <> ${t.authorWalletId}`),
+    check(
+      'purchases_carry_identity',
+      sql`100 * ${t.authorAmountCents} + ${t.carryAfterCentiCents} = ${t.itemPriceCents} * ${t.royaltyPercent} + ${t.carryBeforeCentiCents}`,
+    ),
+  ],
+);
+
+const totalsColumns = {
+  depositedCents: cents('deposited').notNull().default(0),
+  withdrawnCents: cents('withdrawn').notNull().default(0),
+  purchaseVolumeCents: cents('purchase_volume').notNull().default(0),
+  royaltiesCents: cents('royalties').notNull().default(0),
+  platformRevenueCents: cents('platform_revenue').notNull().default(0),
+  purchaseCount: bigint('purchase_count', { mode: 'number' }).notNull().default(0),
+};
+
+/** All-time running totals, split into STAT_SLOTS rows summed on read. */
+export const runningTotals = pgTable('running_totals', {
+  slot: smallint('slot').primaryKey(),
+  ...totalsColumns,
+});
+
+/** The same totals per UTC hour (and slot), for period reports. */
+export const hourlyRollups = pgTable(
+  'hourly_rollups',
+  {
+    bucketStart: timestamptz('bucket_start').notNull(),
+    slot: smallint('slot').notNull(),
+    ...totalsColumns,
+  },
+  (t) => [primaryKey({ columns: [t.bucketStart, t.slot] })],
+);
+
+/** Per-author sales per UTC hour. The author's wallet row is locked anyway, so no slots. */
+export const authorHourlyRollups = pgTable(
+  'author_hourly_rollups',
+  {
+    authorWalletId: uuid('author_wallet_id').notNull(),
+    bucketStart: timestamptz('bucket_start').notNull(),
+    salesCount: bigint('sales_count', { mode: 'number' }).notNull().default(0),
+    grossVolumeCents: cents('gross_volume').notNull().default(0),
+    royaltyCents: cents('royalty').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.authorWalletId, t.bucketStart] }),
+    index('author_hourly_rollups_bucket_start_idx').on(t.bucketStart),
+  ],
+);
+
+export const financialReports = pgTable(
+  'financial_reports',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    requestedBy: uuid('requested_by').notNull(),
+    status: text('status').notNull().default('queued'),
+    periodFrom: timestamptz('period_from'),
+    periodTo: timestamptz('period_to'),
+    result: jsonb('result'),
+    error: text('error'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    startedAt: timestamptz('started_at'),
+    completedAt: timestamptz('completed_at'),
+  },
+  (t) => [check('financial_reports_status', sql`${t.status} IN ('queued', 'processing', 'completed', 'failed')`)],
+);

@@ -1,0 +1,58 @@
+import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import type Redis from 'ioredis';
+import { DependencyUnavailableError } from '../common/errors/domain-errors';
+import { REDIS_CACHE } from '../redis/redis.module';
+import { HealthRepository } from './health.repository';
+
+/** Readiness waits this long for each dependency before calling it down. */
+const CHECK_TIMEOUT_MS = 1_000;
+
+export interface ReadinessReport {
+  status: 'ok';
+  checks: Record<string, 'up'>;
+}
+
+@Injectable()
+export class HealthService {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly repository: HealthRepository,
+    @Inject(REDIS_CACHE) private readonly redis: Redis,
+  ) {}
+
+  async readiness(): Promise<ReadinessReport> {
+    try {
+      const result = await this.health.check([
+        () => this.probe('postgres', () => this.repository.ping()),
+        () => this.probe('redis', async () => void (await this.redis.ping())),
+      ]);
+      return { status: 'ok', checks: Object.fromEntries(Object.keys(result.details).map((name) => [name, 'up'])) };
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const details = (error.getResponse() as { details?: Record<string, { status: string }> }).details ?? {};
+      const checks = Object.fromEntries(Object.entries(details).map(([name, { status }]) => [name, status]));
+      const failed = Object.keys(checks).filter((name) => checks[name] !== 'up');
+      throw new DependencyUnavailableError(`Not ready: ${failed.join(', ')} unavailable`, { checks });
+    }
+  }
+
+  private async probe(name: string, check: () => Promise<void>): Promise<HealthIndicatorResult> {
+    const indicator = this.indicator.check(name);
+    try {
+      await withTimeout(check(), CHECK_TIMEOUT_MS);
+      return indicator.up();
+    } catch {
+      return indicator.down();
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

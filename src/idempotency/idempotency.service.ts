@@ -1,0 +1,137 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { REDIS_CACHE } from '../redis/redis.module';
+import { IdempotencyInFlightError, IdempotencyKeyReusedError } from './idempotency.errors';
+
+/** How long a completed result is served from Redis (PostgreSQL keeps it for good). */
+export const RESULT_TTL_SECONDS = 24 * 3600;
+/**
+ * How long an in-flight claim blocks the key. Short on purpose: the claim only turns
+ * concurrent duplicates into 409s; exactly-once is the database's unique constraint.
+ */
+export const IN_FLIGHT_TTL_MS = 10_000;
+
+export type IdempotentOperation = 'purchase' | 'withdrawal' | 'deposit';
+
+export interface IdempotencyScope {
+  callerId: string;
+  operation: IdempotentOperation;
+  key: string;
+}
+
+/** What the database said: the operation's result, and whether it already existed. */
+export interface ExecutionResult<T> {
+  body: T;
+  replayed: boolean;
+  storedFingerprint: string;
+}
+
+export interface IdempotentOutcome<T> {
+  body: T;
+  replayed: boolean;
+}
+
+interface CachedResult {
+  fingerprint: string;
+  body: unknown;
+}
+
+const CLAIM_SCRIPT = `
+local stored = redis.call('GET', KEYS[1])
+if stored then return {'result', stored} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'claimed'} end
+return {'in_flight'}`;
+
+const COMPLETE_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1`;
+
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+type IdempotencyRedis = Redis & {
+  idempotencyClaim(resultKey: string, lockKey: string, token: string, ttlMs: number): Promise<[string, string?]>;
+  idempotencyComplete(resultKey: string, lockKey: string, token: string, result: string, ttlSeconds: number): Promise<number>;
+  idempotencyRelease(lockKey: string, token: string): Promise<number>;
+};
+
+/**
+ * Client-owned idempotency keys for every money-moving endpoint. Redis answers replays and
+ * turns concurrent duplicates into 409 in one round trip; the database's unique constraint on
+ * (caller, key) is what guarantees exactly once, so with Redis down results are the same.
+ */
+@Injectable()
+export class IdempotencyService {
+  private readonly logger = new Logger(IdempotencyService.name);
+  private readonly redis: IdempotencyRedis;
+
+  constructor(@Inject(REDIS_CACHE) redis: Redis) {
+    if (!('idempotencyClaim' in redis)) {
+      redis.defineCommand('idempotencyClaim', { numberOfKeys: 2, lua: CLAIM_SCRIPT });
+      redis.defineCommand('idempotencyComplete', { numberOfKeys: 2, lua: COMPLETE_SCRIPT });
+      redis.defineCommand('idempotencyRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+    }
+    this.redis = redis as IdempotencyRedis;
+  }
+
+  async execute<T>(
+    scope: IdempotencyScope,
+    fingerprint: string,
+    operation: () => Promise<ExecutionResult<T>>,
+  ): Promise<IdempotentOutcome<T>> {
+    const resultKey = `idem:${scope.operation}:${scope.callerId}:${scope.key}`;
+    const lockKey = `${resultKey}:lock`;
+    const token = randomUUID();
+
+    const claim = await this.claim(resultKey, lockKey, token);
+    if (claim.state === 'result') {
+      if (claim.cached.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+      return { body: claim.cached.body as T, replayed: true };
+    }
+    if (claim.state === 'in_flight') throw new IdempotencyInFlightError();
+
+    let result: ExecutionResult<T>;
+    try {
+      result = await operation();
+    } catch (error) {
+      // A failed request leaves the key free, so the client may retry it.
+      if (claim.state === 'claimed') await this.bestEffort(() => this.redis.idempotencyRelease(lockKey, token));
+      throw error;
+    }
+    if (result.storedFingerprint !== fingerprint) {
+      if (claim.state === 'claimed') await this.bestEffort(() => this.redis.idempotencyRelease(lockKey, token));
+      throw new IdempotencyKeyReusedError();
+    }
+    const cached: CachedResult = { fingerprint, body: result.body };
+    await this.bestEffort(() =>
+      this.redis.idempotencyComplete(resultKey, lockKey, token, JSON.stringify(cached), RESULT_TTL_SECONDS),
+    );
+    return { body: result.body, replayed: result.replayed };
+  }
+
+  private async claim(
+    resultKey: string,
+    lockKey: string,
+    token: string,
+  ): Promise<{ state: 'result'; cached: CachedResult } | { state: 'claimed' | 'in_flight' | 'no_cache' }> {
+    try {
+      const [state, stored] = await this.redis.idempotencyClaim(resultKey, lockKey, token, IN_FLIGHT_TTL_MS);
+      if (state === 'result') return { state, cached: JSON.parse(stored!) as CachedResult };
+      return { state: state === 'claimed' ? 'claimed' : 'in_flight' };
+    } catch (error) {
+      this.logger.debug({ err: (error as Error).message }, 'idempotency cache unavailable, relying on the database');
+      return { state: 'no_cache' };
+    }
+  }
+
+  private async bestEffort(command: () => Promise<unknown>): Promise<void> {
+    try {
+      await command();
+    } catch (error) {
+      this.logger.debug({ err: (error as Error).message }, 'idempotency cache write skipped');
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Caller } from '../common/auth/caller';
+import { AppConfig } from '../config/app-config';
+import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
+import { requestFingerprint } from '../idempotency/request-fingerprint';
+import { SelfPurchaseError } from '../wallets/wallet.errors';
+import { WalletsService } from '../wallets/wallets.service';
+import { PurchaseDto, toPurchaseDto } from './dto/purchase.dto';
+import { PurchaseNotFoundError } from './purchase.errors';
+import { ExecutedPurchase, PurchasesRepository } from './purchases.repository';
+import { assertSplitInvariants } from './royalty-split';
+
+export interface PurchaseRequest {
+  buyerWalletId: string;
+  authorWalletId: string;
+  itemPriceCents: number;
+  idempotencyKey: string;
+}
+
+@Injectable()
+export class PurchasesService {
+  constructor(
+    private readonly repository: PurchasesRepository,
+    private readonly wallets: WalletsService,
+    private readonly idempotency: IdempotencyService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async purchase(
+    caller: Caller,
+    { buyerWalletId, authorWalletId, itemPriceCents, idempotencyKey }: PurchaseRequest,
+  ): Promise<IdempotentOutcome<PurchaseDto>> {
+    const fingerprint = requestFingerprint('purchase', { buyerWalletId, authorWalletId, itemPrice: itemPriceCents });
+    return this.idempotency.execute(
+      { callerId: caller.userId, operation: 'purchase', key: idempotencyKey },
+      fingerprint,
+      async () => {
+        // Checked before the database only to answer fast; purchase_execute checks it too.
+        if (buyerWalletId === authorWalletId) throw new SelfPurchaseError();
+        const executed = await this.repository.execute({
+          purchaseId: randomUUID(),
+          userId: caller.userId,
+          idempotencyKey,
+          requestHash: fingerprint,
+          buyerWalletId,
+          authorWalletId,
+          itemPriceCents,
+          royaltyPercent: this.config.authorRoyaltyPercent,
+          platformWalletId: this.wallets.platformWalletId,
+        });
+        assertPurchaseSplit(executed);
+        return { body: toPurchaseDto(executed), replayed: executed.replayed, storedFingerprint: executed.requestHash };
+      },
+    );
+  }
+
+  /** Buyer, author or admin; anyone else gets the same 404 as for a purchase that does not exist. */
+  async getPurchase(caller: Caller, purchaseId: string): Promise<PurchaseDto> {
+    const purchase = await this.repository.findWithParties(purchaseId);
+    const mayRead =
+      purchase !== undefined &&
+      (caller.isAdmin || purchase.buyerUserId === caller.userId || purchase.authorUserId === caller.userId);
+    if (!mayRead) throw new PurchaseNotFoundError();
+    return toPurchaseDto(purchase);
+  }
+}
+
+/** The database computed the split; the same identities must hold here, or something is badly wrong. */
+function assertPurchaseSplit(purchase: ExecutedPurchase): void {
+  assertSplitInvariants(
+    {
+      itemPriceCents: purchase.itemPriceCents,
+      royaltyPercent: purchase.royaltyPercent,
+      carryBeforeCentiCents: purchase.carryBeforeCentiCents,
+    },
+    {
+      authorAmountCents: purchase.authorAmountCents,
+      platformAmountCents: purchase.platformAmountCents,
+      carryAfterCentiCents: purchase.carryAfterCentiCents,
+    },
+  );
+}

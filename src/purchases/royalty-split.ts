@@ -1,0 +1,57 @@
+/**
+ * The royalty split of one purchase, in integer arithmetic only. The author's exact share is
+ * `price * percent` centi-cents (1/100 cent); whole cents of it plus the author's carry are paid
+ * now and the rest (0..99 centi-cents) stays as the new carry. The platform gets what the
+ * author does not. The SQL function purchase_execute does the same arithmetic under the lock
+ * on the author's wallet; the service checks every result against this function.
+ */
+export interface RoyaltySplitInput {
+  itemPriceCents: number;
+  royaltyPercent: number;
+  carryBeforeCentiCents: number;
+}
+
+export interface RoyaltySplit {
+  authorAmountCents: number;
+  platformAmountCents: number;
+  carryAfterCentiCents: number;
+}
+
+export const CENTI_CENTS_PER_CENT = 100;
+
+export function splitRoyalty({ itemPriceCents, royaltyPercent, carryBeforeCentiCents }: RoyaltySplitInput): RoyaltySplit {
+  assertInteger('itemPriceCents', itemPriceCents, 1, 1_000_000_000);
+  assertInteger('royaltyPercent', royaltyPercent, 0, 100);
+  assertInteger('carryBeforeCentiCents', carryBeforeCentiCents, 0, CENTI_CENTS_PER_CENT - 1);
+
+  const owedCentiCents = itemPriceCents * royaltyPercent + carryBeforeCentiCents;
+  const authorAmountCents = Math.floor(owedCentiCents / CENTI_CENTS_PER_CENT);
+  const carryAfterCentiCents = owedCentiCents % CENTI_CENTS_PER_CENT;
+  const platformAmountCents = itemPriceCents - authorAmountCents;
+
+  const split = { authorAmountCents, platformAmountCents, carryAfterCentiCents };
+  assertSplitInvariants({ itemPriceCents, royaltyPercent, carryBeforeCentiCents }, split);
+  return split;
+}
+
+/** The two identities every purchase must satisfy; throws if one does not hold. */
+export function assertSplitInvariants(input: RoyaltySplitInput, split: RoyaltySplit): void {
+  if (split.authorAmountCents + split.platformAmountCents !== input.itemPriceCents) {
+    throw new Error(`royalty split does not sum to the price: ${JSON.stringify({ input, split })}`);
+  }
+  if (
+    CENTI_CENTS_PER_CENT * split.authorAmountCents + split.carryAfterCentiCents !==
+    input.itemPriceCents * input.royaltyPercent + input.carryBeforeCentiCents
+  ) {
+    throw new Error(`royalty carry identity broken: ${JSON.stringify({ input, split })}`);
+  }
+  if (split.platformAmountCents < 0 || split.carryAfterCentiCents < 0 || split.carryAfterCentiCents > 99) {
+    throw new Error(`royalty split out of range: ${JSON.stringify({ input, split })}`);
+  }
+}
+
+function assertInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}

@@ -1,0 +1,72 @@
+import { Logger } from '@nestjs/common';
+import Redis, { RedisOptions } from 'ioredis';
+
+export type RedisPurpose = 'cache' | 'queue';
+
+/** Bounds that keep a Redis outage from stalling requests: the cache is optional, the DB is not. */
+const CACHE_COMMAND_TIMEOUT_MS = 250;
+const CONNECT_TIMEOUT_MS = 2_000;
+const RECONNECT_DELAY_MAX_MS = 2_000;
+
+/**
+ * The one place that opens Redis connections. The cache connection fails fast (no offline
+ * queue, short timeouts) so callers can fall back to PostgreSQL; the queue connection follows
+ * BullMQ's requirements (unlimited retries per request, no key prefix of ioredis's own).
+ */
+export class RedisConnectionFactory {
+  private readonly logger = new Logger('Redis');
+  private readonly connections: Redis[] = [];
+
+  constructor(
+    private readonly url: string,
+    readonly keyPrefix: string,
+  ) {}
+
+  /** BullMQ's `prefix` option: BullMQ rejects ioredis's `keyPrefix`, so it gets its own. */
+  get queuePrefix(): string {
+    return `${this.keyPrefix}bull`;
+  }
+
+  create(purpose: RedisPurpose): Redis {
+    const common: RedisOptions = {
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_DELAY_MAX_MS),
+      connectionName: `wallet-${purpose}`,
+    };
+    const options: RedisOptions =
+      purpose === 'cache'
+        ? {
+            ...common,
+            keyPrefix: this.keyPrefix,
+            enableOfflineQueue: false,
+            maxRetriesPerRequest: 1,
+            commandTimeout: CACHE_COMMAND_TIMEOUT_MS,
+          }
+        : { ...common, maxRetriesPerRequest: null, enableReadyCheck: false };
+    const connection = new Redis(this.url, options);
+    let reportedDown = false;
+    connection.on('error', (error: Error) => {
+      // ioredis emits an error on every failed reconnect; one line per outage is enough.
+      if (!reportedDown) this.logger.warn({ purpose, err: error.message }, 'redis connection error');
+      reportedDown = true;
+    });
+    connection.on('ready', () => {
+      if (reportedDown) this.logger.log({ purpose }, 'redis connection restored');
+      reportedDown = false;
+    });
+    this.connections.push(connection);
+    return connection;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(
+      this.connections.map(async (connection) => {
+        try {
+          await connection.quit();
+        } catch {
+          connection.disconnect();
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,60 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, Matches } from 'class-validator';
+import type { LedgerEntryRow } from '../wallets.repository';
+
+export const LEDGER_PAGE_LIMIT_DEFAULT = 50;
+export const LEDGER_PAGE_LIMIT_MAX = 200;
+
+export class LedgerQueryDto {
+  @ApiPropertyOptional({
+    description: `Page size, 1 to ${LEDGER_PAGE_LIMIT_MAX} (default ${LEDGER_PAGE_LIMIT_DEFAULT})`,
+    example: 50,
+  })
+  @IsOptional()
+  @Matches(/^(?:[1-9]|[1-9]\d|1\d\d|200)$/, { message: `limit must be a whole number from 1 to ${LEDGER_PAGE_LIMIT_MAX}` })
+  limit?: string;
+
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page', example: 'MTIzNDU' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'cursor must be a nextCursor returned by this endpoint' })
+  cursor?: string;
+}
+
+export class LedgerEntryDto {
+  @ApiProperty({ description: 'Posting id (a string: it may exceed 2^53)', example: '12345' })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid', example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
+  transactionId!: string;
+
+  @ApiProperty({ enum: ['deposit', 'withdrawal', 'purchase'], example: 'purchase' })
+  type!: 'deposit' | 'withdrawal' | 'purchase';
+
+  @ApiProperty({ description: 'Signed integer cents: + credit, − debit', example: -1999 })
+  amount!: number;
+
+  @ApiProperty({ example: '2026-11-21T10:30:00.000Z' })
+  createdAt!: Date;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Present on purchase postings', example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
+  purchaseId?: string;
+}
+
+export class LedgerPageDto {
+  @ApiProperty({ type: [LedgerEntryDto] })
+  items!: LedgerEntryDto[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'null on the last page', example: 'MTIzMDA' })
+  nextCursor!: string | null;
+}
+
+export function toLedgerEntryDto(row: LedgerEntryRow): LedgerEntryDto {
+  return {
+    id: String(row.id),
+    transactionId: row.transactionId,
+    type: row.type,
+    amount: row.amountCents,
+    createdAt: row.createdAt,
+    ...(row.type === 'purchase' ? { purchaseId: row.transactionId } : {}),
+  };
+}

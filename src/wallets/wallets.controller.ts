@@ -1,0 +1,89 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentCaller } from '../common/auth/auth.decorators';
+import { Caller } from '../common/auth/caller';
+import { ApiIdempotencyKey, ApiProblems } from '../common/http/api-docs';
+import { OptionalIdempotencyKey, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
+import { withReplayHeader } from '../common/http/replay';
+import { UuidParamPipe } from '../common/http/uuid-param.pipe';
+import { AmountDto } from './dto/amount.dto';
+import { LedgerPageDto, LedgerQueryDto } from './dto/ledger.dto';
+import { WalletDto } from './dto/wallet.dto';
+import { WithdrawalDto } from './dto/withdrawal.dto';
+import { WalletsService } from './wallets.service';
+
+@ApiTags('wallets')
+@ApiProblems(401)
+@Controller('wallets')
+export class WalletsController {
+  constructor(private readonly wallets: WalletsService) {}
+
+  @Post()
+  @ApiOperation({ summary: "Create the caller's wallet (one per user); returns the existing one if present" })
+  @ApiCreatedResponse({ type: WalletDto, description: 'Created' })
+  @ApiOkResponse({ type: WalletDto, description: 'The caller already had this wallet' })
+  async create(@CurrentCaller() caller: Caller, @Res({ passthrough: true }) reply: FastifyReply): Promise<WalletDto> {
+    const { wallet, created } = await this.wallets.createWallet(caller);
+    void reply.status(created ? 201 : 200);
+    return wallet;
+  }
+
+  @Get(':walletId')
+  @ApiOperation({ summary: 'Read a wallet (owner or admin)' })
+  @ApiOkResponse({ type: WalletDto })
+  @ApiProblems(400, 404)
+  get(@CurrentCaller() caller: Caller, @Param('walletId', new UuidParamPipe('walletId')) walletId: string): Promise<WalletDto> {
+    return this.wallets.getWallet(caller, walletId);
+  }
+
+  @Get(':walletId/ledger')
+  @ApiOperation({ summary: "The wallet's postings, newest first, with keyset pagination (owner or admin)" })
+  @ApiOkResponse({ type: LedgerPageDto })
+  @ApiProblems(400, 404)
+  ledger(
+    @CurrentCaller() caller: Caller,
+    @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
+    @Query() query: LedgerQueryDto,
+  ): Promise<LedgerPageDto> {
+    return this.wallets.ledger(caller, walletId, query);
+  }
+
+  @Post(':walletId/deposit')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Deposit cents into your wallet (funded from the system funding account)' })
+  @ApiIdempotencyKey({ required: false })
+  @ApiCreatedResponse({ type: WalletDto, description: 'The wallet after the deposit' })
+  @ApiProblems(400, 404, 409, 422, 503)
+  async deposit(
+    @CurrentCaller() caller: Caller,
+    @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
+    @Body() body: AmountDto,
+    @OptionalIdempotencyKey() idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<WalletDto> {
+    return withReplayHeader(
+      reply,
+      await this.wallets.deposit(caller, { walletId, amountCents: body.amount, idempotencyKey }),
+    );
+  }
+
+  @Post(':walletId/withdrawals')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Withdraw cents from your wallet (paid out to the system payout account)' })
+  @ApiIdempotencyKey({ required: true })
+  @ApiCreatedResponse({ type: WithdrawalDto })
+  @ApiProblems(400, 402, 404, 409, 422, 503)
+  async withdraw(
+    @CurrentCaller() caller: Caller,
+    @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
+    @Body() body: AmountDto,
+    @RequiredIdempotencyKey() idempotencyKey: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<WithdrawalDto> {
+    return withReplayHeader(
+      reply,
+      await this.wallets.withdraw(caller, { walletId, amountCents: body.amount, idempotencyKey }),
+    );
+  }
+}

@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import { and, desc, eq, lt } from 'drizzle-orm';
+import { Database, retryTransient } from '../db/database';
+import { PgCode, pgErrorCode } from '../db/postgres-errors';
+import { ledgerEntries, ledgerTransactions, users, wallets } from '../db/schema';
+import { toDate, toSafeInteger } from '../db/sql-values';
+import { rethrowWalletSqlError } from './wallet.errors';
+
+export interface WalletRow {
+  id: string;
+  userId: string;
+  balanceCents: number;
+  carryCentiCents: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DepositRow {
+  depositId: string;
+  replayed: boolean;
+  requestHash: string;
+  wallet: WalletRow;
+}
+
+export interface WithdrawalRow {
+  id: string;
+  replayed: boolean;
+  requestHash: string;
+  walletId: string;
+  amountCents: number;
+  createdAt: Date;
+}
+
+export interface LedgerEntryRow {
+  id: number;
+  transactionId: string;
+  type: 'deposit' | 'withdrawal' | 'purchase';
+  amountCents: number;
+  createdAt: Date;
+}
+
+interface MoneyCall {
+  operationId: string;
+  userId: string;
+  idempotencyKey: string | undefined;
+  requestHash: string;
+  walletId: string;
+  amountCents: number;
+}
+
+@Injectable()
+export class WalletsRepository {
+  constructor(private readonly database: Database) {}
+
+  /** Creates the user's wallet unless it exists; `created` tells which happened. */
+  async createForUser(userId: string): Promise<{ wallet: WalletRow; created: boolean }> {
+    await this.database.db.insert(users).values({ id: userId }).onConflictDoNothing();
+    const [inserted] = await this.database.db
+      .insert(wallets)
+      .values({ userId })
+      .onConflictDoNothing({ target: wallets.userId })
+      .returning({ id: wallets.id });
+    const wallet = await this.findByUserId(userId);
+    return { wallet: wallet!, created: inserted !== undefined };
+  }
+
+  async findById(walletId: string): Promise<WalletRow | undefined> {
+    const [row] = await this.database.sql<WalletSqlRow[]>`
+      SELECT id, user_id, balance, fractional_balance, created_at, updated_at FROM wallet_view(${walletId})`;
+    return row ? toWalletRow(row) : undefined;
+  }
+
+  async findByUserId(userId: string): Promise<WalletRow | undefined> {
+    const [wallet] = await this.database.db.select({ id: wallets.id }).from(wallets).where(eq(wallets.userId, userId));
+    return wallet ? this.findById(wallet.id) : undefined;
+  }
+
+  async deposit(call: MoneyCall): Promise<DepositRow> {
+    const rows = await this.callMoneyFunction(
+      () => this.database.sql<(WalletSqlRow & { wallet_id: string; replayed: boolean; request_hash: string; wallet_created_at: Date | string })[]>`
+        SELECT id, replayed, request_hash, wallet_id, user_id, balance, fractional_balance, wallet_created_at, updated_at
+          FROM wallet_deposit(${call.operationId}, ${call.userId}, ${call.idempotencyKey ?? null},
+                              ${call.requestHash}, ${call.walletId}, ${call.amountCents})`,
+    );
+    const row = rows[0]!;
+    return {
+      depositId: row.id,
+      replayed: row.replayed,
+      requestHash: row.request_hash,
+      wallet: toWalletRow({ ...row, id: row.wallet_id, created_at: row.wallet_created_at }),
+    };
+  }
+
+  async withdraw(call: MoneyCall): Promise<WithdrawalRow> {
+    const rows = await this.callMoneyFunction(
+      () => this.database.sql<
+        { id: string; replayed: boolean; request_hash: string; wallet_id: string; amount: string; created_at: Date | string }[]
+      >`
+        SELECT id, replayed, request_hash, wallet_id, amount, created_at
+          FROM wallet_withdraw(${call.operationId}, ${call.userId}, ${call.idempotencyKey ?? null},
+                               ${call.requestHash}, ${call.walletId}, ${call.amountCents})`,
+    );
+    const row = rows[0]!;
+    return {
+      id: row.id,
+      replayed: row.replayed,
+      requestHash: row.request_hash,
+      walletId: row.wallet_id,
+      amountCents: toSafeInteger(row.amount),
+      createdAt: toDate(row.created_at),
+    };
+  }
+
+  /** One page of a wallet's postings, newest first, strictly older than `beforeId`. */
+  async ledgerPage(walletId: string, beforeId: number | undefined, limit: number): Promise<LedgerEntryRow[]> {
+    const rows = await this.database.db
+      .select({
+        id: ledgerEntries.id,
+        transactionId: ledgerEntries.transactionId,
+        type: ledgerTransactions.type,
+        amountCents: ledgerEntries.amountCents,
+        createdAt: ledgerEntries.createdAt,
+      })
+      .from(ledgerEntries)
+      .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerEntries.transactionId))
+      .where(
+        and(eq(ledgerEntries.walletId, walletId), beforeId === undefined ? undefined : lt(ledgerEntries.id, beforeId)),
+      )
+      .orderBy(desc(ledgerEntries.id))
+      .limit(limit);
+    return rows as LedgerEntryRow[];
+  }
+
+  /**
+   * Runs a money function, retrying deadlocks and serialization failures; a unique violation
+   * on the idempotency key means a same-key request committed first, so one more call replays it.
+   */
+  private async callMoneyFunction<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await retryTransient(call);
+    } catch (error) {
+      if (pgErrorCode(error) === PgCode.uniqueViolation) {
+        try {
+          return await call();
+        } catch (retryError) {
+          rethrowWalletSqlError(retryError);
+        }
+      }
+      rethrowWalletSqlError(error);
+    }
+  }
+}
+
+interface WalletSqlRow {
+  id: string;
+  user_id: string;
+  balance: string;
+  fractional_balance: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+function toWalletRow(row: WalletSqlRow): WalletRow {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    balanceCents: toSafeInteger(row.balance),
+    carryCentiCents: row.fractional_balance,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}

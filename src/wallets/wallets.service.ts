@@ -1,0 +1,116 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Caller } from '../common/auth/caller';
+import { AppConfig } from '../config/app-config';
+import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
+import { requestFingerprint } from '../idempotency/request-fingerprint';
+import { LEDGER_PAGE_LIMIT_DEFAULT, LedgerPageDto, toLedgerEntryDto } from './dto/ledger.dto';
+import { toWalletDto, WalletDto } from './dto/wallet.dto';
+import { toWithdrawalDto, WithdrawalDto } from './dto/withdrawal.dto';
+import { decodeLedgerCursor, encodeLedgerCursor } from './ledger-cursor';
+import { WalletNotFoundError } from './wallet.errors';
+import { WalletRow, WalletsRepository } from './wallets.repository';
+
+@Injectable()
+export class WalletsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(WalletsService.name);
+  private platformWallet: WalletRow | undefined;
+
+  constructor(
+    private readonly repository: WalletsRepository,
+    private readonly idempotency: IdempotencyService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Seeds the platform account and its wallet (idempotent; every instance may do it). */
+  async onApplicationBootstrap(): Promise<void> {
+    const { wallet, created } = await this.repository.createForUser(this.config.platformAccountId);
+    this.platformWallet = wallet;
+    if (created) this.logger.log({ walletId: wallet.id }, 'platform wallet created');
+  }
+
+  /** The wallet that receives the platform's share of every purchase. */
+  get platformWalletId(): string {
+    if (!this.platformWallet) throw new Error('platform wallet not seeded yet');
+    return this.platformWallet.id;
+  }
+
+  async createWallet(caller: Caller): Promise<{ wallet: WalletDto; created: boolean }> {
+    const { wallet, created } = await this.repository.createForUser(caller.userId);
+    return { wallet: toWalletDto(wallet), created };
+  }
+
+  async getWallet(caller: Caller, walletId: string): Promise<WalletDto> {
+    return toWalletDto(await this.readableWallet(caller, walletId));
+  }
+
+  async ledger(
+    caller: Caller,
+    walletId: string,
+    query: { limit?: string; cursor?: string },
+  ): Promise<LedgerPageDto> {
+    await this.readableWallet(caller, walletId);
+    const limit = query.limit === undefined ? LEDGER_PAGE_LIMIT_DEFAULT : Number(query.limit);
+    const beforeId = query.cursor === undefined ? undefined : decodeLedgerCursor(query.cursor);
+    // One extra row tells whether another page follows without a count query.
+    const rows = await this.repository.ledgerPage(walletId, beforeId, limit + 1);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map(toLedgerEntryDto),
+      nextCursor: rows.length > limit ? encodeLedgerCursor(page[page.length - 1]!.id) : null,
+    };
+  }
+
+  /** Deposits are idempotent only when the client sends a key. */
+  async deposit(
+    caller: Caller,
+    { walletId, amountCents, idempotencyKey }: { walletId: string; amountCents: number; idempotencyKey?: string },
+  ): Promise<IdempotentOutcome<WalletDto>> {
+    const fingerprint = requestFingerprint('deposit', { walletId, amount: amountCents });
+    const execute = async () => {
+      const result = await this.repository.deposit({
+        operationId: randomUUID(),
+        userId: caller.userId,
+        idempotencyKey,
+        requestHash: fingerprint,
+        walletId,
+        amountCents,
+      });
+      return { body: toWalletDto(result.wallet), replayed: result.replayed, storedFingerprint: result.requestHash };
+    };
+    if (idempotencyKey === undefined) {
+      const { body } = await execute();
+      return { body, replayed: false };
+    }
+    return this.idempotency.execute({ callerId: caller.userId, operation: 'deposit', key: idempotencyKey }, fingerprint, execute);
+  }
+
+  async withdraw(
+    caller: Caller,
+    { walletId, amountCents, idempotencyKey }: { walletId: string; amountCents: number; idempotencyKey: string },
+  ): Promise<IdempotentOutcome<WithdrawalDto>> {
+    const fingerprint = requestFingerprint('withdrawal', { walletId, amount: amountCents });
+    return this.idempotency.execute(
+      { callerId: caller.userId, operation: 'withdrawal', key: idempotencyKey },
+      fingerprint,
+      async () => {
+        const result = await this.repository.withdraw({
+          operationId: randomUUID(),
+          userId: caller.userId,
+          idempotencyKey,
+          requestHash: fingerprint,
+          walletId,
+          amountCents,
+        });
+        return { body: toWithdrawalDto(result), replayed: result.replayed, storedFingerprint: result.requestHash };
+      },
+    );
+  }
+
+  /** Owner or admin; anyone else learns nothing, not even that the wallet exists. */
+  private async readableWallet(caller: Caller, walletId: string): Promise<WalletRow> {
+    const wallet = await this.repository.findById(walletId);
+    if (!wallet || (wallet.userId !== caller.userId && !caller.isAdmin)) throw new WalletNotFoundError();
+    return wallet;
+  }
+}
