@@ -1,0 +1,29 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Module } from '@nestjs/common';
+import { RedisConnectionFactory } from '../redis/redis-connection.factory';
+import { RedisModule } from '../redis/redis.module';
+
+/**
+ * BullMQ on the shared Redis connection factory, under the configured key prefix. Feature
+ * modules register their own queues; workers (processors) are added only in the `worker`
+ * and `all` roles (see `runsWorkers`).
+ */
+@Global()
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      imports: [RedisModule],
+      inject: [RedisConnectionFactory],
+      useFactory: (redis: RedisConnectionFactory) => ({
+        connection: redis.create('queue'),
+        prefix: redis.queuePrefix,
+      }),
+    }),
+  ],
+  exports: [BullModule],
+})
+export class QueueModule {}
+
+export function runsWorkers(role: 'api' | 'worker' | 'all'): boolean {
+  return role !== 'api';
+}
