@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './db/database.module';
 import { RedisModule } from './redis/redis.module';
 import { QueueModule } from './queue/queue.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { AuthGuard } from './common/auth/auth.guard';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HealthModule } from './health/health.module';
@@ -42,6 +43,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         QueueModule,
+        MetricsModule,
         HealthModule,
         WalletsModule,
         PurchasesModule,
