@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   index,
   integer,
@@ -252,4 +253,34 @@ export const financialReports = pgTable(
     completedAt: timestamptz('completed_at'),
   },
   (t) => [check('financial_reports_status', sql`${t.status} IN ('queued', 'processing', 'completed', 'failed')`)],
+);
+
+/**
+ * One reconciliation run: what it checked, every drift it found (before and after values, and
+ * whether it was corrected), bounded by the run's own limit on stored drift details.
+ */
+export const reconciliationRuns = pgTable(
+  'reconciliation_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    trigger: text('trigger').notNull(),
+    requestedBy: uuid('requested_by'),
+    status: text('status').notNull().default('queued'),
+    fixBalances: boolean('fix_balances').notNull().default(false),
+    checked: jsonb('checked'),
+    drifts: jsonb('drifts').notNull().default(sql`'[]'::jsonb`),
+    driftCount: integer('drift_count').notNull().default(0),
+    correctedCount: integer('corrected_count').notNull().default(0),
+    error: text('error'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [
+    check('reconciliation_runs_trigger', sql`${t.trigger} IN ('schedule', 'manual')`),
+    check('reconciliation_runs_status', sql`${t.status} IN ('queued', 'running', 'completed', 'failed')`),
+    index('reconciliation_runs_active_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} IN ('queued', 'running')`),
+  ],
 );
