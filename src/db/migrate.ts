@@ -7,6 +7,8 @@ import { PgCode, pgErrorCode } from './postgres-errors';
 
 /** Arbitrary, fixed: every instance that migrates takes this one advisory lock. */
 const MIGRATION_LOCK_KEY = 727_001;
+/** Taken in the maintenance database around check-then-create, for the same reason. */
+const CREATE_DATABASE_LOCK_KEY = 727_002;
 export const MIGRATIONS_FOLDER = path.resolve(__dirname, '..', '..', 'drizzle');
 
 /** Creates the database named in `url` if it does not exist (racing instances are fine). */
@@ -20,13 +22,21 @@ export async function ensureDatabaseExists(url: string, logger: Logger): Promise
   maintenance.pathname = '/postgres';
   const sql = postgres(maintenance.toString(), { max: 1, onnotice: () => undefined, connect_timeout: 10 });
   try {
-    const [row] = await sql`SELECT 1 AS present FROM pg_database WHERE datname = ${databaseName}`;
-    if (row) return;
+    // Two concurrent CREATE DATABASE of one name can both pass the duplicate check and the
+    // loser then fails on pg_database's unique index (23505, not 42P04); the lock rules that out.
+    await sql`SELECT pg_advisory_lock(${CREATE_DATABASE_LOCK_KEY})`;
     try {
-      await sql.unsafe(`CREATE DATABASE "${databaseName}"`);
-      logger.log(`created database ${databaseName}`);
-    } catch (error) {
-      if (pgErrorCode(error) !== PgCode.duplicateDatabase) throw error;
+      const [row] = await sql`SELECT 1 AS present FROM pg_database WHERE datname = ${databaseName}`;
+      if (row) return;
+      try {
+        await sql.unsafe(`CREATE DATABASE "${databaseName}"`);
+        logger.log(`created database ${databaseName}`);
+      } catch (error) {
+        const code = pgErrorCode(error);
+        if (code !== PgCode.duplicateDatabase && code !== PgCode.uniqueViolation) throw error;
+      }
+    } finally {
+      await sql`SELECT pg_advisory_unlock(${CREATE_DATABASE_LOCK_KEY})`;
     }
   } finally {
     await sql.end({ timeout: 5 });

@@ -1,0 +1,142 @@
+import { ConfigValidationError, loadConfig } from './app-config';
+
+/** The problems `loadConfig` reports for `env`, or a failure if it accepts it. */
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return [...error.problems];
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe('loadConfig', () => {
+  it('fills every default from an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      nodeEnv: 'development',
+      http: { port: 3000, host: '0.0.0.0', shutdownTimeoutMs: 10_000 },
+      database: { url: 'postgres://postgres@127.0.0.1:5432/wallet', poolMax: 20 },
+      redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'wallet:' },
+      auth: { mode: 'header', jwtSecret: undefined, jwtPublicKey: undefined, adminUserIds: [] },
+      platformAccountId: '00000000-0000-4000-8000-000000000001',
+      authorRoyaltyPercent: 70,
+      swaggerEnabled: true,
+      role: 'all',
+      logLevel: 'info',
+      reconciliation: { everyMs: 600_000, fixBalances: false },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', AUTH_MODE: '', ADMIN_USER_IDS: '' }).http.port).toBe(3000);
+  });
+
+  it('parses typed values', () => {
+    const admin1 = '3b241101-e2bb-4255-8caf-4136c566a962';
+    const admin2 = '6f9619ff-8b86-4d01-b42d-00c04fc964ff';
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: 'x'.repeat(32),
+      ADMIN_USER_IDS: ` ${admin1}, ${admin2} ,`,
+      AUTHOR_ROYALTY_PERCENT: '0',
+      SWAGGER_ENABLED: 'false',
+      APP_ROLE: 'worker',
+      RECONCILE_EVERY: '30s',
+      RECONCILE_FIX_BALANCES: '1',
+      REDIS_URL: 'rediss://cache.internal:6380/2',
+    });
+    expect(config.http.port).toBe(8080);
+    expect(config.auth).toEqual({
+      mode: 'jwt',
+      jwtSecret: 'x'.repeat(32),
+      jwtPublicKey: undefined,
+      adminUserIds: [admin1, admin2],
+    });
+    expect(config.authorRoyaltyPercent).toBe(0);
+    expect(config.swaggerEnabled).toBe(false);
+    expect(config.role).toBe('worker');
+    expect(config.reconciliation).toEqual({ everyMs: 30_000, fixBalances: true });
+    expect(config.redis.url).toBe('rediss://cache.internal:6380/2');
+  });
+
+  it.each([
+    ['10m', 600_000],
+    ['1h', 3_600_000],
+    ['1000', 1_000],
+    ['1500ms', 1_500],
+  ])('reads RECONCILE_EVERY=%s as %d ms', (value, everyMs) => {
+    expect(loadConfig({ RECONCILE_EVERY: value }).reconciliation.everyMs).toBe(everyMs);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '0'],
+    ['PORT', '65536'],
+    ['PORT', '80.5'],
+    ['AUTHOR_ROYALTY_PERCENT', '101'],
+    ['AUTHOR_ROYALTY_PERCENT', '-1'],
+    ['ADMIN_USER_IDS', 'not-a-uuid'],
+    ['ADMIN_USER_IDS', '3b241101-e2bb-4255-8caf-4136c566a962,nope'],
+    ['PLATFORM_ACCOUNT_ID', 'platform'],
+    ['REDIS_URL', 'http://x'],
+    ['DATABASE_URL', 'mysql://root@localhost/wallet'],
+    ['DATABASE_POOL_MAX', '0'],
+    ['REDIS_KEY_PREFIX', 'has spaces'],
+    ['APP_ROLE', 'x'],
+    ['AUTH_MODE', 'basic'],
+    ['NODE_ENV', 'staging'],
+    ['LOG_LEVEL', 'verbose'],
+    ['SWAGGER_ENABLED', 'yes'],
+    ['RECONCILE_EVERY', '5'],
+    ['RECONCILE_EVERY', '999ms'],
+    ['RECONCILE_EVERY', 'soon'],
+    ['RECONCILE_EVERY', '8d'],
+    ['SHUTDOWN_TIMEOUT_MS', '10'],
+    ['JWT_SECRET', 'too-short'],
+    ['JWT_PUBLIC_KEY', 'not a key'],
+  ])('refuses %s=%j and names the variable', (name, value) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    // A list variable names the offending entry too: `ADMIN_USER_IDS.1: Invalid uuid`.
+    expect(problems[0]).toMatch(new RegExp(`^${name}(\\.\\d+)?: `));
+  });
+
+  it('reports every bad variable at once, in the error message too', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ PORT: 'abc', AUTHOR_ROYALTY_PERCENT: '101', APP_ROLE: 'x', REDIS_URL: 'http://x' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigValidationError);
+    const { problems, message } = thrown as ConfigValidationError;
+    expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual([
+      'APP_ROLE',
+      'AUTHOR_ROYALTY_PERCENT',
+      'PORT',
+      'REDIS_URL',
+    ]);
+    for (const name of ['PORT', 'AUTHOR_ROYALTY_PERCENT', 'APP_ROLE', 'REDIS_URL']) expect(message).toContain(name);
+  });
+
+  it('refuses NODE_ENV=production without an explicit AUTH_MODE', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems).toEqual([expect.stringMatching(/^AUTH_MODE: .*production/)]);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'header' }).auth.mode).toBe('header');
+  });
+
+  it('refuses AUTH_MODE=jwt without JWT_SECRET or JWT_PUBLIC_KEY', () => {
+    expect(problemsOf({ AUTH_MODE: 'jwt' })).toEqual([expect.stringMatching(/^JWT_SECRET: /)]);
+    const publicKey = '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----';
+    expect(loadConfig({ AUTH_MODE: 'jwt', JWT_PUBLIC_KEY: publicKey }).auth.jwtPublicKey).toBe(publicKey);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadConfig({ HOME: '/root', PATH: '/usr/bin', npm_config_cache: 'x' })).not.toThrow();
+  });
+});
