@@ -9,10 +9,15 @@ import { RedisModule } from './redis/redis.module';
 import { QueueModule } from './queue/queue.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { AuthGuard } from './common/auth/auth.guard';
+import { AuthModule } from './common/auth/auth.module';
+import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HealthModule } from './health/health.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { CallerThrottlerGuard } from './rate-limit/caller-throttler.guard';
 import { WalletsModule } from './wallets/wallets.module';
 import { PurchasesModule } from './purchases/purchases.module';
+import { ReportsModule } from './reports/reports.module';
 
 @Module({})
 export class AppModule {
@@ -40,16 +45,22 @@ export class AppModule {
           },
         }),
         JwtModule.register({}),
+        AuthModule,
         DatabaseModule,
         RedisModule,
         QueueModule,
         MetricsModule,
         HealthModule,
+        RateLimitModule,
         WalletsModule,
         PurchasesModule,
+        ReportsModule.register(config.role),
+        QueueDashboardModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
+        // After AuthGuard: limits count per authenticated caller.
+        { provide: APP_GUARD, useExisting: CallerThrottlerGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
       ],
     };

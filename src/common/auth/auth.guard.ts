@@ -1,67 +1,21 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtService } from '@nestjs/jwt';
-import { AppConfig } from '../../config/app-config';
-import { UnauthenticatedError } from '../errors/domain-errors';
 import { IS_PUBLIC, RequestWithCaller } from './auth.decorators';
-import { Caller } from './caller';
+import { IdentityResolver } from './identity-resolver';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
-
-/**
- * Establishes the caller on every non-public route. `header` mode trusts `X-User-Id` from an
- * authenticating gateway; `jwt` mode verifies a bearer token's signature and expiry.
- */
+/** Establishes the caller on every non-public route (see IdentityResolver for the rules). */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly adminIds: ReadonlySet<string>;
-
   constructor(
     private readonly reflector: Reflector,
-    private readonly config: AppConfig,
-    private readonly jwt: JwtService,
-  ) {
-    this.adminIds = new Set([config.platformAccountId, ...config.auth.adminUserIds].map((id) => id.toLowerCase()));
-  }
+    private readonly identity: IdentityResolver,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<RequestWithCaller>();
-    request.caller =
-      this.config.auth.mode === 'jwt'
-        ? await this.fromJwt(request.headers.authorization)
-        : this.fromHeader(request.headers['x-user-id']);
+    request.caller = await this.identity.resolve(request.headers);
     return true;
-  }
-
-  private fromHeader(header: string | string[] | undefined): Caller {
-    if (typeof header !== 'string' || !UUID.test(header)) {
-      throw new UnauthenticatedError('X-User-Id must be a UUID');
-    }
-    const userId = header.toLowerCase();
-    return { userId, isAdmin: this.adminIds.has(userId) };
-  }
-
-  private async fromJwt(header: string | undefined): Promise<Caller> {
-    const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
-    if (!token) throw new UnauthenticatedError('Authorization must be "Bearer <JWT>"');
-    let payload: { sub?: unknown; roles?: unknown };
-    try {
-      payload = await this.jwt.verifyAsync(token, {
-        ...(this.config.auth.jwtPublicKey
-          ? { publicKey: this.config.auth.jwtPublicKey, algorithms: ['RS256', 'ES256'] }
-          : { secret: this.config.auth.jwtSecret, algorithms: ['HS256'] }),
-      });
-    } catch {
-      throw new UnauthenticatedError('The bearer token is invalid or expired');
-    }
-    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
-      throw new UnauthenticatedError('The token subject must be a UUID');
-    }
-    const userId = payload.sub.toLowerCase();
-    const roles = Array.isArray(payload.roles) ? payload.roles : [];
-    return { userId, isAdmin: roles.includes('admin') || this.adminIds.has(userId) };
   }
 }
