@@ -1,0 +1,351 @@
+/**
+ * `npm run bench`: starts the built service against a database of its own, funds buyers through
+ * the API, runs each workload for a fixed time with a closed loop of keep-alive clients, prints
+ * what it measured, checks the books, and runs pgbench with the same SQL work as one purchase for
+ * the ceiling the database sets on this machine. Exits non-zero when the books do not hold or a
+ * workload got answers it should not have; targets missed are reported, not fatal.
+ *
+ * BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (3), BENCH_CLIENTS (64), BENCH_BUYERS (1000),
+ * BENCH_AUTHORS (100), BENCH_REPLAY_KEYS (2000), BENCH_WORKLOADS (comma list, default all),
+ * BENCH_PGBENCH (0 skips it), BENCH_CPU_PROF_DIR (writes the service's V8 CPU profile there).
+ */
+import * as os from 'node:os';
+import postgres, { Sql } from 'postgres';
+import { checkBooks } from './books';
+import { ClientScript, runLoad } from './load';
+import { backendPids, PgbenchResult, preparePgbench, runPgbench } from './pgbench';
+import { buildIfStale, cpuSeconds, PLATFORM_ACCOUNT_ID, processTree, RssSampler, RunningService, startService } from './service';
+import { fixed, formatStatuses, percentiles, table } from './stats';
+import {
+  createFixture,
+  createReplayOriginals,
+  deposits,
+  Fixture,
+  mixed,
+  purchasesHotAuthor,
+  purchasesSpread,
+  ReportStats,
+  replays,
+  startReportRequester,
+  Tally,
+} from './workloads';
+
+function envInt(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+const settings = {
+  seconds: envInt('BENCH_SECONDS', 20, 1, 3_600),
+  warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 3, 0, 600),
+  clients: envInt('BENCH_CLIENTS', 64, 1, 1_024),
+  buyers: envInt('BENCH_BUYERS', 1_000, 2, 100_000),
+  authors: envInt('BENCH_AUTHORS', 100, 1, 10_000),
+  replayKeys: envInt('BENCH_REPLAY_KEYS', 2_000, 1, 1_000_000),
+  pgbench: process.env.BENCH_PGBENCH !== '0',
+  cpuProfileDir: process.env.BENCH_CPU_PROF_DIR,
+  workloads: (process.env.BENCH_WORKLOADS ?? '').split(',').filter((name) => name.trim() !== ''),
+};
+
+const REQUEST_TIMEOUT_MS = 10_000;
+const REPORT_EVERY_MS = 200;
+const REPORT_POLL_MS = 50;
+
+/** The issue's targets at 64 clients. */
+const TARGETS = {
+  spreadPerSecond: 2_000,
+  hotAuthorPerSecond: 1_000,
+  replaysPerSecond: 8_000,
+  p99Ms: 50,
+  rssMiB: 300,
+};
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+interface WorkloadResult {
+  name: string;
+  requests: number;
+  statuses: string;
+  perSecond: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  /** Peak RSS per service process (MiB) during this workload. */
+  rssMiB: number[];
+  serviceCpu: number;
+  databaseCpu: number;
+  generatorCpu: number;
+  note?: string;
+}
+
+interface Workload {
+  name: string;
+  /** What each client sends; may prepare data first. */
+  prepare(): Promise<() => ClientScript>;
+  /** Something that runs beside the clients (the report requester). */
+  beside?(): { stop(): Promise<string | undefined> };
+}
+
+async function measure(
+  workload: Workload,
+  service: RunningService,
+  sql: Sql,
+  sampler: RssSampler,
+): Promise<WorkloadResult> {
+  const scriptFactory = await workload.prepare();
+  log(`running ${workload.name}: ${settings.warmupSeconds} s warm-up + ${settings.seconds} s, ${settings.clients} clients`);
+  const serviceTree = processTree(service.pid);
+  const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  let serviceCpuBefore = 0;
+  let databaseCpuBefore = new Map<number, number>();
+  let generatorCpuBefore = process.cpuUsage();
+  // Measure CPU and memory for the timed phase only, from the end of the warm-up.
+  const warmupEnd = setTimeout(() => {
+    sampler.reset();
+    serviceCpuBefore = cpuOf(serviceTree);
+    generatorCpuBefore = process.cpuUsage();
+    void backendPids(sql, service.databaseName).then((pids) => {
+      databaseCpuBefore = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
+    });
+  }, settings.warmupSeconds * 1_000);
+  const besides = workload.beside?.();
+  const result = await runLoad({
+    port: service.port,
+    clients: settings.clients,
+    warmupMs: settings.warmupSeconds * 1_000,
+    durationMs: settings.seconds * 1_000,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    script: () => scriptFactory(),
+  });
+  clearTimeout(warmupEnd);
+  const note = await besides?.stop();
+  const seconds = result.measuredMs / 1_000;
+  const generatorCpu = process.cpuUsage(generatorCpuBefore);
+  let databaseCpu = 0;
+  for (const pid of await backendPids(sql, service.databaseName)) {
+    databaseCpu += cpuSeconds(pid) - (databaseCpuBefore.get(pid) ?? cpuSeconds(pid));
+  }
+  const [p50, p90, p99] = percentiles(result.latenciesMs, [50, 90, 99]);
+  return {
+    name: workload.name,
+    requests: result.measuredRequests,
+    statuses: formatStatuses(result.statuses),
+    perSecond: result.measuredRequests / seconds,
+    p50: p50!,
+    p90: p90!,
+    p99: p99!,
+    rssMiB: [...sampler.peak().values()],
+    serviceCpu: (cpuOf(serviceTree) - serviceCpuBefore) / seconds,
+    databaseCpu: databaseCpu / seconds,
+    generatorCpu: (generatorCpu.user + generatorCpu.system) / 1e6 / seconds,
+    note,
+  };
+}
+
+function reportNote(stats: ReportStats): string {
+  if (!stats.available) return 'reports endpoint unavailable: the mix ran purchases + deposits only';
+  const [p50, p99] = percentiles(Float64Array.from(stats.turnaroundMs), [50, 99]);
+  const problems = stats.unexpected.length > 0 ? `, problems: ${[...new Set(stats.unexpected)].join('; ')}` : '';
+  return (
+    `reports: ${stats.requested} requested, ${stats.completed} completed, ${stats.failed} failed, ` +
+    `request-to-completed p50 ${fixed(p50!, 1)} ms p99 ${fixed(p99!, 1)} ms${problems}`
+  );
+}
+
+function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
+  let reportStats: ReportStats | undefined;
+  return [
+    { name: 'purchases-spread', prepare: async () => purchasesSpread(fixture(), tally) },
+    { name: 'purchases-hot-author', prepare: async () => purchasesHotAuthor(fixture(), tally) },
+    {
+      name: 'replays',
+      prepare: async () => {
+        log(`creating ${settings.replayKeys} purchases to replay`);
+        return replays(await createReplayOriginals(fixture(), settings.replayKeys, tally), tally);
+      },
+    },
+    { name: 'deposits', prepare: async () => deposits(fixture(), tally) },
+    {
+      name: 'mix',
+      prepare: async () => mixed(fixture(), tally),
+      beside() {
+        const requester = startReportRequester(fixture(), REPORT_EVERY_MS, REPORT_POLL_MS);
+        return {
+          async stop() {
+            reportStats = await requester.stop();
+            for (const problem of new Set(reportStats.unexpected)) tally.flag('mix reports', problem);
+            return reportNote(reportStats);
+          },
+        };
+      },
+    },
+  ];
+}
+
+async function machineDescription(sql: Sql): Promise<string> {
+  const [row] = await sql<{ server_version: string }[]>`SHOW server_version`;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return (
+    `${os.cpus().length} CPUs (${cpu}), ${fixed(os.totalmem() / 2 ** 30, 1)} GiB RAM, ` +
+    `PostgreSQL ${row!.server_version}, Node ${process.version}, ${os.type()} ${os.release()}`
+  );
+}
+
+async function main(): Promise<number> {
+  buildIfStale(log);
+  const extraEnv: Record<string, string> = {};
+  if (settings.cpuProfileDir) extraEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`;
+  const service = await startService(log, extraEnv);
+  const stopOnSignal = () => {
+    void service.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  const sql = postgres(service.databaseUrl, { max: 2, onnotice: () => undefined });
+  const failures: string[] = [];
+  try {
+    log(`service pid ${service.pid} on port ${service.port}, database ${service.databaseName}`);
+    log(`machine: ${await machineDescription(sql)}`);
+    const tally = new Tally();
+    log(`funding ${settings.buyers} buyers and creating ${settings.authors} authors through the API`);
+    const fixture = await createFixture(service.port, settings.buyers, settings.authors, PLATFORM_ACCOUNT_ID, tally);
+    const sampler = new RssSampler(service.pid);
+    sampler.start();
+
+    const selected = workloads(() => fixture, tally).filter(
+      (workload) => settings.workloads.length === 0 || settings.workloads.includes(workload.name),
+    );
+    const results: WorkloadResult[] = [];
+    for (const workload of selected) {
+      const result = await measure(workload, service, sql, sampler);
+      log(
+        `  ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, p99 ${fixed(result.p99, 1)} ms, ${result.statuses}` +
+          (result.note ? `\n  ${result.note}` : ''),
+      );
+      results.push(result);
+    }
+    sampler.stop();
+    const lifetimePeak = [...sampler.highWaterMark().values()];
+
+    const settled = await tally.settleUnanswered(service.port);
+    if (settled > 0) log(`settled ${settled} requests that got no answer by sending them again`);
+    log('checking the books');
+    const bookProblems = await checkBooks(sql, tally);
+
+    let spreadLimit: PgbenchResult | undefined;
+    let hotLimit: PgbenchResult | undefined;
+    if (settings.pgbench) {
+      const [platform] = await sql<{ id: string }[]>`SELECT id FROM wallets WHERE user_id = ${PLATFORM_ACCOUNT_ID}`;
+      await preparePgbench(sql, fixture.buyers, fixture.authors);
+      const pgbench = (authors: number) =>
+        runPgbench({
+          databaseUrl: service.databaseUrl,
+          databaseName: service.databaseName,
+          sql,
+          clients: settings.clients,
+          seconds: settings.seconds,
+          buyers: fixture.buyers.length,
+          authors,
+          platformWalletId: platform!.id,
+        });
+      log(`pgbench: purchase_execute over ${fixture.authors.length} authors, ${settings.seconds} s, ${settings.clients} clients`);
+      spreadLimit = await pgbench(fixture.authors.length);
+      log(`pgbench: purchase_execute for one hot author, ${settings.seconds} s, ${settings.clients} clients`);
+      hotLimit = await pgbench(1);
+      for (const run of [spreadLimit, hotLimit]) {
+        if (!Number.isFinite(run.tps) || run.failed > 0) failures.push(`pgbench did not run cleanly:\n${run.output}`);
+      }
+      // The SQL functions alone must keep the books too.
+      for (const problem of await checkBooks(sql, undefined)) bookProblems.push(`after pgbench: ${problem}`);
+    }
+
+    const ratio = (name: string) => {
+      const http = results.find((result) => result.name === name)?.perSecond;
+      const limit = name === 'purchases-hot-author' ? hotLimit?.tps : name === 'purchases-spread' ? spreadLimit?.tps : undefined;
+      return http !== undefined && limit !== undefined ? `${fixed((100 * http) / limit)}%` : '';
+    };
+    log('');
+    log(
+      table(
+        ['workload', 'requests', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'peak RSS MiB', 'CPU svc/db/gen', 'vs pgbench', 'statuses'],
+        results.map((result) => [
+          result.name,
+          String(result.requests),
+          fixed(result.perSecond),
+          fixed(result.p50, 1),
+          fixed(result.p90, 1),
+          fixed(result.p99, 1),
+          result.rssMiB.map((mib) => fixed(mib)).join('+'),
+          `${fixed(result.serviceCpu, 2)}/${fixed(result.databaseCpu, 2)}/${fixed(result.generatorCpu, 2)}`,
+          ratio(result.name),
+          result.statuses,
+        ]),
+      ),
+    );
+    for (const result of results) if (result.note) log(`${result.name}: ${result.note}`);
+    if (spreadLimit && hotLimit) {
+      log('');
+      log(
+        table(
+          ['pgbench (purchase_execute)', 'tps', 'transactions', 'avg latency ms', 'db CPU'],
+          [
+            ['spread over authors', fixed(spreadLimit.tps), String(spreadLimit.transactions), fixed(spreadLimit.latencyAvgMs, 1), fixed(spreadLimit.backendCpu, 2)],
+            ['one hot author', fixed(hotLimit.tps), String(hotLimit.transactions), fixed(hotLimit.latencyAvgMs, 1), fixed(hotLimit.backendCpu, 2)],
+          ],
+        ),
+      );
+    }
+    log('');
+    log(`peak RSS of the service over the whole run (VmHWM): ${lifetimePeak.map((mib) => `${fixed(mib)} MiB`).join(', ')}`);
+    log('CPU columns: cores used by the service process tree / its database backends / this load generator.');
+
+    log('');
+    log('targets (64 clients):');
+    const target = (ok: boolean | undefined, text: string) => log(`  ${ok === undefined ? 'n/a ' : ok ? 'met ' : 'MISS'}  ${text}`);
+    const by = (name: string) => results.find((result) => result.name === name);
+    target(by('purchases-spread') && by('purchases-spread')!.perSecond >= TARGETS.spreadPerSecond, `purchases spread >= ${TARGETS.spreadPerSecond}/s`);
+    target(by('purchases-hot-author') && by('purchases-hot-author')!.perSecond >= TARGETS.hotAuthorPerSecond, `one hot author >= ${TARGETS.hotAuthorPerSecond}/s`);
+    target(by('replays') && by('replays')!.perSecond >= TARGETS.replaysPerSecond, `idempotent replays >= ${TARGETS.replaysPerSecond}/s`);
+    target(results.length > 0 ? results.every((result) => result.p99 < TARGETS.p99Ms) : undefined, `p99 < ${TARGETS.p99Ms} ms in every workload`);
+    target(lifetimePeak.every((mib) => mib < TARGETS.rssMiB), `peak RSS < ${TARGETS.rssMiB} MiB per process`);
+
+    const commit = process.env.BENCH_COMMIT ?? '';
+    log('');
+    log('history row (docs/benchmarks.md): | date | commit | spread/s | hot author/s | replays/s | deposits/s | p99 ms (max) |');
+    log(
+      `| ${new Date().toISOString().slice(0, 10)} | ${commit} | ${fixed(by('purchases-spread')?.perSecond ?? NaN)} | ` +
+        `${fixed(by('purchases-hot-author')?.perSecond ?? NaN)} | ${fixed(by('replays')?.perSecond ?? NaN)} | ` +
+        `${fixed(by('deposits')?.perSecond ?? NaN)} | ${fixed(Math.max(...results.map((result) => result.p99)), 1)} |`,
+    );
+
+    for (const [what, count] of tally.unexpected) failures.push(`${count} x ${what}`);
+    failures.push(...bookProblems);
+    if (bookProblems.length === 0) {
+      log(
+        `\nbooks hold: ${tally.freshPurchaseIds.size} purchases = fresh 201s, ${tally.replayedPurchases} replays moved nothing, ` +
+          `${tally.freshDeposits} deposits, ledger sums to zero, every wallet equals its entries, totals and rollups agree`,
+      );
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+    await service.stop();
+  }
+  if (failures.length > 0) {
+    process.stderr.write(`\n!!!!!!!! BENCH FAILED !!!!!!!!\n${failures.map((failure) => `  - ${failure}`).join('\n')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`\n!!!!!!!! BENCH FAILED !!!!!!!!\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
