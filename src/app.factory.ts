@@ -1,3 +1,4 @@
+import helmet from '@fastify/helmet';
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -5,11 +6,26 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { requestIdFor } from './common/http/request-id';
+import { MetricsService } from './metrics/metrics.service';
 import { createValidationPipe } from './common/http/validation';
 import { setupSwagger } from './swagger';
 
 /** Request bodies are small JSON objects; anything larger is refused before parsing. */
 const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * Strict by default; Swagger UI at /api needs inline scripts and styles for its bootstrap code
+ * and data: images for its icons, nothing from other hosts.
+ */
+const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'", "'unsafe-inline'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  frameAncestors: ["'none'"],
+  objectSrc: ["'none'"],
+};
 
 export function createFastifyAdapter(): FastifyAdapter {
   return new FastifyAdapter({
@@ -29,12 +45,29 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', async (request, reply) => {
-      reply.header('X-Request-Id', request.id);
+  await app.register(helmet, { contentSecurityPolicy: { directives: CONTENT_SECURITY_POLICY } });
+  // Browsers may call the API only from configured origins; without any, no CORS headers at all.
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: [...config.corsOrigins],
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-User-Id'],
+      exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After', 'Location'],
+      maxAge: 600,
     });
+  }
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', async (request, reply) => {
+    // The route template (`/wallets/:walletId`), never the raw URL: ids would explode the label set.
+    metrics.httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
   if (config.swaggerEnabled) setupSwagger(app);
   return app;
 }

@@ -15,6 +15,8 @@ import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HealthModule } from './health/health.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { CallerThrottlerGuard } from './rate-limit/caller-throttler.guard';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { CallerThrottlerGuard } from './rate-limit/caller-throttler.guard';
 import { WalletsModule } from './wallets/wallets.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { ReportsModule } from './reports/reports.module';
@@ -52,6 +54,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         RateLimitModule,
+        RateLimitModule,
         WalletsModule,
         PurchasesModule,
         ReportsModule.register(config.role),
@@ -59,6 +62,8 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
+        // After AuthGuard: limits count per authenticated caller.
+        { provide: APP_GUARD, useExisting: CallerThrottlerGuard },
         // After AuthGuard: limits count per authenticated caller.
         { provide: APP_GUARD, useExisting: CallerThrottlerGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -22,6 +22,10 @@ export class AppConfig {
   readonly role!: AppRole;
   readonly logLevel!: LogLevel;
   readonly reconciliation!: { everyMs: number; fixBalances: boolean };
+  /** Requests per caller per window, shared across instances through Redis; 0 = window off. */
+  readonly rateLimit!: { perSecond: number; perMinute: number };
+  /** Browser origins allowed by CORS; empty = CORS off. */
+  readonly corsOrigins!: readonly string[];
 }
 
 export class ConfigValidationError extends Error {
@@ -63,6 +67,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     role: e.APP_ROLE,
     logLevel: e.LOG_LEVEL,
     reconciliation: { everyMs: e.RECONCILE_EVERY, fixBalances: e.RECONCILE_FIX_BALANCES },
+    rateLimit: { perSecond: e.RATE_LIMIT_PER_SECOND, perMinute: e.RATE_LIMIT_PER_MINUTE },
+    corsOrigins: Object.freeze([...e.CORS_ORIGINS]),
   }) as AppConfig;
 }
 

@@ -23,6 +23,17 @@ const uuidList = z
   )
   .pipe(z.array(uuid));
 
+/** Comma-separated browser origins (`https://shop.example.com`); empty leaves CORS off. */
+const originList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0),
+  )
+  .pipe(z.array(z.string().regex(/^https?:\/\/[^\s/,]+$/, 'must be an origin such as https://shop.example.com')));
+
 const durationMs = z
   .string()
   .regex(/^\d+(ms|s|m|h)?$/, 'must be a duration such as 600000, 30s, 10m or 1h')
@@ -67,6 +78,10 @@ export const environmentSchema = z
     SHUTDOWN_TIMEOUT_MS: integer(1_000, 120_000).default('10000'),
     RECONCILE_EVERY: durationMs.default('10m'),
     RECONCILE_FIX_BALANCES: booleanFromString.default('false'),
+    // Per caller, across all instances; 0 turns a window off. Generous so that load tests pass.
+    RATE_LIMIT_PER_SECOND: integer(0, 1_000_000).default('5000'),
+    RATE_LIMIT_PER_MINUTE: integer(0, 60_000_000).default('0'),
+    CORS_ORIGINS: originList.default(''),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.AUTH_MODE === undefined) {

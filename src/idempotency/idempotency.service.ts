@@ -1,6 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import { DomainError } from '../common/errors/domain-errors';
+import { MetricsService, OperationOutcome } from '../metrics/metrics.service';
 import { REDIS_CACHE } from '../redis/redis.module';
 import { IdempotencyInFlightError, IdempotencyKeyReusedError } from './idempotency.errors';
 
@@ -68,7 +70,10 @@ export class IdempotencyService {
   private readonly logger = new Logger(IdempotencyService.name);
   private readonly redis: IdempotencyRedis;
 
-  constructor(@Inject(REDIS_CACHE) redis: Redis) {
+  constructor(
+    @Inject(REDIS_CACHE) redis: Redis,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {
     if (!('idempotencyClaim' in redis)) {
       redis.defineCommand('idempotencyClaim', { numberOfKeys: 2, lua: CLAIM_SCRIPT });
       redis.defineCommand('idempotencyComplete', { numberOfKeys: 2, lua: COMPLETE_SCRIPT });
@@ -78,6 +83,36 @@ export class IdempotencyService {
   }
 
   async execute<T>(
+    scope: IdempotencyScope,
+    fingerprint: string,
+    operation: () => Promise<ExecutionResult<T>>,
+  ): Promise<IdempotentOutcome<T>> {
+    return this.recorded(scope.operation, () => this.executeOnce(scope, fingerprint, operation));
+  }
+
+  /** A money operation without a key (deposits may omit one): only its outcome is counted. */
+  async executeWithoutKey<T>(
+    operation: IdempotentOperation,
+    run: () => Promise<ExecutionResult<T>>,
+  ): Promise<IdempotentOutcome<T>> {
+    return this.recorded(operation, async () => ({ body: (await run()).body, replayed: false }));
+  }
+
+  private async recorded<T>(
+    operation: IdempotentOperation,
+    run: () => Promise<IdempotentOutcome<T>>,
+  ): Promise<IdempotentOutcome<T>> {
+    try {
+      const outcome = await run();
+      this.metrics?.recordOperation(operation, outcome.replayed ? 'replayed' : 'completed');
+      return outcome;
+    } catch (error) {
+      this.metrics?.recordOperation(operation, outcomeOf(error));
+      throw error;
+    }
+  }
+
+  private async executeOnce<T>(
     scope: IdempotencyScope,
     fingerprint: string,
     operation: () => Promise<ExecutionResult<T>>,
@@ -134,4 +169,11 @@ export class IdempotencyService {
       this.logger.debug({ err: (error as Error).message }, 'idempotency cache write skipped');
     }
   }
+}
+
+function outcomeOf(error: unknown): OperationOutcome {
+  if (error instanceof IdempotencyInFlightError) return 'conflict';
+  if (error instanceof IdempotencyKeyReusedError) return 'key_reused';
+  if (error instanceof DomainError && error.kind !== 'unavailable') return 'rejected';
+  return 'failed';
 }

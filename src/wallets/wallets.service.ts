@@ -78,10 +78,7 @@ export class WalletsService implements OnApplicationBootstrap {
       });
       return { body: toWalletDto(result.wallet), replayed: result.replayed, storedFingerprint: result.requestHash };
     };
-    if (idempotencyKey === undefined) {
-      const { body } = await execute();
-      return { body, replayed: false };
-    }
+    if (idempotencyKey === undefined) return this.idempotency.executeWithoutKey('deposit', execute);
     return this.idempotency.execute({ callerId: caller.userId, operation: 'deposit', key: idempotencyKey }, fingerprint, execute);
   }
 
