@@ -15,11 +15,10 @@ import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HealthModule } from './health/health.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { CallerThrottlerGuard } from './rate-limit/caller-throttler.guard';
-import { RateLimitModule } from './rate-limit/rate-limit.module';
-import { CallerThrottlerGuard } from './rate-limit/caller-throttler.guard';
 import { WalletsModule } from './wallets/wallets.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { ReportsModule } from './reports/reports.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 
 @Module({})
 export class AppModule {
@@ -54,16 +53,14 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         RateLimitModule,
-        RateLimitModule,
         WalletsModule,
         PurchasesModule,
         ReportsModule.register(config.role),
+        ReconciliationModule.register(config.role),
         QueueDashboardModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
-        // After AuthGuard: limits count per authenticated caller.
-        { provide: APP_GUARD, useExisting: CallerThrottlerGuard },
         // After AuthGuard: limits count per authenticated caller.
         { provide: APP_GUARD, useExisting: CallerThrottlerGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

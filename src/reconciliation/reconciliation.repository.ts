@@ -1,0 +1,702 @@
+import { Injectable } from '@nestjs/common';
+import { and, desc, eq, gt, inArray, sql as drizzleSql } from 'drizzle-orm';
+import type { Sql } from 'postgres';
+import { Database } from '../db/database';
+import { reconciliationRuns, wallets } from '../db/schema';
+import { toDate, toSafeInteger } from '../db/sql-values';
+import { CheckedCounts, Drift, RunOutcome, RunRow, RunStatus, RunTrigger } from './reconciliation.types';
+
+/**
+ * Reconciliation reads the whole ledger, so its statements get a longer cut-off than the
+ * service's default; each one still covers a bounded key range (see the batch sizes below).
+ */
+const RECONCILE_STATEMENT_TIMEOUT_MS = 300_000;
+/** Session advisory lock held for a whole run, so that at most one run works at a time. */
+const RUN_LOCK_KEY = 7_240_913_001;
+/** Transaction advisory lock that serialises "is a run already queued?" with creating one. */
+const ENQUEUE_LOCK_KEY = 7_240_913_002;
+/** A queued or running run older than this is considered abandoned (its job was lost). */
+const ACTIVE_RUN_STALE_SECONDS = 3_600;
+const UUID_MAX = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+export interface TotalsFigures {
+  deposited: number;
+  withdrawn: number;
+  purchaseVolume: number;
+  royalties: number;
+  platformRevenue: number;
+  purchaseCount: number;
+}
+
+export interface TotalsComparison {
+  kept: TotalsFigures;
+  ledger: TotalsFigures;
+  repairedRows: number;
+}
+
+export interface BucketDrift {
+  bucketStart: Date;
+  kept: TotalsFigures;
+  ledger: TotalsFigures;
+}
+
+export interface WindowRepair<T> {
+  /** Drifted groups in the window, at most `detailLimit` of them. */
+  drifts: T[];
+  driftCount: number;
+  repairedRows: number;
+  groupsChecked: number;
+}
+
+export interface AuthorFigures {
+  salesCount: number;
+  grossVolume: number;
+  royalty: number;
+}
+
+export interface AuthorBucketDrift {
+  authorWalletId: string;
+  bucketStart: Date;
+  kept: AuthorFigures;
+  ledger: AuthorFigures;
+}
+
+export interface WalletComparison {
+  walletId: string;
+  /** No wallet row carries this id: the ledger rows are orphans. */
+  orphan: boolean;
+  keptBalance: number | null;
+  ledgerBalance: number;
+  orphanEntries: number;
+  keptCarry: number | null;
+  ledgerCarry: number;
+}
+
+export interface WalletChunk {
+  walletsChecked: number;
+  lastWalletId: string | undefined;
+  /** Only wallets (and orphan ids) that disagree with the ledger. */
+  drifts: WalletComparison[];
+}
+
+export interface EntryRangeCheck {
+  entries: number;
+  sumCents: bigint;
+  /** Transactions not balanced within the range (one straddling the range edge included). */
+  candidates: string[];
+}
+
+export interface PurchaseLegsDrift {
+  purchaseId: string;
+  expected: { buyer: number; author: number; platform: number; legs: number };
+  posted: { buyer: number; author: number; platform: number; legs: number };
+}
+
+export interface PurchaseChunk {
+  purchasesChecked: number;
+  lastPurchaseId: string | undefined;
+  drifts: PurchaseLegsDrift[];
+}
+
+type SqlRow = Record<string, unknown>;
+
+const num = (value: unknown): number => toSafeInteger(value as string | number);
+
+const totalsOf = (row: SqlRow, prefix: string): TotalsFigures => ({
+  deposited: num(row[`${prefix}deposited`]),
+  withdrawn: num(row[`${prefix}withdrawn`]),
+  purchaseVolume: num(row[`${prefix}purchase_volume`]),
+  royalties: num(row[`${prefix}royalties`]),
+  platformRevenue: num(row[`${prefix}platform_revenue`]),
+  purchaseCount: num(row[`${prefix}purchase_count`]),
+});
+
+const runColumns = {
+  id: reconciliationRuns.id,
+  trigger: reconciliationRuns.trigger,
+  requestedBy: reconciliationRuns.requestedBy,
+  status: reconciliationRuns.status,
+  fixBalances: reconciliationRuns.fixBalances,
+  checked: reconciliationRuns.checked,
+  drifts: reconciliationRuns.drifts,
+  driftCount: reconciliationRuns.driftCount,
+  correctedCount: reconciliationRuns.correctedCount,
+  error: reconciliationRuns.error,
+  createdAt: reconciliationRuns.createdAt,
+  startedAt: reconciliationRuns.startedAt,
+  finishedAt: reconciliationRuns.finishedAt,
+};
+
+type RunSelect = Pick<typeof reconciliationRuns.$inferSelect, keyof typeof runColumns>;
+
+function toRunRow(row: RunSelect): RunRow {
+  return {
+    ...row,
+    trigger: row.trigger as RunTrigger,
+    status: row.status as RunStatus,
+    checked: (row.checked as CheckedCounts | null) ?? null,
+    drifts: (row.drifts as Drift[] | null) ?? [],
+  };
+}
+
+/**
+ * Every reconciliation query. Checks are set-based and each covers one key range (an hour-aligned
+ * time window, a range of wallet ids, a range of ledger entry ids), so memory stays bounded at
+ * any ledger size. Repairs of derived aggregates add the drift as a delta inside the statement
+ * that measured it: the statement's snapshot sees the ledger and the aggregates consistently,
+ * and a delta stays right even when purchases commit meanwhile.
+ */
+@Injectable()
+export class ReconciliationRepository {
+  constructor(private readonly database: Database) {}
+
+  // ----- runs -----------------------------------------------------------------------------
+
+  /** A queued manual run, or the run that is already queued or running (one at a time). */
+  async createManualRun(params: { requestedBy: string; fixBalances: boolean }): Promise<{ run: RunRow; created: boolean }> {
+    return this.database.transaction(async (tx) => {
+      await tx.execute(drizzleSql`SELECT pg_advisory_xact_lock(${ENQUEUE_LOCK_KEY})`);
+      const [active] = await tx
+        .select(runColumns)
+        .from(reconciliationRuns)
+        .where(
+          and(
+            inArray(reconciliationRuns.status, ['queued', 'running']),
+            gt(reconciliationRuns.createdAt, drizzleSql`now() - make_interval(secs => ${ACTIVE_RUN_STALE_SECONDS})`),
+          ),
+        )
+        .orderBy(desc(reconciliationRuns.createdAt))
+        .limit(1);
+      if (active) return { run: toRunRow(active), created: false };
+      const [run] = await tx
+        .insert(reconciliationRuns)
+        .values({ trigger: 'manual', requestedBy: params.requestedBy, status: 'queued', fixBalances: params.fixBalances })
+        .returning(runColumns);
+      return { run: toRunRow(run!), created: true };
+    });
+  }
+
+  async createScheduledRun(params: { fixBalances: boolean }): Promise<RunRow> {
+    const [run] = await this.database.db
+      .insert(reconciliationRuns)
+      .values({ trigger: 'schedule', status: 'running', fixBalances: params.fixBalances, startedAt: new Date() })
+      .returning(runColumns);
+    return toRunRow(run!);
+  }
+
+  /** Moves a queued run to running; false if it is not queued (already done, or unknown). */
+  async startQueuedRun(runId: string): Promise<boolean> {
+    const rows = await this.database.db
+      .update(reconciliationRuns)
+      .set({ status: 'running', startedAt: new Date() })
+      .where(and(eq(reconciliationRuns.id, runId), eq(reconciliationRuns.status, 'queued')))
+      .returning({ id: reconciliationRuns.id });
+    return rows.length === 1;
+  }
+
+  /** Runs left `running` by a process that died; called only while holding the run lock. */
+  async failAbandonedRuns(): Promise<number> {
+    const rows = await this.database.db
+      .update(reconciliationRuns)
+      .set({ status: 'failed', error: 'abandoned: the process running it stopped', finishedAt: new Date() })
+      .where(eq(reconciliationRuns.status, 'running'))
+      .returning({ id: reconciliationRuns.id });
+    return rows.length;
+  }
+
+  async completeRun(runId: string, outcome: RunOutcome): Promise<void> {
+    await this.database.db
+      .update(reconciliationRuns)
+      .set({
+        status: 'completed',
+        checked: outcome.checked,
+        drifts: outcome.drifts,
+        driftCount: outcome.driftCount,
+        correctedCount: outcome.correctedCount,
+        finishedAt: new Date(),
+      })
+      .where(eq(reconciliationRuns.id, runId));
+  }
+
+  async failRun(runId: string, error: string): Promise<void> {
+    await this.database.db
+      .update(reconciliationRuns)
+      .set({ status: 'failed', error, finishedAt: new Date() })
+      .where(eq(reconciliationRuns.id, runId));
+  }
+
+  async findRun(runId: string): Promise<RunRow | undefined> {
+    const [row] = await this.database.db.select(runColumns).from(reconciliationRuns).where(eq(reconciliationRuns.id, runId));
+    return row ? toRunRow(row) : undefined;
+  }
+
+  async platformWalletId(platformUserId: string): Promise<string | undefined> {
+    const [row] = await this.database.db.select({ id: wallets.id }).from(wallets).where(eq(wallets.userId, platformUserId));
+    return row?.id;
+  }
+
+  /**
+   * Runs `work` holding the session advisory lock on a connection of its own; undefined when
+   * another run (in any process) holds it. The lock ends with the connection if the process dies.
+   */
+  async withRunLock<T>(work: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }> {
+    const reserved = await this.database.sql.reserve();
+    try {
+      const [row] = await reserved<{ locked: boolean }[]>`SELECT pg_try_advisory_lock(${RUN_LOCK_KEY}) AS locked`;
+      if (!row?.locked) return { acquired: false };
+      try {
+        return { acquired: true, value: await work() };
+      } finally {
+        await reserved`SELECT pg_advisory_unlock(${RUN_LOCK_KEY})`;
+      }
+    } finally {
+      reserved.release();
+    }
+  }
+
+  // ----- checks and repairs -----------------------------------------------------------------
+
+  /** One short transaction with the reconciliation statement timeout. */
+  private withTimeout<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.database.sql.begin(async (tx) => {
+      await tx`SELECT set_config('statement_timeout', ${String(RECONCILE_STATEMENT_TIMEOUT_MS)}, true)`;
+      return work(tx as unknown as Sql);
+    }) as Promise<T>;
+  }
+
+  /**
+   * All-time totals against the ledger; a drift goes into slot 0 as a delta, so the slots sum
+   * to the ledger's figures again and no other slot is written.
+   */
+  async repairRunningTotals(): Promise<TotalsComparison> {
+    const [row] = await this.withTimeout(
+      (sql) => sql<SqlRow[]>`
+        WITH ledger AS (
+          SELECT coalesce(sum(-amount) FILTER (WHERE system_account = 'funding'), 0)::bigint AS deposited,
+                 coalesce(sum(amount) FILTER (WHERE system_account = 'payout'), 0)::bigint AS withdrawn
+            FROM ledger_entries WHERE system_account IS NOT NULL
+        ), sales AS (
+          SELECT coalesce(sum(item_price), 0)::bigint AS purchase_volume,
+                 coalesce(sum(author_amount), 0)::bigint AS royalties,
+                 coalesce(sum(platform_amount), 0)::bigint AS platform_revenue,
+                 count(*)::bigint AS purchase_count
+            FROM purchases
+        ), kept AS (
+          SELECT coalesce(sum(deposited), 0)::bigint AS deposited, coalesce(sum(withdrawn), 0)::bigint AS withdrawn,
+                 coalesce(sum(purchase_volume), 0)::bigint AS purchase_volume,
+                 coalesce(sum(royalties), 0)::bigint AS royalties,
+                 coalesce(sum(platform_revenue), 0)::bigint AS platform_revenue,
+                 coalesce(sum(purchase_count), 0)::bigint AS purchase_count
+            FROM running_totals
+        ), repaired AS (
+          INSERT INTO running_totals AS t
+            (slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
+          SELECT 0, l.deposited - k.deposited, l.withdrawn - k.withdrawn, s.purchase_volume - k.purchase_volume,
+                 s.royalties - k.royalties, s.platform_revenue - k.platform_revenue, s.purchase_count - k.purchase_count
+            FROM ledger l, sales s, kept k
+           WHERE (l.deposited, l.withdrawn, s.purchase_volume, s.royalties, s.platform_revenue, s.purchase_count)
+                 IS DISTINCT FROM
+                 (k.deposited, k.withdrawn, k.purchase_volume, k.royalties, k.platform_revenue, k.purchase_count)
+          ON CONFLICT (slot) DO UPDATE SET
+            deposited = t.deposited + excluded.deposited,
+            withdrawn = t.withdrawn + excluded.withdrawn,
+            purchase_volume = t.purchase_volume + excluded.purchase_volume,
+            royalties = t.royalties + excluded.royalties,
+            platform_revenue = t.platform_revenue + excluded.platform_revenue,
+            purchase_count = t.purchase_count + excluded.purchase_count
+          RETURNING t.slot
+        )
+        SELECT k.deposited AS kept_deposited, k.withdrawn AS kept_withdrawn, k.purchase_volume AS kept_purchase_volume,
+               k.royalties AS kept_royalties, k.platform_revenue AS kept_platform_revenue,
+               k.purchase_count AS kept_purchase_count,
+               l.deposited, l.withdrawn, s.purchase_volume, s.royalties, s.platform_revenue, s.purchase_count,
+               (SELECT count(*) FROM repaired)::int AS repaired_rows
+          FROM ledger l, sales s, kept k`,
+    );
+    return { kept: totalsOf(row!, 'kept_'), ledger: totalsOf(row!, ''), repairedRows: row!.repaired_rows as number };
+  }
+
+  /**
+   * The start of the next hour that has ledger transactions or rollup rows at or after `after`,
+   * so that windows skip empty stretches of time through the indexes.
+   */
+  async nextActiveHour(after: Date | undefined): Promise<Date | undefined> {
+    // Timestamps travel as ISO text: the shared client's type serialisers are drizzle's.
+    const from = after?.toISOString() ?? '-infinity';
+    const [row] = await this.database.sql<{ next: Date | string | null }[]>`
+      SELECT date_trunc('hour', least(
+               (SELECT min(created_at) FROM ledger_transactions WHERE created_at >= ${from}::timestamptz),
+               (SELECT min(bucket_start) FROM hourly_rollups WHERE bucket_start >= ${from}::timestamptz),
+               (SELECT min(bucket_start) FROM author_hourly_rollups WHERE bucket_start >= ${from}::timestamptz)), 'UTC') AS next`;
+    return row?.next ? toDate(row.next) : undefined;
+  }
+
+  /**
+   * Hourly rollups in [from, to) (hour-aligned) against deposits, withdrawals and purchases
+   * grouped by UTC hour; each drifted bucket gets its delta in slot 0.
+   */
+  async repairHourlyRollups(window: { from: Date; to: Date }, detailLimit: number): Promise<WindowRepair<BucketDrift>> {
+    const from = window.from.toISOString();
+    const to = window.to.toISOString();
+    const rows = await this.withTimeout(
+      (sql) => sql<SqlRow[]>`
+        WITH moves AS (
+          SELECT t.created_at, d.amount AS deposited, 0::bigint AS withdrawn, 0::bigint AS purchase_volume,
+                 0::bigint AS royalties, 0::bigint AS platform_revenue, 0::bigint AS purchase_count
+            FROM ledger_transactions t JOIN deposits d ON d.id = t.id
+           WHERE t.type = 'deposit' AND t.created_at >= ${from} AND t.created_at < ${to}
+          UNION ALL
+          SELECT t.created_at, 0, w.amount, 0, 0, 0, 0
+            FROM ledger_transactions t JOIN withdrawals w ON w.id = t.id
+           WHERE t.type = 'withdrawal' AND t.created_at >= ${from} AND t.created_at < ${to}
+          UNION ALL
+          SELECT p.created_at, 0, 0, p.item_price, p.author_amount, p.platform_amount, 1
+            FROM purchases p WHERE p.created_at >= ${from} AND p.created_at < ${to}
+        ), ledger AS (
+          SELECT date_trunc('hour', created_at, 'UTC') AS bucket_start,
+                 sum(deposited)::bigint AS deposited, sum(withdrawn)::bigint AS withdrawn,
+                 sum(purchase_volume)::bigint AS purchase_volume, sum(royalties)::bigint AS royalties,
+                 sum(platform_revenue)::bigint AS platform_revenue, sum(purchase_count)::bigint AS purchase_count
+            FROM moves GROUP BY 1
+        ), kept AS (
+          SELECT bucket_start, sum(deposited)::bigint AS deposited, sum(withdrawn)::bigint AS withdrawn,
+                 sum(purchase_volume)::bigint AS purchase_volume, sum(royalties)::bigint AS royalties,
+                 sum(platform_revenue)::bigint AS platform_revenue, sum(purchase_count)::bigint AS purchase_count
+            FROM hourly_rollups WHERE bucket_start >= ${from} AND bucket_start < ${to}
+           GROUP BY bucket_start
+        ), compared AS (
+          SELECT coalesce(l.bucket_start, k.bucket_start) AS bucket_start,
+                 coalesce(k.deposited, 0) AS kept_deposited, coalesce(k.withdrawn, 0) AS kept_withdrawn,
+                 coalesce(k.purchase_volume, 0) AS kept_purchase_volume, coalesce(k.royalties, 0) AS kept_royalties,
+                 coalesce(k.platform_revenue, 0) AS kept_platform_revenue,
+                 coalesce(k.purchase_count, 0) AS kept_purchase_count,
+                 coalesce(l.deposited, 0) AS deposited, coalesce(l.withdrawn, 0) AS withdrawn,
+                 coalesce(l.purchase_volume, 0) AS purchase_volume, coalesce(l.royalties, 0) AS royalties,
+                 coalesce(l.platform_revenue, 0) AS platform_revenue, coalesce(l.purchase_count, 0) AS purchase_count
+            FROM ledger l FULL JOIN kept k ON k.bucket_start = l.bucket_start
+        ), drift AS (
+          SELECT * FROM compared
+           WHERE (deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
+                 IS DISTINCT FROM
+                 (kept_deposited, kept_withdrawn, kept_purchase_volume, kept_royalties, kept_platform_revenue,
+                  kept_purchase_count)
+        ), repaired AS (
+          INSERT INTO hourly_rollups AS r
+            (bucket_start, slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
+          SELECT bucket_start, 0, deposited - kept_deposited, withdrawn - kept_withdrawn,
+                 purchase_volume - kept_purchase_volume, royalties - kept_royalties,
+                 platform_revenue - kept_platform_revenue, purchase_count - kept_purchase_count
+            FROM drift
+          ON CONFLICT (bucket_start, slot) DO UPDATE SET
+            deposited = r.deposited + excluded.deposited,
+            withdrawn = r.withdrawn + excluded.withdrawn,
+            purchase_volume = r.purchase_volume + excluded.purchase_volume,
+            royalties = r.royalties + excluded.royalties,
+            platform_revenue = r.platform_revenue + excluded.platform_revenue,
+            purchase_count = r.purchase_count + excluded.purchase_count
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,
+               (SELECT count(*) FROM repaired)::int AS repaired_rows, d.*
+          FROM (SELECT 1) one
+          LEFT JOIN LATERAL (SELECT * FROM drift ORDER BY bucket_start LIMIT ${detailLimit}) d ON true`,
+    );
+    const head = rows[0]!;
+    return {
+      groupsChecked: head.groups_checked as number,
+      driftCount: head.drift_count as number,
+      repairedRows: head.repaired_rows as number,
+      drifts: rows
+        .filter((row) => row.bucket_start !== null)
+        .map((row) => ({
+          bucketStart: toDate(row.bucket_start as string),
+          kept: totalsOf(row, 'kept_'),
+          ledger: totalsOf(row, ''),
+        })),
+    };
+  }
+
+  /** Per-author hourly rollups in [from, to) against purchases; drifted rows get their delta. */
+  async repairAuthorHourlyRollups(
+    window: { from: Date; to: Date },
+    detailLimit: number,
+  ): Promise<WindowRepair<AuthorBucketDrift>> {
+    const from = window.from.toISOString();
+    const to = window.to.toISOString();
+    const rows = await this.withTimeout(
+      (sql) => sql<SqlRow[]>`
+        WITH ledger AS (
+          SELECT author_wallet_id, date_trunc('hour', created_at, 'UTC') AS bucket_start,
+                 count(*)::bigint AS sales_count, sum(item_price)::bigint AS gross_volume,
+                 sum(author_amount)::bigint AS royalty
+            FROM purchases WHERE created_at >= ${from} AND created_at < ${to}
+           GROUP BY 1, 2
+        ), kept AS (
+          SELECT author_wallet_id, bucket_start, sales_count, gross_volume, royalty
+            FROM author_hourly_rollups WHERE bucket_start >= ${from} AND bucket_start < ${to}
+        ), compared AS (
+          SELECT coalesce(l.author_wallet_id, k.author_wallet_id) AS author_wallet_id,
+                 coalesce(l.bucket_start, k.bucket_start) AS bucket_start,
+                 coalesce(k.sales_count, 0) AS kept_sales_count, coalesce(k.gross_volume, 0) AS kept_gross_volume,
+                 coalesce(k.royalty, 0) AS kept_royalty,
+                 coalesce(l.sales_count, 0) AS sales_count, coalesce(l.gross_volume, 0) AS gross_volume,
+                 coalesce(l.royalty, 0) AS royalty
+            FROM ledger l
+            FULL JOIN kept k ON k.author_wallet_id = l.author_wallet_id AND k.bucket_start = l.bucket_start
+        ), drift AS (
+          SELECT * FROM compared
+           WHERE (sales_count, gross_volume, royalty) IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty)
+        ), repaired AS (
+          INSERT INTO author_hourly_rollups AS a (author_wallet_id, bucket_start, sales_count, gross_volume, royalty)
+          SELECT author_wallet_id, bucket_start, sales_count - kept_sales_count, gross_volume - kept_gross_volume,
+                 royalty - kept_royalty
+            FROM drift
+          ON CONFLICT (author_wallet_id, bucket_start) DO UPDATE SET
+            sales_count = a.sales_count + excluded.sales_count,
+            gross_volume = a.gross_volume + excluded.gross_volume,
+            royalty = a.royalty + excluded.royalty
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,
+               (SELECT count(*) FROM repaired)::int AS repaired_rows, d.*
+          FROM (SELECT 1) one
+          LEFT JOIN LATERAL (
+            SELECT * FROM drift ORDER BY bucket_start, author_wallet_id LIMIT ${detailLimit}
+          ) d ON true`,
+    );
+    const head = rows[0]!;
+    return {
+      groupsChecked: head.groups_checked as number,
+      driftCount: head.drift_count as number,
+      repairedRows: head.repaired_rows as number,
+      drifts: rows
+        .filter((row) => row.bucket_start !== null)
+        .map((row) => ({
+          authorWalletId: row.author_wallet_id as string,
+          bucketStart: toDate(row.bucket_start as string),
+          kept: {
+            salesCount: num(row.kept_sales_count),
+            grossVolume: num(row.kept_gross_volume),
+            royalty: num(row.kept_royalty),
+          },
+          ledger: { salesCount: num(row.sales_count), grossVolume: num(row.gross_volume), royalty: num(row.royalty) },
+        })),
+    };
+  }
+
+  /**
+   * The next `walletLimit` wallets after `after` (in id order): each balance (row plus slots)
+   * against the sum of its entries, each carry against its purchases, and any entries in the
+   * same id range that name no wallet. The last chunk's range runs to the largest uuid.
+   */
+  async compareWalletChunk(params: { after: string | undefined; walletLimit: number; detailLimit: number }): Promise<WalletChunk> {
+    const { after, walletLimit, detailLimit } = params;
+    const rows = await this.withTimeout((sql) => {
+      const walletsAfter = after === undefined ? sql`` : sql`WHERE id > ${after}`;
+      const entriesAfter = after === undefined ? sql`` : sql`AND e.wallet_id > ${after}`;
+      const authorsAfter = after === undefined ? sql`` : sql`AND p.author_wallet_id > ${after}`;
+      return sql<SqlRow[]>`
+        WITH chunk AS (
+          SELECT id, balance, fractional_balance FROM wallets ${walletsAfter} ORDER BY id LIMIT ${walletLimit}
+        ), bounds AS (
+          SELECT count(*)::int AS wallets,
+                 (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id,
+                 CASE WHEN count(*) < ${walletLimit} THEN ${UUID_MAX}::uuid
+                      ELSE (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) END AS upper
+            FROM chunk
+        ), ledger AS (
+          SELECT e.wallet_id, sum(e.amount)::bigint AS amount, count(*)::int AS entries
+            FROM ledger_entries e, bounds b
+           WHERE e.wallet_id IS NOT NULL AND e.wallet_id <= b.upper ${entriesAfter}
+           GROUP BY e.wallet_id
+        ), slots AS (
+          SELECT s.wallet_id, sum(s.balance)::bigint AS amount
+            FROM wallet_balance_slots s JOIN chunk c ON c.id = s.wallet_id GROUP BY s.wallet_id
+        ), royalties AS (
+          SELECT p.author_wallet_id AS wallet_id,
+                 (sum(p.item_price * p.royalty_percent) - 100 * sum(p.author_amount))::bigint AS carry
+            FROM purchases p, bounds b
+           WHERE p.author_wallet_id <= b.upper ${authorsAfter}
+           GROUP BY p.author_wallet_id
+        ), compared AS (
+          SELECT coalesce(c.id, l.wallet_id) AS wallet_id, c.id IS NULL AS orphan,
+                 c.balance + coalesce(s.amount, 0) AS kept_balance, coalesce(l.amount, 0) AS ledger_balance,
+                 coalesce(l.entries, 0) AS entries,
+                 c.fractional_balance AS kept_carry, coalesce(r.carry, 0) AS ledger_carry
+            FROM chunk c
+            FULL JOIN ledger l ON l.wallet_id = c.id
+            LEFT JOIN slots s ON s.wallet_id = c.id
+            LEFT JOIN royalties r ON r.wallet_id = c.id
+        )
+        SELECT b.wallets, b.last_id, d.*
+          FROM bounds b
+          LEFT JOIN LATERAL (
+            SELECT * FROM compared
+             WHERE orphan OR kept_balance IS DISTINCT FROM ledger_balance OR kept_carry IS DISTINCT FROM ledger_carry
+             ORDER BY wallet_id LIMIT ${detailLimit}
+          ) d ON true`;
+    });
+    const head = rows[0]!;
+    return {
+      walletsChecked: head.wallets as number,
+      lastWalletId: (head.last_id as string | null) ?? undefined,
+      drifts: rows
+        .filter((row) => row.wallet_id !== null)
+        .map((row) => ({
+          walletId: row.wallet_id as string,
+          orphan: row.orphan as boolean,
+          keptBalance: row.kept_balance === null ? null : num(row.kept_balance),
+          ledgerBalance: num(row.ledger_balance),
+          orphanEntries: row.orphan ? (row.entries as number) : 0,
+          keptCarry: row.kept_carry === null ? null : (row.kept_carry as number),
+          ledgerCarry: num(row.ledger_carry),
+        })),
+    };
+  }
+
+  /**
+   * Sets a wallet's balance to what its ledger says, as a delta measured in the same statement
+   * (credits to slots may commit meanwhile). Returns the row's balance before and after, or
+   * undefined when nothing was written (no drift by now, or the result would be negative).
+   */
+  async fixWalletBalance(walletId: string): Promise<{ before: number; after: number } | undefined> {
+    const [row] = await this.withTimeout(
+      (sql) => sql<SqlRow[]>`
+        WITH expected AS (
+          SELECT w.id,
+                 (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e WHERE e.wallet_id = w.id)
+                 - w.balance
+                 - (SELECT coalesce(sum(s.balance), 0) FROM wallet_balance_slots s WHERE s.wallet_id = w.id) AS diff
+            FROM wallets w WHERE w.id = ${walletId}
+        )
+        UPDATE wallets w SET balance = w.balance + x.diff, updated_at = now()
+          FROM expected x
+         WHERE w.id = x.id AND x.diff <> 0 AND w.balance + x.diff >= 0
+        RETURNING (w.balance - x.diff)::bigint AS before, w.balance AS after`,
+    );
+    return row ? { before: num(row.before), after: num(row.after) } : undefined;
+  }
+
+  /** Sets an author's carry to what its purchases say, when that is a valid carry (0..99). */
+  async fixWalletCarry(walletId: string): Promise<{ before: number; after: number } | undefined> {
+    const [row] = await this.withTimeout(
+      (sql) => sql<SqlRow[]>`
+        WITH expected AS (
+          SELECT w.id,
+                 (SELECT coalesce(sum(p.item_price * p.royalty_percent) - 100 * sum(p.author_amount), 0)
+                    FROM purchases p WHERE p.author_wallet_id = w.id) - w.fractional_balance AS diff
+            FROM wallets w WHERE w.id = ${walletId}
+        )
+        UPDATE wallets w SET fractional_balance = w.fractional_balance + x.diff, updated_at = now()
+          FROM expected x
+         WHERE w.id = x.id AND x.diff <> 0 AND w.fractional_balance + x.diff BETWEEN 0 AND 99
+        RETURNING (w.fractional_balance - x.diff)::int AS before, w.fractional_balance AS after`,
+    );
+    return row ? { before: row.before as number, after: row.after as number } : undefined;
+  }
+
+  async entryIdBounds(): Promise<{ min: number; max: number } | undefined> {
+    const [row] = await this.database.sql<{ min: string | null; max: string | null }[]>`
+      SELECT min(id)::text AS min, max(id)::text AS max FROM ledger_entries`;
+    return row?.min == null || row.max == null ? undefined : { min: num(row.min), max: num(row.max) };
+  }
+
+  /** Entries with ids in [fromId, toId): their sum, and transactions not balanced within them. */
+  async checkEntryRange(params: { fromId: number; toId: number; candidateLimit: number }): Promise<EntryRangeCheck> {
+    const [row] = await this.withTimeout(
+      (sql) => sql<SqlRow[]>`
+        WITH tx AS (
+          SELECT transaction_id, sum(amount) AS total, count(*) AS entries
+            FROM ledger_entries WHERE id >= ${params.fromId} AND id < ${params.toId}
+           GROUP BY transaction_id
+        )
+        SELECT coalesce(sum(total), 0)::text AS sum_cents, coalesce(sum(entries), 0)::int AS entries,
+               coalesce((SELECT array_agg(transaction_id)
+                           FROM (SELECT transaction_id FROM tx WHERE total <> 0 LIMIT ${params.candidateLimit}) u),
+                        '{}') AS candidates
+          FROM tx`,
+    );
+    return {
+      sumCents: BigInt(row!.sum_cents as string),
+      entries: row!.entries as number,
+      candidates: row!.candidates as string[],
+    };
+  }
+
+  /** Of the given transactions, those whose entries (all of them) do not sum to zero. */
+  async unbalancedTransactions(transactionIds: string[]): Promise<{ transactionId: string; sumCents: number }[]> {
+    if (transactionIds.length === 0) return [];
+    const rows = await this.withTimeout(
+      (sql) => sql<{ transaction_id: string; total: string }[]>`
+        SELECT transaction_id, sum(amount)::text AS total
+          FROM ledger_entries WHERE transaction_id = ANY(${transactionIds}::uuid[])
+         GROUP BY transaction_id HAVING sum(amount) <> 0
+         ORDER BY transaction_id`,
+    );
+    return rows.map((row) => ({ transactionId: row.transaction_id, sumCents: num(row.total) }));
+  }
+
+  /**
+   * The next `purchaseLimit` purchases after `after` (in id order) against their entries: the
+   * buyer leg is -price, the author leg the author amount, the platform leg the platform amount,
+   * a zero leg is absent, and nothing else is posted.
+   */
+  async comparePurchaseChunk(params: {
+    after: string | undefined;
+    purchaseLimit: number;
+    detailLimit: number;
+    platformWalletId: string | undefined;
+  }): Promise<PurchaseChunk> {
+    const { after, purchaseLimit, detailLimit } = params;
+    const platform = params.platformWalletId ?? UUID_MAX;
+    const rows = await this.withTimeout((sql) => {
+      const purchasesAfter = after === undefined ? sql`` : sql`WHERE id > ${after}`;
+      return sql<SqlRow[]>`
+        WITH chunk AS (
+          SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount
+            FROM purchases ${purchasesAfter} ORDER BY id LIMIT ${purchaseLimit}
+        ), legs AS (
+          SELECT c.*, x.*,
+                 (1 + (c.author_amount <> 0)::int + (c.platform_amount <> 0)::int) AS expected_legs
+            FROM chunk c CROSS JOIN LATERAL (
+              SELECT coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = c.buyer_wallet_id), 0)::bigint AS buyer_posted,
+                     coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = c.author_wallet_id), 0)::bigint AS author_posted,
+                     coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = ${platform}::uuid), 0)::bigint AS platform_posted,
+                     count(*)::int AS posted_legs
+                FROM ledger_entries e WHERE e.transaction_id = c.id
+            ) x
+        )
+        SELECT (SELECT count(*) FROM chunk)::int AS purchases,
+               (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id, d.*
+          FROM (SELECT 1) one
+          LEFT JOIN LATERAL (
+            SELECT * FROM legs
+             WHERE (buyer_posted, author_posted, platform_posted, posted_legs)
+                   IS DISTINCT FROM (-item_price, author_amount, platform_amount, expected_legs)
+             ORDER BY id LIMIT ${detailLimit}
+          ) d ON true`;
+    });
+    const head = rows[0]!;
+    return {
+      purchasesChecked: head.purchases as number,
+      lastPurchaseId: (head.last_id as string | null) ?? undefined,
+      drifts: rows
+        .filter((row) => row.id !== null && row.id !== undefined)
+        .map((row) => ({
+          purchaseId: row.id as string,
+          expected: {
+            buyer: -num(row.item_price),
+            author: num(row.author_amount),
+            platform: num(row.platform_amount),
+            legs: row.expected_legs as number,
+          },
+          posted: {
+            buyer: num(row.buyer_posted),
+            author: num(row.author_posted),
+            platform: num(row.platform_posted),
+            legs: row.posted_legs as number,
+          },
+        })),
+    };
+  }
+}

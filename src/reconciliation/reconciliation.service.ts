@@ -1,0 +1,396 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { Caller } from '../common/auth/caller';
+import { ForbiddenError } from '../common/errors/domain-errors';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { ReconciliationQueuedDto, ReconciliationRunDto, toReconciliationRunDto } from './dto/reconciliation-run.dto';
+import {
+  ReconciliationBusyError,
+  ReconciliationQueueUnavailableError,
+  ReconciliationRunNotFoundError,
+} from './reconciliation.errors';
+import {
+  ENQUEUE_TIMEOUT_MS,
+  MANUAL_RUN_JOB,
+  MANUAL_RUN_JOB_OPTIONS,
+  RECONCILIATION_QUEUE,
+  RECONCILIATION_SCHEDULER_ID,
+  ReconciliationJobData,
+  SCHEDULED_RUN_JOB,
+  SCHEDULED_RUN_JOB_OPTIONS,
+} from './reconciliation.queue';
+import { ReconciliationRepository, TotalsFigures } from './reconciliation.repository';
+import { CheckedCounts, Drift, Figures, ReconciliationCheck, RunOutcome } from './reconciliation.types';
+
+/** Stored drift details per run; the counts stay exact beyond it. */
+export const DRIFT_DETAILS_MAX = 500;
+/** Rollups are checked one window of whole hours at a time (one short statement each). */
+const ROLLUP_WINDOW_MS = 24 * 3_600_000;
+const WALLET_CHUNK_SIZE = 5_000;
+const PURCHASE_CHUNK_SIZE = 10_000;
+const ENTRY_RANGE_SIZE = 200_000;
+/** Drifted rows read back per statement; more are counted but not detailed. */
+const DETAIL_ROWS_PER_STATEMENT = 1_000;
+/** Transactions remembered as already reported (one may straddle two entry ranges). */
+const REPORTED_TRANSACTIONS_MAX = 10_000;
+
+export type RunResult = { outcome: 'completed'; runId: string; driftCount: number } | { outcome: 'skipped' };
+
+/** Collects drifts with a bounded memory footprint: details up to a cap, counts always. */
+class DriftLog {
+  readonly details: Drift[] = [];
+  readonly byCheck: Partial<Record<ReconciliationCheck, number>> = {};
+  count = 0;
+  corrected = 0;
+
+  add(drift: Drift): void {
+    this.addCounted(drift, 1, drift.corrected ? 1 : 0);
+  }
+
+  /** Records `count` drifts of one kind of which `details` were read back. */
+  addCounted(drift: Drift | undefined, count: number, corrected: number, check?: ReconciliationCheck): void {
+    const name = drift?.check ?? check!;
+    this.count += count;
+    this.corrected += corrected;
+    this.byCheck[name] = (this.byCheck[name] ?? 0) + count;
+    if (drift && this.details.length < DRIFT_DETAILS_MAX) this.details.push(drift);
+  }
+}
+
+const totalsFigures = (totals: TotalsFigures): Figures => ({ ...totals });
+
+/**
+ * Recomputes every derived figure from the ledger and compares. Derived aggregates (running
+ * totals, rollups) are corrected in place; wallet balances and carries are only reported unless
+ * RECONCILE_FIX_BALANCES is set (ADR 0025). One run at a time across all instances.
+ */
+@Injectable()
+export class ReconciliationService {
+  private readonly logger = new Logger(ReconciliationService.name);
+
+  constructor(
+    private readonly repository: ReconciliationRepository,
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+    @InjectQueue(RECONCILIATION_QUEUE) private readonly queue: Queue<ReconciliationJobData>,
+  ) {}
+
+  /** Registers the repeatable run; every worker calls it, BullMQ keeps one scheduler per id. */
+  async ensureSchedule(): Promise<void> {
+    const everyMs = this.config.reconciliation.everyMs;
+    // startDate only applies when the scheduler is new: the first run comes one interval after
+    // the first deployment, and restarts keep the existing rhythm.
+    await this.queue.upsertJobScheduler(
+      RECONCILIATION_SCHEDULER_ID,
+      { every: everyMs, startDate: Date.now() + everyMs },
+      { name: SCHEDULED_RUN_JOB, data: {}, opts: SCHEDULED_RUN_JOB_OPTIONS },
+    );
+  }
+
+  /** Queues a manual run, or answers with the run already queued or running. */
+  async requestRun(caller: Caller): Promise<ReconciliationQueuedDto> {
+    if (!caller.isAdmin) throw new ForbiddenError();
+    const { run, created } = await this.repository.createManualRun({
+      requestedBy: caller.userId,
+      fixBalances: this.config.reconciliation.fixBalances,
+    });
+    if (created) {
+      try {
+        await withTimeout(
+          this.queue.add(MANUAL_RUN_JOB, { runId: run.id }, { ...MANUAL_RUN_JOB_OPTIONS, jobId: run.id }),
+          ENQUEUE_TIMEOUT_MS,
+        );
+      } catch (error) {
+        this.logger.error({ runId: run.id, err: error }, 'reconciliation run could not be queued');
+        await this.repository.failRun(run.id, 'The run could not be queued: the job queue was unavailable');
+        throw new ReconciliationQueueUnavailableError();
+      }
+    }
+    return { runId: run.id, status: run.status === 'running' ? 'running' : 'queued' };
+  }
+
+  /** Admins only; anyone else learns nothing about the run, not even that it exists. */
+  async getRun(caller: Caller, runId: string): Promise<ReconciliationRunDto> {
+    if (!caller.isAdmin) throw new ReconciliationRunNotFoundError();
+    const run = await this.repository.findRun(runId);
+    if (!run) throw new ReconciliationRunNotFoundError();
+    return toReconciliationRunDto(run);
+  }
+
+  /** The scheduled job: a run of its own, or nothing if another run is in progress. */
+  async runScheduled(): Promise<RunResult> {
+    const locked = await this.repository.withRunLock(async () => {
+      await this.failAbandonedRuns();
+      const run = await this.repository.createScheduledRun({ fixBalances: this.config.reconciliation.fixBalances });
+      return this.execute(run.id, run.fixBalances);
+    });
+    if (!locked.acquired) {
+      this.metrics.reconciliationRuns.inc({ outcome: 'skipped' });
+      this.logger.debug('scheduled reconciliation skipped: another run is in progress');
+      return { outcome: 'skipped' };
+    }
+    return locked.value;
+  }
+
+  /** A queued manual run; throws ReconciliationBusyError (retried) while another run works. */
+  async runQueued(runId: string): Promise<RunResult> {
+    const locked = await this.repository.withRunLock(async (): Promise<RunResult> => {
+      await this.failAbandonedRuns();
+      const run = await this.repository.findRun(runId);
+      if (!run || !(await this.repository.startQueuedRun(runId))) return { outcome: 'skipped' };
+      return this.execute(run.id, run.fixBalances);
+    });
+    if (!locked.acquired) throw new ReconciliationBusyError();
+    return locked.value;
+  }
+
+  async failRun(runId: string, reason: string): Promise<void> {
+    await this.repository.failRun(runId, reason);
+  }
+
+  private async failAbandonedRuns(): Promise<void> {
+    // Called under the run lock: nothing else can be running now.
+    const abandoned = await this.repository.failAbandonedRuns();
+    if (abandoned > 0) this.logger.warn({ abandoned }, 'marked abandoned reconciliation runs as failed');
+  }
+
+  private async execute(runId: string, fixBalances: boolean): Promise<RunResult> {
+    const startedAt = process.hrtime.bigint();
+    let outcome: RunOutcome;
+    try {
+      outcome = await this.reconcile({ fixBalances });
+    } catch (error) {
+      this.metrics.reconciliationRuns.inc({ outcome: 'failed' });
+      this.logger.error({ runId, err: error }, 'reconciliation run failed');
+      await this.repository.failRun(runId, 'The run failed; the service logs name the cause');
+      throw error;
+    }
+    await this.repository.completeRun(runId, outcome);
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    this.recordMetrics(outcome, seconds);
+    if (outcome.driftCount > 0) {
+      this.logger.error(
+        { runId, driftCount: outcome.driftCount, correctedCount: outcome.correctedCount, byCheck: outcome.driftsByCheck },
+        'reconciliation found drift',
+      );
+    } else {
+      this.logger.debug({ runId, seconds, checked: outcome.checked }, 'reconciliation clean');
+    }
+    return { outcome: 'completed', runId, driftCount: outcome.driftCount };
+  }
+
+  private recordMetrics(outcome: RunOutcome, seconds: number): void {
+    this.metrics.reconciliationRuns.inc({ outcome: outcome.driftCount > 0 ? 'drift' : 'clean' });
+    for (const [check, count] of Object.entries(outcome.driftsByCheck)) {
+      this.metrics.reconciliationDrifts.inc({ check }, count);
+    }
+    this.metrics.reconciliationLastRunDrifts.set(outcome.driftCount);
+    this.metrics.reconciliationLastRunDuration.set(seconds);
+    this.metrics.reconciliationLastCompleted.set(Date.now() / 1_000);
+  }
+
+  /** Every check, in bounded steps. Exposed for benchmarks; runs normally go through the queue. */
+  async reconcile(options: { fixBalances: boolean }): Promise<RunOutcome> {
+    const log = new DriftLog();
+    const checked: CheckedCounts = {};
+    await this.checkRunningTotals(log, checked);
+    await this.checkRollups(log, checked);
+    await this.checkWallets(log, checked, options.fixBalances);
+    await this.checkDoubleEntry(log, checked);
+    await this.checkPurchaseLegs(log, checked);
+    return {
+      checked,
+      drifts: log.details,
+      driftCount: log.count,
+      correctedCount: log.corrected,
+      driftsByCheck: log.byCheck,
+    };
+  }
+
+  private async checkRunningTotals(log: DriftLog, checked: CheckedCounts): Promise<void> {
+    const totals = await this.repository.repairRunningTotals();
+    checked.runningTotals = 1;
+    if (totals.repairedRows > 0 || JSON.stringify(totals.kept) !== JSON.stringify(totals.ledger)) {
+      log.add({
+        check: 'running_totals',
+        key: {},
+        before: totalsFigures(totals.kept),
+        expected: totalsFigures(totals.ledger),
+        corrected: totals.repairedRows > 0,
+      });
+    }
+  }
+
+  private async checkRollups(log: DriftLog, checked: CheckedCounts): Promise<void> {
+    checked.hourlyBuckets = 0;
+    checked.authorHourlyBuckets = 0;
+    checked.rollupWindows = 0;
+    let cursor: Date | undefined;
+    for (;;) {
+      const from = await this.repository.nextActiveHour(cursor);
+      if (!from) break;
+      const window = { from, to: new Date(from.getTime() + ROLLUP_WINDOW_MS) };
+      checked.rollupWindows++;
+
+      const hourly = await this.repository.repairHourlyRollups(window, DETAIL_ROWS_PER_STATEMENT);
+      checked.hourlyBuckets += hourly.groupsChecked;
+      const hourlyCorrected = hourly.repairedRows === hourly.driftCount;
+      for (const drift of hourly.drifts) {
+        log.add({
+          check: 'hourly_rollups',
+          key: { bucketStart: drift.bucketStart.toISOString() },
+          before: totalsFigures(drift.kept),
+          expected: totalsFigures(drift.ledger),
+          corrected: hourlyCorrected,
+        });
+      }
+      const hourlyUndetailed = hourly.driftCount - hourly.drifts.length;
+      if (hourlyUndetailed > 0) {
+        log.addCounted(undefined, hourlyUndetailed, hourlyCorrected ? hourlyUndetailed : 0, 'hourly_rollups');
+      }
+
+      const authors = await this.repository.repairAuthorHourlyRollups(window, DETAIL_ROWS_PER_STATEMENT);
+      checked.authorHourlyBuckets += authors.groupsChecked;
+      const authorsCorrected = authors.repairedRows === authors.driftCount;
+      for (const drift of authors.drifts) {
+        log.add({
+          check: 'author_hourly_rollups',
+          key: { authorWalletId: drift.authorWalletId, bucketStart: drift.bucketStart.toISOString() },
+          before: { ...drift.kept },
+          expected: { ...drift.ledger },
+          corrected: authorsCorrected,
+        });
+      }
+      const authorsUndetailed = authors.driftCount - authors.drifts.length;
+      if (authorsUndetailed > 0) {
+        log.addCounted(undefined, authorsUndetailed, authorsCorrected ? authorsUndetailed : 0, 'author_hourly_rollups');
+      }
+      cursor = window.to;
+    }
+  }
+
+  private async checkWallets(log: DriftLog, checked: CheckedCounts, fixBalances: boolean): Promise<void> {
+    checked.wallets = 0;
+    let after: string | undefined;
+    for (;;) {
+      const chunk = await this.repository.compareWalletChunk({
+        after,
+        walletLimit: WALLET_CHUNK_SIZE,
+        detailLimit: DETAIL_ROWS_PER_STATEMENT,
+      });
+      checked.wallets += chunk.walletsChecked;
+      for (const wallet of chunk.drifts) {
+        if (wallet.orphan) {
+          log.add({
+            check: 'orphan_entries',
+            key: { walletId: wallet.walletId },
+            before: { entries: wallet.orphanEntries, amount: wallet.ledgerBalance },
+            expected: { entries: 0, amount: 0 },
+            corrected: false,
+          });
+          continue;
+        }
+        if (wallet.keptBalance !== wallet.ledgerBalance) {
+          const fixed = fixBalances ? await this.repository.fixWalletBalance(wallet.walletId) : undefined;
+          log.add({
+            check: 'wallet_balances',
+            key: { walletId: wallet.walletId },
+            before: { balance: wallet.keptBalance ?? 0 },
+            expected: { balance: wallet.ledgerBalance },
+            corrected: fixed !== undefined,
+          });
+        }
+        if (wallet.keptCarry !== wallet.ledgerCarry) {
+          const fixed = fixBalances ? await this.repository.fixWalletCarry(wallet.walletId) : undefined;
+          log.add({
+            check: 'wallet_carries',
+            key: { walletId: wallet.walletId },
+            before: { fractionalBalance: wallet.keptCarry ?? 0 },
+            expected: { fractionalBalance: wallet.ledgerCarry },
+            corrected: fixed !== undefined,
+          });
+        }
+      }
+      if (chunk.walletsChecked < WALLET_CHUNK_SIZE || !chunk.lastWalletId) break;
+      after = chunk.lastWalletId;
+    }
+  }
+
+  private async checkDoubleEntry(log: DriftLog, checked: CheckedCounts): Promise<void> {
+    checked.ledgerEntries = 0;
+    const bounds = await this.repository.entryIdBounds();
+    let sumCents = 0n;
+    const reported = new Set<string>();
+    if (bounds) {
+      for (let fromId = bounds.min; fromId <= bounds.max; fromId += ENTRY_RANGE_SIZE) {
+        const range = await this.repository.checkEntryRange({
+          fromId,
+          toId: fromId + ENTRY_RANGE_SIZE,
+          candidateLimit: DETAIL_ROWS_PER_STATEMENT,
+        });
+        checked.ledgerEntries += range.entries;
+        sumCents += range.sumCents;
+        // A transaction straddling the range edge looks unbalanced here; all its entries decide.
+        const unbalanced = await this.repository.unbalancedTransactions(range.candidates.filter((id) => !reported.has(id)));
+        for (const transaction of unbalanced) {
+          if (reported.size < REPORTED_TRANSACTIONS_MAX) reported.add(transaction.transactionId);
+          log.add({
+            check: 'transaction_balance',
+            key: { transactionId: transaction.transactionId },
+            before: { sum: transaction.sumCents },
+            expected: { sum: 0 },
+            corrected: false,
+          });
+        }
+      }
+    }
+    if (sumCents !== 0n) {
+      log.add({ check: 'ledger_sum', key: {}, before: { sum: Number(sumCents) }, expected: { sum: 0 }, corrected: false });
+    }
+  }
+
+  private async checkPurchaseLegs(log: DriftLog, checked: CheckedCounts): Promise<void> {
+    checked.purchases = 0;
+    const platformWalletId = await this.repository.platformWalletId(this.config.platformAccountId);
+    let after: string | undefined;
+    for (;;) {
+      const chunk = await this.repository.comparePurchaseChunk({
+        after,
+        purchaseLimit: PURCHASE_CHUNK_SIZE,
+        detailLimit: DETAIL_ROWS_PER_STATEMENT,
+        platformWalletId,
+      });
+      checked.purchases += chunk.purchasesChecked;
+      for (const purchase of chunk.drifts) {
+        log.add({
+          check: 'purchase_legs',
+          key: { purchaseId: purchase.purchaseId },
+          before: {
+            buyer: purchase.posted.buyer,
+            author: purchase.posted.author,
+            platform: purchase.posted.platform,
+            legs: purchase.posted.legs,
+          },
+          expected: { ...purchase.expected },
+          corrected: false,
+        });
+      }
+      if (chunk.purchasesChecked < PURCHASE_CHUNK_SIZE || !chunk.lastPurchaseId) break;
+      after = chunk.lastPurchaseId;
+    }
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,105 @@
+import { RequestValidationError } from '../common/errors/domain-errors';
+
+/** Rollups are kept per UTC hour (see totals_add() in the money functions). */
+export const BUCKET_MS = 3_600_000;
+/** The longest period one request may cover; it bounds how many rollup rows a report reads. */
+export const REPORT_PERIOD_DAYS_MAX = 366;
+const REPORT_PERIOD_MS_MAX = REPORT_PERIOD_DAYS_MAX * 24 * BUCKET_MS;
+
+/**
+ * ISO 8601 as clients send it: a date (UTC midnight) or a date-time with seconds, at most
+ * millisecond precision and an explicit offset. A date-time without an offset is refused,
+ * because it would silently mean the server's time zone.
+ */
+export const ISO_INSTANT_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** A half-open interval [from, to) of instants. */
+export interface Period {
+  from: Date;
+  to: Date;
+}
+
+/** How a period is read: whole hours from the rollups, at most two partial edges from the ledger. */
+export interface PeriodSegments {
+  /** [from, to) on hour boundaries, read from the rollups; null when no whole hour fits. */
+  wholeBuckets: Period | null;
+  /** Up to two sub-hour intervals, read from the ledger; each lies within one UTC hour. */
+  edges: Period[];
+}
+
+/** Parses one ISO 8601 instant; undefined when it is not one (including impossible dates). */
+export function parseInstant(value: string): Date | undefined {
+  const match = ISO_INSTANT_PATTERN.exec(value);
+  if (!match) return undefined;
+  const [, year, month, day, hour = '00', minute = '00', second = '00'] = match;
+  const date = new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(date.getTime())) return undefined;
+  // Date() rolls 2026-02-30 over to March; the calendar fields must survive unchanged.
+  const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
+  const valid =
+    calendar.getUTCFullYear() === Number(year) &&
+    calendar.getUTCMonth() === Number(month) - 1 &&
+    calendar.getUTCDate() === Number(day) &&
+    calendar.getUTCHours() === Number(hour) &&
+    calendar.getUTCMinutes() === Number(minute) &&
+    calendar.getUTCSeconds() === Number(second);
+  return valid ? date : undefined;
+}
+
+/**
+ * Turns optional `from`/`to` query or body values into a period, or null for "all time" when
+ * both are absent and the caller allows it. Every problem is a 400 naming its field.
+ */
+export function parsePeriod(
+  input: { from?: string | null; to?: string | null },
+  { required }: { required: boolean },
+): Period | null {
+  const from = input.from ?? undefined;
+  const to = input.to ?? undefined;
+  if (from === undefined && to === undefined) {
+    if (!required) return null;
+    throw new RequestValidationError([
+      { field: 'from', message: 'from is required' },
+      { field: 'to', message: 'to is required' },
+    ]);
+  }
+  if (from === undefined) throw new RequestValidationError([{ field: 'from', message: 'from is required when to is given' }]);
+  if (to === undefined) throw new RequestValidationError([{ field: 'to', message: 'to is required when from is given' }]);
+  const fromDate = parseInstant(from);
+  if (!fromDate) throw new RequestValidationError([{ field: 'from', message: 'from must be an ISO 8601 date or date-time with an offset' }]);
+  const toDate = parseInstant(to);
+  if (!toDate) throw new RequestValidationError([{ field: 'to', message: 'to must be an ISO 8601 date or date-time with an offset' }]);
+  return checkPeriod({ from: fromDate, to: toDate });
+}
+
+/** Order and length rules, shared by requests and by periods read back from storage. */
+export function checkPeriod(period: Period): Period {
+  if (period.from.getTime() >= period.to.getTime()) {
+    throw new RequestValidationError([{ field: 'to', message: 'to must be later than from' }]);
+  }
+  if (period.to.getTime() - period.from.getTime() > REPORT_PERIOD_MS_MAX) {
+    throw new RequestValidationError([
+      { field: 'to', message: `the period from from to to must not exceed ${REPORT_PERIOD_DAYS_MAX} days` },
+    ]);
+  }
+  return period;
+}
+
+/**
+ * Splits [from, to) into whole UTC hours and the partial hours at its edges. A period inside
+ * one hour is a single edge; a period on hour boundaries has no edges at all.
+ */
+export function periodSegments({ from, to }: Period): PeriodSegments {
+  const fromMs = from.getTime();
+  const toMs = to.getTime();
+  if (fromMs >= toMs) throw new RangeError('period must have from < to');
+  const firstWholeMs = Math.ceil(fromMs / BUCKET_MS) * BUCKET_MS;
+  const lastWholeEndMs = Math.floor(toMs / BUCKET_MS) * BUCKET_MS;
+  if (firstWholeMs > lastWholeEndMs) return { wholeBuckets: null, edges: [{ from, to }] };
+  const edges: Period[] = [];
+  if (fromMs < firstWholeMs) edges.push({ from, to: new Date(firstWholeMs) });
+  if (lastWholeEndMs < toMs) edges.push({ from: new Date(lastWholeEndMs), to });
+  const wholeBuckets = firstWholeMs < lastWholeEndMs ? { from: new Date(firstWholeMs), to: new Date(lastWholeEndMs) } : null;
+  return { wholeBuckets, edges };
+}

@@ -1,0 +1,51 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
+import { Job, UnrecoverableError } from 'bullmq';
+import { MetricsService } from '../metrics/metrics.service';
+import { ReportPeriodInvalidError } from './report.errors';
+import { FinancialReportJobData, REPORT_WORKER_OPTIONS, REPORTS_QUEUE } from './reports.queue';
+import { ReportRunOutcome, ReportsService } from './reports.service';
+
+/**
+ * Computes queued financial reports. A failed attempt is retried with backoff; the report row
+ * is marked failed only when no attempt is left, or at once when retrying cannot help.
+ */
+@Processor(REPORTS_QUEUE, REPORT_WORKER_OPTIONS)
+export class ReportsProcessor extends WorkerHost {
+  private readonly logger = new Logger(ReportsProcessor.name);
+
+  constructor(
+    private readonly reports: ReportsService,
+    private readonly metrics: MetricsService,
+  ) {
+    super();
+  }
+
+  async process(job: Job<FinancialReportJobData>): Promise<ReportRunOutcome> {
+    const { reportId } = job.data;
+    try {
+      const outcome = await this.reports.runFinancialReport(reportId);
+      if (outcome === 'skipped') this.logger.warn({ reportId, jobId: job.id }, 'report already finished; job skipped');
+      return outcome;
+    } catch (error) {
+      const permanent = error instanceof ReportPeriodInvalidError;
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      this.logger.error({ reportId, attempt: job.attemptsMade + 1, err: error }, 'financial report attempt failed');
+      if (permanent || lastAttempt) await this.reports.failFinancialReport(reportId, error);
+      if (permanent) throw new UnrecoverableError((error as Error).message);
+      throw error;
+    }
+  }
+
+  @OnWorkerEvent('completed')
+  onCompleted(job: Job<FinancialReportJobData>): void {
+    this.metrics.queueJobs.inc({ queue: REPORTS_QUEUE, job: job.name, outcome: 'completed' });
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<FinancialReportJobData> | undefined, error: Error): void {
+    const final =
+      !job || error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    this.metrics.queueJobs.inc({ queue: REPORTS_QUEUE, job: job?.name ?? 'unknown', outcome: final ? 'failed' : 'retried' });
+  }
+}

@@ -1,0 +1,275 @@
+import { Injectable } from '@nestjs/common';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Sql } from 'postgres';
+import { Database } from '../db/database';
+import { financialReports } from '../db/schema';
+import { toDate, toSafeInteger } from '../db/sql-values';
+import type { Period, PeriodSegments } from './report-period';
+
+export type ReportStatus = 'queued' | 'processing' | 'completed' | 'failed';
+
+export interface FinancialReportRow {
+  id: string;
+  requestedBy: string;
+  status: ReportStatus;
+  periodFrom: Date | null;
+  periodTo: Date | null;
+  result: unknown;
+  error: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+export interface FinancialFigures {
+  depositedCents: number;
+  withdrawnCents: number;
+  purchaseVolumeCents: number;
+  royaltiesCents: number;
+  platformRevenueCents: number;
+  purchaseCount: number;
+}
+
+export interface AuthorFigures {
+  salesCount: number;
+  grossVolumeCents: number;
+  royaltyCents: number;
+  carryCentiCents: number;
+}
+
+export interface AuthorRanking {
+  authorWalletId: string;
+  salesCount: number;
+  grossVolumeCents: number;
+  royaltyCents: number;
+}
+
+/** A report's statements run under their own, tighter bound than the pool's default. */
+const REPORT_STATEMENT_TIMEOUT_MS = 10_000;
+/** One snapshot for everything a report reads; read-only, so it never blocks or aborts writers. */
+const NO_SEGMENTS: PeriodSegments = { wholeBuckets: null, edges: [] };
+const SNAPSHOT = 'isolation level repeatable read read only';
+
+const reportColumns = {
+  id: financialReports.id,
+  requestedBy: financialReports.requestedBy,
+  status: financialReports.status,
+  periodFrom: financialReports.periodFrom,
+  periodTo: financialReports.periodTo,
+  result: financialReports.result,
+  error: financialReports.error,
+  createdAt: financialReports.createdAt,
+  completedAt: financialReports.completedAt,
+};
+
+interface TotalsSqlRow {
+  deposited: string;
+  withdrawn: string;
+  purchase_volume: string;
+  royalties: string;
+  platform_revenue: string;
+  purchase_count: string;
+}
+
+const ZERO_TOTALS: TotalsSqlRow = {
+  deposited: '0',
+  withdrawn: '0',
+  purchase_volume: '0',
+  royalties: '0',
+  platform_revenue: '0',
+  purchase_count: '0',
+};
+
+@Injectable()
+export class ReportsRepository {
+  constructor(private readonly database: Database) {}
+
+  async insertReport({ requestedBy, period }: { requestedBy: string; period: Period | null }): Promise<FinancialReportRow> {
+    const [row] = await this.database.db
+      .insert(financialReports)
+      .values({ requestedBy, status: 'queued', periodFrom: period?.from ?? null, periodTo: period?.to ?? null })
+      .returning(reportColumns);
+    return row as FinancialReportRow;
+  }
+
+  async findReport(reportId: string): Promise<FinancialReportRow | undefined> {
+    const [row] = await this.database.db.select(reportColumns).from(financialReports).where(eq(financialReports.id, reportId));
+    return row as FinancialReportRow | undefined;
+  }
+
+  /**
+   * Moves a report to processing, unless it already finished (a duplicate or late job); a
+   * retry of a report that was processing claims it again. Undefined when there is nothing to do.
+   */
+  async claimReport(reportId: string): Promise<{ periodFrom: Date | null; periodTo: Date | null } | undefined> {
+    const [row] = await this.database.db
+      .update(financialReports)
+      .set({ status: 'processing', startedAt: new Date() })
+      .where(and(eq(financialReports.id, reportId), inArray(financialReports.status, ['queued', 'processing'])))
+      .returning({ periodFrom: financialReports.periodFrom, periodTo: financialReports.periodTo });
+    return row;
+  }
+
+  async completeReport(reportId: string, result: object): Promise<boolean> {
+    const rows = await this.database.db
+      .update(financialReports)
+      .set({ status: 'completed', result, error: null, completedAt: new Date() })
+      .where(and(eq(financialReports.id, reportId), eq(financialReports.status, 'processing')))
+      .returning({ id: financialReports.id });
+    return rows.length > 0;
+  }
+
+  /** Ends a report that has not completed; a completed report keeps its result. */
+  async failReport(reportId: string, error: string): Promise<boolean> {
+    const rows = await this.database.db
+      .update(financialReports)
+      .set({ status: 'failed', error, completedAt: new Date() })
+      .where(and(eq(financialReports.id, reportId), inArray(financialReports.status, ['queued', 'processing'])))
+      .returning({ id: financialReports.id });
+    return rows.length > 0;
+  }
+
+  /**
+   * All-time figures from the running totals (16 slot rows), or a period's figures from the
+   * hourly rollups plus the ledger rows of its partial edge hours; one snapshot either way.
+   */
+  async readFinancialFigures(segments: PeriodSegments | null): Promise<{ figures: FinancialFigures; generatedAt: Date }> {
+    return this.snapshot(async (sql) => {
+      const [clock] = await sql<{ now: string }[]>`SELECT now()::timestamptz(3)::text AS now`;
+      const generatedAt = toDate(clock!.now);
+      if (segments === null) {
+        const [totals] = await sql<TotalsSqlRow[]>`
+          SELECT ${totalsSums(sql)} FROM running_totals`;
+        return { figures: toFigures(totals!), generatedAt };
+      }
+      const { wholeBuckets } = segments;
+      const [whole] = wholeBuckets
+        ? await sql<TotalsSqlRow[]>`
+            SELECT ${totalsSums(sql)} FROM hourly_rollups
+             WHERE bucket_start >= ${wholeBuckets.from.toISOString()} AND bucket_start < ${wholeBuckets.to.toISOString()}`
+        : [ZERO_TOTALS];
+      // Each edge lies within one hour, so these read at most two hours of ledger rows.
+      const [moves] = await sql<{ deposited: string; withdrawn: string }[]>`
+        SELECT coalesce(sum(-e.amount) FILTER (WHERE e.system_account = 'funding'), 0)::text AS deposited,
+               coalesce(sum(e.amount) FILTER (WHERE e.system_account = 'payout'), 0)::text AS withdrawn
+          FROM ${edgeRanges(sql, segments)} AS r (edge_from, edge_to)
+          JOIN ledger_entries e ON e.created_at >= r.edge_from AND e.created_at < r.edge_to
+         WHERE e.system_account IS NOT NULL`;
+      const [sales] = await sql<{ purchase_volume: string; royalties: string; platform_revenue: string; purchase_count: string }[]>`
+        SELECT coalesce(sum(p.item_price), 0)::text AS purchase_volume,
+               coalesce(sum(p.author_amount), 0)::text AS royalties,
+               coalesce(sum(p.platform_amount), 0)::text AS platform_revenue,
+               count(p.id)::text AS purchase_count
+          FROM ${edgeRanges(sql, segments)} AS r (edge_from, edge_to)
+          JOIN purchases p ON p.created_at >= r.edge_from AND p.created_at < r.edge_to`;
+      const a = toFigures(whole!);
+      const b = toFigures({ ...moves!, ...sales! });
+      return {
+        figures: {
+          depositedCents: a.depositedCents + b.depositedCents,
+          withdrawnCents: a.withdrawnCents + b.withdrawnCents,
+          purchaseVolumeCents: a.purchaseVolumeCents + b.purchaseVolumeCents,
+          royaltiesCents: a.royaltiesCents + b.royaltiesCents,
+          platformRevenueCents: a.platformRevenueCents + b.platformRevenueCents,
+          purchaseCount: a.purchaseCount + b.purchaseCount,
+        },
+        generatedAt,
+      };
+    });
+  }
+
+  /**
+   * One author's sales: whole hours from author_hourly_rollups (all of the author's hours when
+   * there is no period), edges from the author's purchases, and the current carry.
+   */
+  async readAuthorFigures(authorWalletId: string, segments: PeriodSegments | null): Promise<AuthorFigures | undefined> {
+    return this.snapshot(async (sql) => {
+      const [wallet] = await sql<{ fractional_balance: number }[]>`
+        SELECT fractional_balance FROM wallets WHERE id = ${authorWalletId}`;
+      if (!wallet) return undefined;
+      const whole = segments?.wholeBuckets;
+      const bucketFilter =
+        segments === null ? sql`` : whole ? sql`AND bucket_start >= ${whole.from.toISOString()} AND bucket_start < ${whole.to.toISOString()}` : sql`AND false`;
+      const [rolled] = await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
+        SELECT coalesce(sum(sales_count), 0)::text AS sales_count, coalesce(sum(gross_volume), 0)::text AS gross_volume,
+               coalesce(sum(royalty), 0)::text AS royalty
+          FROM author_hourly_rollups WHERE author_wallet_id = ${authorWalletId} ${bucketFilter}`;
+      const [edge] = await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
+        SELECT count(p.id)::text AS sales_count, coalesce(sum(p.item_price), 0)::text AS gross_volume,
+               coalesce(sum(p.author_amount), 0)::text AS royalty
+          FROM ${edgeRanges(sql, segments ?? NO_SEGMENTS)} AS r (edge_from, edge_to)
+          JOIN purchases p ON p.author_wallet_id = ${authorWalletId}
+                          AND p.created_at >= r.edge_from AND p.created_at < r.edge_to`;
+      return {
+        salesCount: toSafeInteger(rolled!.sales_count) + toSafeInteger(edge!.sales_count),
+        grossVolumeCents: toSafeInteger(rolled!.gross_volume) + toSafeInteger(edge!.gross_volume),
+        royaltyCents: toSafeInteger(rolled!.royalty) + toSafeInteger(edge!.royalty),
+        carryCentiCents: wallet.fractional_balance,
+      };
+    });
+  }
+
+  /** Authors ranked by royalties in the period; ties by wallet id, so the order is total. */
+  async topAuthors(segments: PeriodSegments, limit: number): Promise<AuthorRanking[]> {
+    const whole = segments.wholeBuckets;
+    return this.snapshot(async (sql) => {
+      const rows = await sql<{ author_wallet_id: string; sales_count: string; gross_volume: string; royalty: string }[]>`
+        WITH sales AS (
+          SELECT a.author_wallet_id, a.sales_count, a.gross_volume, a.royalty
+            FROM author_hourly_rollups a
+           WHERE ${whole ? sql`a.bucket_start >= ${whole.from.toISOString()} AND a.bucket_start < ${whole.to.toISOString()}` : sql`false`}
+          UNION ALL
+          SELECT p.author_wallet_id, 1, p.item_price, p.author_amount
+            FROM ${edgeRanges(sql, segments)} AS r (edge_from, edge_to)
+            JOIN purchases p ON p.created_at >= r.edge_from AND p.created_at < r.edge_to
+        )
+        SELECT author_wallet_id, sum(sales_count)::text AS sales_count, sum(gross_volume)::text AS gross_volume,
+               sum(royalty)::text AS royalty
+          FROM sales
+         GROUP BY author_wallet_id
+         ORDER BY sum(royalty) DESC, author_wallet_id ASC
+         LIMIT ${limit}`;
+      return rows.map((row) => ({
+        authorWalletId: row.author_wallet_id,
+        salesCount: toSafeInteger(row.sales_count),
+        grossVolumeCents: toSafeInteger(row.gross_volume),
+        royaltyCents: toSafeInteger(row.royalty),
+      }));
+    });
+  }
+
+  private async snapshot<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return (await this.database.sql.begin(SNAPSHOT, async (sql) => {
+      await sql`SELECT set_config('statement_timeout', ${String(REPORT_STATEMENT_TIMEOUT_MS)}, true)`;
+      return work(sql as unknown as Sql);
+    })) as T;
+  }
+}
+
+function totalsSums(sql: Sql) {
+  return sql`
+    coalesce(sum(deposited), 0)::text AS deposited, coalesce(sum(withdrawn), 0)::text AS withdrawn,
+    coalesce(sum(purchase_volume), 0)::text AS purchase_volume, coalesce(sum(royalties), 0)::text AS royalties,
+    coalesce(sum(platform_revenue), 0)::text AS platform_revenue, coalesce(sum(purchase_count), 0)::text AS purchase_count`;
+}
+
+/**
+ * The (at most two) edge intervals as a VALUES list; an absent edge is a NULL pair, which
+ * matches no row. Timestamps travel as ISO text: the shared client has drizzle's serializers.
+ */
+function edgeRanges(sql: Sql, segments: PeriodSegments) {
+  const [first, second] = segments.edges;
+  const iso = (date: Date | undefined) => date?.toISOString() ?? null;
+  return sql`(VALUES (${iso(first?.from)}::timestamptz, ${iso(first?.to)}::timestamptz),
+                     (${iso(second?.from)}::timestamptz, ${iso(second?.to)}::timestamptz))`;
+}
+
+function toFigures(row: TotalsSqlRow): FinancialFigures {
+  return {
+    depositedCents: toSafeInteger(row.deposited),
+    withdrawnCents: toSafeInteger(row.withdrawn),
+    purchaseVolumeCents: toSafeInteger(row.purchase_volume),
+    royaltiesCents: toSafeInteger(row.royalties),
+    platformRevenueCents: toSafeInteger(row.platform_revenue),
+    purchaseCount: toSafeInteger(row.purchase_count),
+  };
+}

@@ -1,0 +1,277 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { RECONCILIATION_QUEUE } from '../../src/reconciliation/reconciliation.queue';
+import { ReconciliationService } from '../../src/reconciliation/reconciliation.service';
+import { createWallet, purchase, TestWallet } from '../factories/wallets.factory';
+import { expectBooksBalanced, readBooks } from '../setup/books';
+import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
+
+const RUN_LOCK_KEY = 7_240_913_001;
+const POLLS_MAX = 600;
+const POLL_INTERVAL_MS = 50;
+
+interface RunBody {
+  runId: string;
+  status: string;
+  fixBalances: boolean;
+  checked: Record<string, number> | null;
+  drifts: { check: string; key: Record<string, string>; before: Record<string, number>; expected: Record<string, number>; corrected: boolean }[];
+  driftCount: number;
+  correctedCount: number;
+}
+
+async function runReconciliation(t: TestApp): Promise<RunBody> {
+  const queued = await t.api.post('/admin/reconciliations', { userId: ADMIN_USER_ID });
+  expect(queued.status).toBe(202);
+  return waitForRun(t, queued.body.runId);
+}
+
+async function waitForRun(t: TestApp, runId: string): Promise<RunBody> {
+  for (let poll = 0; poll < POLLS_MAX; poll++) {
+    const response = await t.api.get(`/admin/reconciliations/${runId}`, { userId: ADMIN_USER_ID });
+    expect(response.status).toBe(200);
+    if (response.body.status === 'completed' || response.body.status === 'failed') return response.body;
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+  throw new Error(`run ${runId} did not finish`);
+}
+
+/** Some money movement: deposits, purchases with carries, a withdrawal. */
+async function trade(t: TestApp): Promise<{ buyer: TestWallet; author: TestWallet; purchaseId: string }> {
+  const buyer = await createWallet(t.api, 50_000);
+  const author = await createWallet(t.api);
+  let purchaseId = '';
+  for (const price of [1999, 1, 333, 2500]) {
+    const response = await purchase(t.api, buyer, author, price);
+    expect(response.status).toBe(201);
+    purchaseId = response.body.id;
+  }
+  const withdrawal = await t.api.post(`/wallets/${author.id}/withdrawals`, {
+    userId: author.userId,
+    idempotencyKey: randomUUID(),
+    body: { amount: 100 },
+  });
+  expect(withdrawal.status).toBe(201);
+  return { buyer, author, purchaseId };
+}
+
+/** The row version of every derived row and wallet, to show a clean run writes nothing. */
+async function rowVersions(t: TestApp): Promise<string[]> {
+  const rows = await t.db.sql<{ v: string }[]>`
+    SELECT 'running_totals:' || slot || ':' || xmin::text AS v FROM running_totals
+    UNION ALL SELECT 'hourly_rollups:' || bucket_start || ':' || slot || ':' || xmin::text FROM hourly_rollups
+    UNION ALL SELECT 'author_hourly_rollups:' || author_wallet_id || ':' || bucket_start || ':' || xmin::text FROM author_hourly_rollups
+    UNION ALL SELECT 'wallets:' || id || ':' || xmin::text FROM wallets
+    ORDER BY 1`;
+  return rows.map((row) => row.v);
+}
+
+const checksOf = (run: RunBody) => run.drifts.map((drift) => drift.check).sort();
+
+describe('reconciliation (e2e)', () => {
+  let t: TestApp;
+  let parties: Awaited<ReturnType<typeof trade>>;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    parties = await trade(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('a clean run finds nothing and writes no row', async () => {
+    const before = await rowVersions(t);
+    expect(before.length).toBeGreaterThan(5);
+    const run = await runReconciliation(t);
+    expect(run).toMatchObject({ status: 'completed', driftCount: 0, correctedCount: 0, drifts: [] });
+    expect(run.checked).toMatchObject({ runningTotals: 1, purchases: 4 });
+    expect(run.checked!.ledgerEntries).toBeGreaterThanOrEqual(14);
+    expect(run.checked!.wallets).toBe(3);
+    expect(run.checked!.hourlyBuckets).toBeGreaterThanOrEqual(1);
+    expect(run.checked!.authorHourlyBuckets).toBeGreaterThanOrEqual(1);
+    expect(await rowVersions(t)).toEqual(before);
+    await expectBooksBalanced(t.db.sql);
+  });
+
+  it('finds drift in totals, rollups, a balance and a carry; repairs the aggregates, reports the wallets', async () => {
+    const { buyer, author } = parties;
+    const [slot] = await t.db.sql`SELECT slot FROM running_totals ORDER BY slot LIMIT 1`;
+    await t.db.sql`UPDATE running_totals SET deposited = deposited + 7 WHERE slot = ${slot!.slot}`;
+    const [bucket] = await t.db.sql`SELECT bucket_start, slot FROM hourly_rollups ORDER BY bucket_start, slot LIMIT 1`;
+    await t.db.sql`
+      UPDATE hourly_rollups SET purchase_volume = purchase_volume + 11
+       WHERE bucket_start = ${bucket!.bucket_start} AND slot = ${bucket!.slot}`;
+    await t.db.sql`UPDATE author_hourly_rollups SET royalty = royalty - 5 WHERE author_wallet_id = ${author.id}`;
+    await t.db.sql`UPDATE wallets SET balance = balance + 100 WHERE id = ${buyer.id}`;
+    await t.db.sql`UPDATE wallets SET fractional_balance = (fractional_balance + 1) % 100 WHERE id = ${author.id}`;
+    const drifted = await readBooks(t.db.sql);
+    expect(drifted.walletsOffLedger).toBe(1);
+    expect(drifted.authorsOffIdentity).toBe(1);
+
+    const run = await runReconciliation(t);
+    expect(run.status).toBe('completed');
+    expect(checksOf(run)).toEqual(
+      ['author_hourly_rollups', 'hourly_rollups', 'running_totals', 'wallet_balances', 'wallet_carries'].sort(),
+    );
+    const byCheck = Object.fromEntries(run.drifts.map((drift) => [drift.check, drift]));
+    expect(byCheck.running_totals!.before.deposited - byCheck.running_totals!.expected.deposited).toBe(7);
+    expect(byCheck.running_totals!.corrected).toBe(true);
+    expect(byCheck.hourly_rollups!.before.purchaseVolume - byCheck.hourly_rollups!.expected.purchaseVolume).toBe(11);
+    expect(byCheck.hourly_rollups!.corrected).toBe(true);
+    expect(byCheck.author_hourly_rollups!.key.authorWalletId).toBe(author.id);
+    expect(byCheck.author_hourly_rollups!.expected.royalty - byCheck.author_hourly_rollups!.before.royalty).toBe(5);
+    expect(byCheck.author_hourly_rollups!.corrected).toBe(true);
+    expect(byCheck.wallet_balances).toMatchObject({ key: { walletId: buyer.id }, corrected: false });
+    expect(byCheck.wallet_balances!.before.balance - byCheck.wallet_balances!.expected.balance).toBe(100);
+    expect(byCheck.wallet_carries).toMatchObject({ key: { walletId: author.id }, corrected: false });
+    expect(run.driftCount).toBe(5);
+    expect(run.correctedCount).toBe(3);
+
+    const after = await readBooks(t.db.sql);
+    expect(after.totals).toEqual(after.totalsFromLedger);
+    expect(after.rollupsMatchTotals).toBe(true);
+    // Reported, not rewritten.
+    expect(after.walletsOffLedger).toBe(1);
+    expect(after.authorsOffIdentity).toBe(1);
+
+    const again = await runReconciliation(t);
+    expect(checksOf(again)).toEqual(['wallet_balances', 'wallet_carries']);
+
+    // Put the wallets back for the tests that follow.
+    await t.db.sql`UPDATE wallets SET balance = balance - 100 WHERE id = ${buyer.id}`;
+    await t.db.sql`UPDATE wallets SET fractional_balance = (fractional_balance + 99) % 100 WHERE id = ${author.id}`;
+    await expectBooksBalanced(t.db.sql);
+  });
+
+  it('admin endpoints: 401 without identity, 403 to queue and 404 to read for non-admins, 400 on a bad id', async () => {
+    const user = randomUUID();
+    expect((await t.api.post('/admin/reconciliations')).status).toBe(401);
+    const forbidden = await t.api.post('/admin/reconciliations', { userId: user });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body.code).toBe('FORBIDDEN');
+    const run = await runReconciliation(t);
+    const hidden = await t.api.get(`/admin/reconciliations/${run.runId}`, { userId: user });
+    expect(hidden.status).toBe(404);
+    expect((await t.api.get(`/admin/reconciliations/${randomUUID()}`, { userId: ADMIN_USER_ID })).status).toBe(404);
+    expect((await t.api.get('/admin/reconciliations/not-a-uuid', { userId: ADMIN_USER_ID })).status).toBe(400);
+  });
+
+  it('reports orphan entries, unbalanced transactions, purchase legs and the ledger sum, and rewrites none', async () => {
+    const { buyer, purchaseId } = parties;
+    const orphanTransaction = randomUUID();
+    const ghostWallet = randomUUID();
+    await t.db.sql`INSERT INTO ledger_transactions (id, type, created_at) VALUES (${orphanTransaction}, 'deposit', now())`;
+    await t.db.sql`
+      INSERT INTO ledger_entries (transaction_id, wallet_id, amount, created_at)
+      VALUES (${orphanTransaction}, ${ghostWallet}, 500, now())`;
+    // An extra posting inside a real purchase: its legs, its balance and the buyer's balance break.
+    await t.db.sql`
+      INSERT INTO ledger_entries (transaction_id, wallet_id, amount, created_at)
+      VALUES (${purchaseId}, ${buyer.id}, -3, now())`;
+    const versions = await t.db.sql`SELECT count(*)::int AS n FROM ledger_entries`;
+
+    const run = await runReconciliation(t);
+    expect(checksOf(run)).toEqual(
+      ['ledger_sum', 'orphan_entries', 'purchase_legs', 'transaction_balance', 'transaction_balance', 'wallet_balances'].sort(),
+    );
+    const orphan = run.drifts.find((drift) => drift.check === 'orphan_entries')!;
+    expect(orphan).toMatchObject({ key: { walletId: ghostWallet }, before: { entries: 1, amount: 500 }, corrected: false });
+    const unbalanced = run.drifts.filter((drift) => drift.check === 'transaction_balance').map((drift) => drift.key.transactionId);
+    expect(unbalanced.sort()).toEqual([orphanTransaction, purchaseId].sort());
+    expect(run.drifts.find((drift) => drift.check === 'ledger_sum')!.before.sum).toBe(497);
+    expect(run.drifts.find((drift) => drift.check === 'purchase_legs')).toMatchObject({
+      key: { purchaseId },
+      before: { legs: 4 },
+      expected: { legs: 3 },
+    });
+    expect(run.correctedCount).toBe(0);
+    expect(await t.db.sql`SELECT count(*)::int AS n FROM ledger_entries`).toEqual(versions);
+  });
+});
+
+describe('reconciliation with RECONCILE_FIX_BALANCES=true (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { RECONCILE_FIX_BALANCES: 'true' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('rewrites a drifted balance and carry from the ledger', async () => {
+    const { buyer, author } = await trade(t);
+    await t.db.sql`UPDATE wallets SET balance = balance + 250 WHERE id = ${buyer.id}`;
+    await t.db.sql`UPDATE wallets SET fractional_balance = (fractional_balance + 37) % 100 WHERE id = ${author.id}`;
+    const run = await runReconciliation(t);
+    expect(run.fixBalances).toBe(true);
+    expect(checksOf(run)).toEqual(['wallet_balances', 'wallet_carries']);
+    expect(run.drifts.every((drift) => drift.corrected)).toBe(true);
+    expect(run.correctedCount).toBe(2);
+    await expectBooksBalanced(t.db.sql);
+    const wallet = await t.api.get(`/wallets/${buyer.id}`, { userId: buyer.userId });
+    expect(wallet.body.balance).toBe(run.drifts.find((drift) => drift.check === 'wallet_balances')!.expected.balance);
+  });
+});
+
+describe('reconciliation across two instances (e2e)', () => {
+  let first: TestApp;
+  let second: TestApp;
+
+  beforeAll(async () => {
+    first = await startTestApp();
+    second = await startTestApp({ database: first.db, keyPrefix: first.keyPrefix });
+    await trade(first);
+  });
+  afterAll(async () => {
+    await second.close();
+    await first.close();
+  });
+
+  it('keeps one schedule whatever the number of instances', async () => {
+    const queue = first.app.get<Queue>(getQueueToken(RECONCILIATION_QUEUE));
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers).toHaveLength(1);
+    expect(schedulers[0]!.every).toBe(first.config.reconciliation.everyMs);
+  });
+
+  it('two instances asked at once queue one run', async () => {
+    const runsBefore = await first.db.sql`SELECT count(*)::int AS n FROM reconciliation_runs`;
+    const [a, b] = await Promise.all([
+      first.api.post('/admin/reconciliations', { userId: ADMIN_USER_ID }),
+      second.api.post('/admin/reconciliations', { userId: ADMIN_USER_ID }),
+    ]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(a.body.runId).toBe(b.body.runId);
+    const run = await waitForRun(first, a.body.runId);
+    expect(run.status).toBe('completed');
+    const runsAfter = await first.db.sql`SELECT count(*)::int AS n FROM reconciliation_runs`;
+    expect(runsAfter[0]!.n).toBe(runsBefore[0]!.n + 1);
+  });
+
+  it('a run does not start while another holds the run lock, on any instance', async () => {
+    const lock = await first.db.sql.reserve();
+    try {
+      await lock`SELECT pg_advisory_lock(${RUN_LOCK_KEY})`;
+      const results = await Promise.all([
+        first.app.get(ReconciliationService).runScheduled(),
+        second.app.get(ReconciliationService).runScheduled(),
+      ]);
+      expect(results).toEqual([{ outcome: 'skipped' }, { outcome: 'skipped' }]);
+    } finally {
+      await lock`SELECT pg_advisory_unlock(${RUN_LOCK_KEY})`;
+      lock.release();
+    }
+    const runsBefore = await first.db.sql`SELECT count(*)::int AS n FROM reconciliation_runs`;
+    const results = await Promise.all([
+      first.app.get(ReconciliationService).runScheduled(),
+      second.app.get(ReconciliationService).runScheduled(),
+    ]);
+    const completed = results.filter((result) => result.outcome === 'completed');
+    expect(completed.length).toBeGreaterThanOrEqual(1);
+    const runsAfter = await first.db.sql`SELECT count(*)::int AS n FROM reconciliation_runs`;
+    expect(runsAfter[0]!.n).toBe(runsBefore[0]!.n + completed.length);
+  });
+});
