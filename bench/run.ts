@@ -198,9 +198,8 @@ async function machineDescription(sql: Sql): Promise<string> {
 
 async function main(): Promise<number> {
   buildIfStale(log);
-  const extraEnv: Record<string, string> = {};
-  if (settings.cpuProfileDir) extraEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${settings.cpuProfileDir}`;
-  const service = await startService(log, extraEnv);
+  const nodeArgs = settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : [];
+  const service = await startService(log, nodeArgs);
   const stopOnSignal = () => {
     void service.stop().finally(() => process.exit(130));
   };

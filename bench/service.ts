@@ -161,13 +161,16 @@ export interface RunningService {
  * migrates it on start) and a Redis key prefix of its own, and waits for /health/ready.
  * `stop()` ends the process and drops the database; it is safe to call more than once.
  */
-export async function startService(log: (line: string) => void, extraEnv: Record<string, string> = {}): Promise<RunningService> {
+export async function startService(
+  log: (line: string) => void,
+  nodeArgs: readonly string[] = [],
+): Promise<RunningService> {
   const port = await freePort();
   const databaseName = `wallet_bench_${randomBytes(5).toString('hex')}`;
   const redisKeyPrefix = `bench:${randomBytes(5).toString('hex')}:`;
   const url = databaseUrl(databaseName);
   const stderr: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -180,7 +183,6 @@ export async function startService(log: (line: string) => void, extraEnv: Record
       PLATFORM_ACCOUNT_ID,
       LOG_LEVEL: 'warn',
       SWAGGER_ENABLED: 'false',
-      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
