@@ -56,6 +56,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly queueJobs = new Counter({
+    name: 'queue_jobs_total',
+    help: 'BullMQ job attempts by queue, job name and outcome (completed, retried, failed)',
+    labelNames: ['queue', 'job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
