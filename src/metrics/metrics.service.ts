@@ -1,6 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What happened to one money operation; `wallet_operations_total`'s `outcome` label. */
+export type OperationOutcome =
+  | 'completed' // moved money (2xx)
+  | 'replayed' // answered from a stored result, moved nothing
+  | 'conflict' // 409: the same key is still in flight
+  | 'key_reused' // 422: the same key with a different payload
+  | 'rejected' // another 4xx (insufficient funds, unknown wallet, ...)
+  | 'failed'; // 5xx: a dependency failed; the client retries with the same key
+
+/** Job states reported per queue; `completed` is left out because it only grows. */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed'] as const;
+
+/** The subset of a BullMQ queue that the depth gauge reads. */
+export interface QueueDepthSource {
+  readonly name: string;
+  getJobCounts(...states: string[]): Promise<Record<string, number>>;
+}
+
+/** A scrape must answer even when Redis does not; queue depths are skipped past this. */
+const QUEUE_DEPTH_TIMEOUT_MS = 500;
+
 /**
  * The process's Prometheus registry and the service's own metrics. Modules record through
  * this service; `GET /metrics` renders the registry.
@@ -19,8 +40,56 @@ export class MetricsService {
 
   readonly moneyOperations = new Counter({
     name: 'wallet_operations_total',
-    help: 'Money operations by kind and outcome (completed, replayed, conflict, rejected)',
+    help: 'Money operations by kind and outcome (completed, replayed, conflict, key_reused, rejected, failed)',
     labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private queues: readonly QueueDepthSource[] = [];
+
+  readonly queueDepth = new Gauge({
+    name: 'bullmq_queue_jobs',
+    help: 'Jobs per BullMQ queue and state, read from Redis at scrape time',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+    collect: () => this.collectQueueDepths(),
+  });
+
+  recordOperation(operation: string, outcome: OperationOutcome): void {
+    this.moneyOperations.inc({ operation, outcome });
+  }
+
+  /** Called once the application has built its queues (whichever modules registered some). */
+  watchQueues(queues: readonly QueueDepthSource[]): void {
+    this.queues = queues;
+  }
+
+  private async collectQueueDepths(): Promise<void> {
+    this.queueDepth.reset();
+    if (this.queues.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), QUEUE_DEPTH_TIMEOUT_MS);
+    });
+    const counts = Promise.all(this.queues.map(async (queue) => ({ queue, counts: await queue.getJobCounts(...QUEUE_STATES) })));
+    try {
+      // With Redis down the queue connection waits for it forever; the scrape does not.
+      const results = await Promise.race([counts, timeout]);
+      for (const { queue, counts: byState } of results ?? []) {
+        for (const state of QUEUE_STATES) this.queueDepth.set({ queue: queue.name, state }, byState[state] ?? 0);
+      }
+    } catch {
+      // Unknown depths are left out rather than reported as zero.
+    } finally {
+      clearTimeout(timer);
+      counts.catch(() => undefined);
+    }
+  }
+
+  readonly queueJobs = new Counter({
+    name: 'queue_jobs_total',
+    help: 'BullMQ job attempts by queue, job name and outcome (completed, retried, failed)',
+    labelNames: ['queue', 'job', 'outcome'] as const,
     registers: [this.registry],
   });
 
@@ -53,13 +122,6 @@ export class MetricsService {
   readonly reconciliationLastCompleted = new Gauge({
     name: 'reconciliation_last_completed_timestamp_seconds',
     help: 'When the last reconciliation run completed (Unix time)',
-    registers: [this.registry],
-  });
-
-  readonly queueJobs = new Counter({
-    name: 'queue_jobs_total',
-    help: 'BullMQ job attempts by queue, job name and outcome (completed, retried, failed)',
-    labelNames: ['queue', 'job', 'outcome'] as const,
     registers: [this.registry],
   });
 
