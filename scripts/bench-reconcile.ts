@@ -1,0 +1,186 @@
+/**
+ * Reconciliation at scale: fills a fresh database with N ledger entries (set-based SQL, books
+ * consistent to the cent), runs one full reconciliation and reports its duration, the process's
+ * peak resident memory and what it found (a correct fill finds nothing).
+ *
+ *   npm run bench:reconcile -- 10000 10000000
+ *
+ * BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the server;
+ * each size gets its own database, dropped afterwards unless BENCH_KEEP_DATABASE=true.
+ */
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import postgres, { Sql } from 'postgres';
+import { loadConfig } from '../src/config/app-config';
+import { createSqlClient, Database } from '../src/db/database';
+import { migrateDatabase } from '../src/db/migrate';
+import { MetricsService } from '../src/metrics/metrics.service';
+import { ReconciliationRepository } from '../src/reconciliation/reconciliation.repository';
+import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
+
+const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const KEEP_DATABASE = process.env.BENCH_KEEP_DATABASE === 'true';
+const PLATFORM_USER_ID = '00000000-0000-4000-8000-000000000001';
+/** Purchases per fill statement: keeps each transaction to a few hundred thousand rows. */
+const FILL_BATCH_PURCHASES = 250_000;
+/** The ledger's time span: 30 days of hourly buckets. */
+const SPAN_HOURS = 30 * 24;
+const MEMORY_SAMPLE_MS = 100;
+
+function databaseUrl(name: string): string {
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * Entries: every purchase posts 3 (buyer, author, platform; prices are multiples of 10, so no
+ * leg is zero and no carry arises), every deposit 2. A quarter of the entries are deposits.
+ */
+async function fill(sql: Sql, entries: number): Promise<{ wallets: number; purchases: number; deposits: number }> {
+  const deposits = Math.max(1, Math.floor(entries / 8));
+  const purchases = Math.max(1, Math.floor((entries - 2 * deposits) / 3));
+  const wallets = Math.min(10_000, Math.max(10, Math.floor(entries / 1_000)));
+
+  await sql`INSERT INTO users (id) VALUES (${PLATFORM_USER_ID})`;
+  await sql`INSERT INTO wallets (user_id) VALUES (${PLATFORM_USER_ID})`;
+  await sql`
+    CREATE TEMP TABLE bench_wallets AS
+    SELECT g.i - 1 AS n, gen_random_uuid() AS id, gen_random_uuid() AS user_id FROM generate_series(1, ${wallets}::int) g (i)`;
+  await sql`INSERT INTO users (id) SELECT user_id FROM bench_wallets`;
+  await sql`INSERT INTO wallets (id, user_id) SELECT id, user_id FROM bench_wallets`;
+  const [platform] = await sql<{ id: string }[]>`SELECT id FROM wallets WHERE user_id = ${PLATFORM_USER_ID}`;
+  const start = new Date(Date.now() - SPAN_HOURS * 3_600_000).toISOString();
+
+  // Deposits: large enough that no buyer goes below zero.
+  await sql`
+    CREATE TEMP TABLE bench_deposits AS
+    SELECT gen_random_uuid() AS id, w.id AS wallet_id, w.user_id, 10000000::bigint AS amount,
+           (${start}::timestamptz + (g.i::double precision / ${deposits}) * make_interval(hours => ${SPAN_HOURS}::int))::timestamptz(3) AS at
+      FROM generate_series(0, ${deposits - 1}::int) g (i) JOIN bench_wallets w ON w.n = g.i % ${wallets}`;
+  await sql`INSERT INTO ledger_transactions (id, type, created_at) SELECT id, 'deposit', at FROM bench_deposits`;
+  await sql`
+    INSERT INTO deposits (id, user_id, request_hash, wallet_id, amount, balance_after, fractional_balance_after, created_at)
+    SELECT id, user_id, 'bench', wallet_id, amount, 0, 0, at FROM bench_deposits`;
+  await sql`
+    INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
+    SELECT id, NULL, 'funding', -amount, at FROM bench_deposits
+    UNION ALL SELECT id, wallet_id, NULL, amount, at FROM bench_deposits`;
+
+  for (let first = 0; first < purchases; first += FILL_BATCH_PURCHASES) {
+    const last = Math.min(purchases, first + FILL_BATCH_PURCHASES) - 1;
+    await sql.begin(async (tx) => {
+      await tx`
+        CREATE TEMP TABLE bench_purchases ON COMMIT DROP AS
+        SELECT gen_random_uuid() AS id, b.id AS buyer, b.user_id, a.id AS author,
+               (10 * (1 + g.i % 500))::bigint AS price,
+               (${start}::timestamptz + (g.i::double precision / ${purchases}) * make_interval(hours => ${SPAN_HOURS}::int))::timestamptz(3) AS at
+          FROM generate_series(${first}::int, ${last}::int) g (i)
+          JOIN bench_wallets b ON b.n = g.i % ${wallets}
+          JOIN bench_wallets a ON a.n = (g.i % ${wallets} + 1 + (g.i / ${wallets}) % (${wallets} - 1)) % ${wallets}`;
+      await tx`INSERT INTO ledger_transactions (id, type, created_at) SELECT id, 'purchase', at FROM bench_purchases`;
+      await tx`
+        INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id, item_price,
+                               royalty_percent, author_amount, platform_amount, fractional_before, fractional_after, created_at)
+        SELECT id, user_id, id::text, 'bench', buyer, author, price, 70, price * 7 / 10, price - price * 7 / 10, 0, 0, at
+          FROM bench_purchases`;
+      await tx`
+        INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
+        SELECT id, buyer, NULL, -price, at FROM bench_purchases
+        UNION ALL SELECT id, author, NULL, price * 7 / 10, at FROM bench_purchases
+        UNION ALL SELECT id, ${platform!.id}::uuid, NULL, price - price * 7 / 10, at FROM bench_purchases`;
+    });
+  }
+
+  // Derived state, computed from the ledger so that the books balance.
+  await sql`
+    UPDATE wallets w SET balance = l.amount
+      FROM (SELECT wallet_id, sum(amount) AS amount FROM ledger_entries WHERE wallet_id IS NOT NULL GROUP BY wallet_id) l
+     WHERE w.id = l.wallet_id`;
+  await sql`
+    INSERT INTO running_totals (slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
+    SELECT 0, (SELECT coalesce(sum(amount), 0) FROM deposits), 0,
+           coalesce(sum(item_price), 0), coalesce(sum(author_amount), 0), coalesce(sum(platform_amount), 0), count(*)
+      FROM purchases`;
+  await sql`
+    INSERT INTO hourly_rollups (bucket_start, slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
+    SELECT bucket, 0, sum(deposited), 0, sum(volume), sum(royalties), sum(platform), sum(sales) FROM (
+      SELECT date_trunc('hour', created_at, 'UTC') AS bucket, amount AS deposited, 0 AS volume, 0 AS royalties, 0 AS platform, 0 AS sales
+        FROM deposits
+      UNION ALL
+      SELECT date_trunc('hour', created_at, 'UTC'), 0, item_price, author_amount, platform_amount, 1 FROM purchases
+    ) m GROUP BY bucket`;
+  await sql`
+    INSERT INTO author_hourly_rollups (author_wallet_id, bucket_start, sales_count, gross_volume, royalty)
+    SELECT author_wallet_id, date_trunc('hour', created_at, 'UTC'), count(*), sum(item_price), sum(author_amount)
+      FROM purchases GROUP BY 1, 2`;
+  await sql`VACUUM ANALYZE`;
+  return { wallets: wallets + 1, purchases, deposits };
+}
+
+async function benchOne(entries: number): Promise<void> {
+  const name = `wallet_bench_reconcile_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(SERVER_URL, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  const url = databaseUrl(name);
+  const logger = new Logger('BenchReconcile');
+  try {
+    await migrateDatabase(url, logger);
+    const fillSql = postgres(url, { max: 1, onnotice: () => undefined, connection: { statement_timeout: 0 } });
+    const fillStarted = Date.now();
+    const filled = await fill(fillSql, entries);
+    const [count] = await fillSql<{ n: string }[]>`SELECT count(*)::text AS n FROM ledger_entries`;
+    await fillSql.end();
+    const fillSeconds = (Date.now() - fillStarted) / 1_000;
+
+    const config = loadConfig({ DATABASE_URL: url, PLATFORM_ACCOUNT_ID: PLATFORM_USER_ID, LOG_LEVEL: 'silent' });
+    const database = new Database(createSqlClient({ url, poolMax: 2, applicationName: 'bench-reconcile' }));
+    const service = new ReconciliationService(
+      new ReconciliationRepository(database),
+      config,
+      new MetricsService(),
+      undefined as never, // reconcile() never touches the queue
+    );
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, MEMORY_SAMPLE_MS);
+    const started = process.hrtime.bigint();
+    const outcome = await service.reconcile({ fixBalances: false });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    clearInterval(sampler);
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    await database.close();
+
+    console.log(
+      JSON.stringify({
+        ledgerEntries: Number(count!.n),
+        ...filled,
+        fillSeconds,
+        reconcileSeconds: Number(seconds.toFixed(2)),
+        rssBeforeMiB: Math.round(rssBefore / 2 ** 20),
+        rssPeakMiB: Math.round(rssPeak / 2 ** 20),
+        driftCount: outcome.driftCount,
+        checked: outcome.checked,
+      }),
+    );
+  } finally {
+    if (!KEEP_DATABASE) await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    else console.log(`kept database ${name}`);
+    await admin.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const sizes = process.argv.slice(2).map(Number);
+  if (sizes.length === 0 || sizes.some((size) => !Number.isSafeInteger(size) || size < 100)) {
+    throw new Error('usage: bench-reconcile <ledger entries> [<ledger entries> ...] (each at least 100)');
+  }
+  for (const size of sizes) await benchOne(size);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
