@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Public } from '../common/auth/auth.decorators';
 import { ProblemDetailsDto } from '../common/errors/problem-details';
 import { HealthService, ReadinessReport } from './health.service';
@@ -11,16 +11,35 @@ export class HealthController {
   constructor(private readonly health: HealthService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness: the process is up (no dependency checks)' })
-  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  @ApiOperation({ summary: 'Liveness: the process is up (no dependency checks)', security: [] })
+  @ApiOkResponse({ description: 'The process is up', schema: { example: { status: 'ok' } } })
   liveness(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: PostgreSQL and Redis answer' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', checks: { postgres: 'up', redis: 'up' } } } })
-  @ApiServiceUnavailableResponse({ type: ProblemDetailsDto, description: 'A dependency is down; `checks` names it' })
+  @ApiOperation({ summary: 'Readiness: PostgreSQL and Redis answer', security: [] })
+  @ApiOkResponse({
+    description: 'Ready to serve',
+    schema: { example: { status: 'ok', checks: { postgres: 'up', redis: 'up' } } },
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'A dependency is down; `checks` names it',
+    content: {
+      'application/problem+json': {
+        schema: { $ref: getSchemaPath(ProblemDetailsDto) },
+        example: {
+          type: 'urn:problem:service-unavailable',
+          title: 'Service Unavailable',
+          status: 503,
+          detail: 'Not ready: redis unavailable',
+          code: 'SERVICE_UNAVAILABLE',
+          requestId: '5f0c6a5e-3f5b-4c41-9a5e-2f4f5b1c0d7e',
+          checks: { postgres: 'up', redis: 'down' },
+        },
+      },
+    },
+  })
   readiness(): Promise<ReadinessReport> {
     return this.health.readiness();
   }

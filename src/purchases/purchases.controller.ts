@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
-import { ApiIdempotencyKey, ApiProblems } from '../common/http/api-docs';
+import { ApiIdempotencyKey, ApiProblems, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
 import { RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
@@ -11,7 +11,7 @@ import { CreatePurchaseDto, PurchaseDto } from './dto/purchase.dto';
 import { PurchasesService } from './purchases.service';
 
 @ApiTags('purchases')
-@ApiProblems(401)
+@ApiProblems(401, 429)
 @Controller('purchases')
 export class PurchasesController {
   constructor(private readonly purchases: PurchasesService) {}
@@ -20,10 +20,25 @@ export class PurchasesController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Buy an item: charge the buyer, pay the author 70% (with centi-cent carry), the platform the rest',
+    description:
+      "The author is credited `itemPrice * 70 / 100` whole cents now; the remainder (centi-cents) accrues in the author wallet's " +
+      '`fractionalBalance` and is swept into its balance whenever it reaches 100. Four 99-cent purchases credit the author ' +
+      '69 + 69 + 69 + 70 = 277 cents and leave `fractionalBalance` 20. Requires `Idempotency-Key`: a retry with the same key ' +
+      'and body answers the same 201 with `Idempotent-Replayed: true`; a 402 leaves the key free for a retry after a top-up.',
   })
   @ApiIdempotencyKey({ required: true })
-  @ApiCreatedResponse({ type: PurchaseDto })
-  @ApiProblems(400, 402, 404, 409, 422, 503)
+  @ApiCreatedResponse({ type: PurchaseDto, headers: REPLAY_RESPONSE_HEADERS })
+  @ApiProblems(
+    'VALIDATION_FAILED',
+    'IDEMPOTENCY_KEY_MISSING',
+    'SELF_PURCHASE',
+    'AUTHOR_WALLET_NOT_FOUND',
+    'INSUFFICIENT_FUNDS',
+    'WALLET_NOT_FOUND',
+    409,
+    422,
+    503,
+  )
   async create(
     @CurrentCaller() caller: Caller,
     @Body() body: CreatePurchaseDto,
@@ -44,7 +59,7 @@ export class PurchasesController {
   @Get(':purchaseId')
   @ApiOperation({ summary: 'Read a purchase (buyer, author or admin)' })
   @ApiOkResponse({ type: PurchaseDto })
-  @ApiProblems(400, 404)
+  @ApiProblems(400, 'PURCHASE_NOT_FOUND')
   get(
     @CurrentCaller() caller: Caller,
     @Param('purchaseId', new UuidParamPipe('purchaseId')) purchaseId: string,

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
-import { ApiIdempotencyKey, ApiProblems } from '../common/http/api-docs';
+import { ApiIdempotencyKey, ApiProblems, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
 import { OptionalIdempotencyKey, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
@@ -14,13 +14,16 @@ import { WithdrawalDto } from './dto/withdrawal.dto';
 import { WalletsService } from './wallets.service';
 
 @ApiTags('wallets')
-@ApiProblems(401)
+@ApiProblems(401, 429)
 @Controller('wallets')
 export class WalletsController {
   constructor(private readonly wallets: WalletsService) {}
 
   @Post()
-  @ApiOperation({ summary: "Create the caller's wallet (one per user); returns the existing one if present" })
+  @ApiOperation({
+    summary: "Create the caller's wallet (one per user); returns the existing one if present",
+    description: 'No body. Safe to call again: a second call answers 200 with the same wallet.',
+  })
   @ApiCreatedResponse({ type: WalletDto, description: 'Created' })
   @ApiOkResponse({ type: WalletDto, description: 'The caller already had this wallet' })
   async create(@CurrentCaller() caller: Caller, @Res({ passthrough: true }) reply: FastifyReply): Promise<WalletDto> {
@@ -30,9 +33,12 @@ export class WalletsController {
   }
 
   @Get(':walletId')
-  @ApiOperation({ summary: 'Read a wallet (owner or admin)' })
+  @ApiOperation({
+    summary: 'Read a wallet (owner or admin)',
+    description: '`balance` is in cents; `fractionalBalance` is the royalty carry in centi-cents (0..99).',
+  })
   @ApiOkResponse({ type: WalletDto })
-  @ApiProblems(400, 404)
+  @ApiProblems(400, 'WALLET_NOT_FOUND')
   get(@CurrentCaller() caller: Caller, @Param('walletId', new UuidParamPipe('walletId')) walletId: string): Promise<WalletDto> {
     return this.wallets.getWallet(caller, walletId);
   }
@@ -40,7 +46,7 @@ export class WalletsController {
   @Get(':walletId/ledger')
   @ApiOperation({ summary: "The wallet's postings, newest first, with keyset pagination (owner or admin)" })
   @ApiOkResponse({ type: LedgerPageDto })
-  @ApiProblems(400, 404)
+  @ApiProblems(400, 'WALLET_NOT_FOUND')
   ledger(
     @CurrentCaller() caller: Caller,
     @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
@@ -51,10 +57,15 @@ export class WalletsController {
 
   @Post(':walletId/deposit')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Deposit cents into your wallet (funded from the system funding account)' })
+  @ApiOperation({
+    summary: 'Deposit cents into your wallet (funded from the system funding account)',
+    description:
+      'Body `{"amount": 5000}` deposits 50.00 in integer cents. `Idempotency-Key` is optional here; ' +
+      'when sent, a retry with the same key and body replays the first result and moves no money.',
+  })
   @ApiIdempotencyKey({ required: false })
-  @ApiCreatedResponse({ type: WalletDto, description: 'The wallet after the deposit' })
-  @ApiProblems(400, 404, 409, 422, 503)
+  @ApiCreatedResponse({ type: WalletDto, description: 'The wallet after the deposit', headers: REPLAY_RESPONSE_HEADERS })
+  @ApiProblems('VALIDATION_FAILED', 'WALLET_NOT_FOUND', 409, 422, 503)
   async deposit(
     @CurrentCaller() caller: Caller,
     @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
@@ -70,10 +81,13 @@ export class WalletsController {
 
   @Post(':walletId/withdrawals')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Withdraw cents from your wallet (paid out to the system payout account)' })
+  @ApiOperation({
+    summary: 'Withdraw cents from your wallet (paid out to the system payout account)',
+    description: 'Requires `Idempotency-Key`. A 402 leaves the key free, so the same key may be retried after a deposit.',
+  })
   @ApiIdempotencyKey({ required: true })
-  @ApiCreatedResponse({ type: WithdrawalDto })
-  @ApiProblems(400, 402, 404, 409, 422, 503)
+  @ApiCreatedResponse({ type: WithdrawalDto, headers: REPLAY_RESPONSE_HEADERS })
+  @ApiProblems('VALIDATION_FAILED', 'IDEMPOTENCY_KEY_MISSING', 'INSUFFICIENT_FUNDS', 'WALLET_NOT_FOUND', 409, 422, 503)
   async withdraw(
     @CurrentCaller() caller: Caller,
     @Param('walletId', new UuidParamPipe('walletId')) walletId: string,

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiHeader, ApiResponse } from '@nestjs/swagger';
-import { ProblemDetailsDto } from '../errors/problem-details';
+import { ApiHeader, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { PROBLEM_CONTENT_TYPE, ProblemDetailsDto } from '../errors/problem-details';
 import { IDEMPOTENCY_KEY_HEADER } from './idempotency-key.decorator';
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -11,17 +11,141 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'Not found, or not yours',
   409: 'A request with this Idempotency-Key is still in flight; retry after Retry-After seconds',
   422: 'This Idempotency-Key was used with a different payload',
+  429: 'Too many requests; retry after Retry-After seconds',
   503: 'A dependency is unavailable; retry with the same Idempotency-Key',
 };
 
-/** Documents the problem-details responses an endpoint can return. */
-export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
+interface ProblemExample {
+  status: number;
+  /** The `code` sent, when the example's name is more specific than the code. */
+  code?: string;
+  detail: string;
+  errors?: { field: string; message: string }[];
+}
+
+/**
+ * Every stable error code an endpoint may name in `ApiProblems`, with the body a client sees.
+ * The detail strings are the ones the service sends, so the examples double as a catalogue.
+ */
+export const PROBLEM_EXAMPLES = {
+  VALIDATION_FAILED: {
+    status: 400,
+    detail: 'Invalid request: amount',
+    errors: [{ field: 'amount', message: 'amount must be an integer number of cents' }],
+  },
+  IDEMPOTENCY_KEY_MISSING: {
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    detail: 'Invalid request: Idempotency-Key',
+    errors: [
+      {
+        field: 'Idempotency-Key',
+        message: 'is required; it must be 1 to 255 characters of [A-Za-z0-9_.:-] (a UUID is recommended)',
+      },
+    ],
+  },
+  SELF_PURCHASE: { status: 400, detail: 'buyerWalletId and authorWalletId must be different wallets' },
+  AUTHOR_WALLET_NOT_FOUND: { status: 400, detail: 'authorWalletId does not name an existing wallet' },
+  UNAUTHENTICATED: { status: 401, detail: 'X-User-Id must be a UUID' },
+  INSUFFICIENT_FUNDS: { status: 402, detail: 'The wallet balance does not cover this amount' },
+  FORBIDDEN: { status: 403, detail: 'This operation is for administrators' },
+  WALLET_NOT_FOUND: { status: 404, detail: 'Wallet not found' },
+  PURCHASE_NOT_FOUND: { status: 404, detail: 'Purchase not found' },
+  NOT_FOUND: { status: 404, detail: 'Not found' },
+  IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, detail: 'A request with this Idempotency-Key is still being processed' },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    detail: 'This Idempotency-Key was already used with a different request payload',
+  },
+  RATE_LIMITED: { status: 429, detail: 'Too many requests from this caller; retry after the Retry-After delay' },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    detail: 'The database is unavailable; retry with the same Idempotency-Key',
+  },
+} satisfies Record<string, ProblemExample>;
+
+export type ProblemCode = keyof typeof PROBLEM_EXAMPLES;
+
+/** The example shown when an endpoint names only a status. */
+const DEFAULT_CODE_BY_STATUS: Record<number, ProblemCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  402: 'INSUFFICIENT_FUNDS',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'IDEMPOTENCY_KEY_IN_FLIGHT',
+  422: 'IDEMPOTENCY_KEY_REUSED',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
+
+function exampleBody(code: ProblemCode) {
+  const example: ProblemExample = PROBLEM_EXAMPLES[code];
+  const sent = example.code ?? code;
+  return {
+    type: `urn:problem:${sent.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[example.status] ?? 'Error',
+    status: example.status,
+    detail: example.detail,
+    code: sent,
+    requestId: '5f0c6a5e-3f5b-4c41-9a5e-2f4f5b1c0d7e',
+    ...(example.errors ? { errors: example.errors } : {}),
+  };
+}
+
+/**
+ * Documents the problem-details responses an endpoint can return. Pass statuses (each gets a
+ * typical example) or error codes (grouped by their status, one named example each), e.g.
+ * `ApiProblems(401)` or `ApiProblems('SELF_PURCHASE', 'INSUFFICIENT_FUNDS', 409)`.
+ */
+export function ApiProblems(...items: (number | ProblemCode)[]): MethodDecorator & ClassDecorator {
+  const codesByStatus = new Map<number, ProblemCode[]>();
+  for (const item of items) {
+    const codes: ProblemCode[] = typeof item === 'number' ? [DEFAULT_CODE_BY_STATUS[item] ?? 'NOT_FOUND'] : [item];
+    const status = typeof item === 'number' ? item : PROBLEM_EXAMPLES[item].status;
+    codesByStatus.set(status, [...(codesByStatus.get(status) ?? []), ...codes]);
+  }
   return applyDecorators(
-    ...statuses.map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ProblemDetailsDto }),
+    ...[...codesByStatus].map(([status, codes]) =>
+      ApiResponse({
+        status,
+        description: DESCRIPTIONS[status] ?? 'Error',
+        ...(status === 409 || status === 429 || status === 503
+          ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', example: 1 } } } }
+          : {}),
+        content: {
+          [PROBLEM_CONTENT_TYPE]: {
+            schema: { $ref: getSchemaPath(ProblemDetailsDto) },
+            examples: Object.fromEntries(
+              [...new Set(codes)].map((code) => [code, { summary: code, value: exampleBody(code) }]),
+            ),
+          },
+        },
+      }),
     ),
   );
 }
+
+/** Response headers of an operation that honours `Idempotency-Key`. */
+export const REPLAY_RESPONSE_HEADERS = {
+  'Idempotent-Replayed': {
+    description: 'Present (`true`) when this body replays the first result for the same Idempotency-Key',
+    schema: { type: 'string', enum: ['true'] },
+  },
+  'X-Request-Id': { description: 'The request id, also in error bodies and logs', schema: { type: 'string' } },
+};
 
 export function ApiIdempotencyKey({ required }: { required: boolean }): MethodDecorator {
   return applyDecorators(
