@@ -2,10 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { eq } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { Database, retryTransient } from '../db/database';
-import { PgCode, pgErrorCode } from '../db/postgres-errors';
+import { isDatabaseUnavailableError, isRetryableTransactionError, PgCode, pgErrorCode } from '../db/postgres-errors';
 import { purchases, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
-import { rethrowWalletSqlError } from '../wallets/wallet.errors';
+import {
+  AuthorWalletNotFoundError,
+  InsufficientFundsError,
+  rethrowWalletSqlError,
+  SelfPurchaseError,
+  WalletNotFoundError,
+} from '../wallets/wallet.errors';
+import type { ItemResult } from './purchase-batcher';
 
 export interface PurchaseRow {
   id: string;
@@ -58,6 +65,29 @@ interface PurchaseSqlRow {
   created_at: Date | string;
 }
 
+type BatchOutcome =
+  | 'completed'
+  | 'replayed'
+  | 'self_purchase'
+  | 'wallet_not_found'
+  | 'author_not_found'
+  | 'insufficient_funds';
+
+interface BatchSqlRow extends Omit<PurchaseSqlRow, 'replayed'> {
+  ordinal: number;
+  outcome: BatchOutcome;
+}
+
+const REFUSALS: Record<Exclude<BatchOutcome, 'completed' | 'replayed'>, () => Error> = {
+  self_purchase: () => new SelfPurchaseError(),
+  wallet_not_found: () => new WalletNotFoundError(),
+  author_not_found: () => new AuthorWalletNotFoundError(),
+  insufficient_funds: () => new InsufficientFundsError(),
+};
+
+/** A whole batch is re-run at most this many times (deadlock, serialization, key race). */
+const BATCH_ATTEMPTS_MAX = 3;
+
 const buyerWallets = alias(wallets, 'buyer_wallets');
 const authorWallets = alias(wallets, 'author_wallets');
 
@@ -90,6 +120,67 @@ export class PurchasesRepository {
     }
     const row = rows[0]!;
     return { ...toPurchaseRow(row, call.idempotencyKey), replayed: row.replayed, requestHash: row.request_hash };
+  }
+
+  /**
+   * Many purchases in one transaction (see purchase_execute_batch); each item gets its own
+   * result. Items must share the royalty percent and platform wallet and must not repeat a
+   * (user, key). A unique violation means another instance committed one of the keys first:
+   * re-running the batch turns that item into a replay. Anything unexpected falls back to
+   * running the items one by one, so one bad item cannot fail its neighbours.
+   */
+  async executeBatch(calls: ExecutePurchaseCall[]): Promise<ItemResult<ExecutedPurchase>[]> {
+    const first = calls[0];
+    if (!first) return [];
+    const sql = this.database.sql;
+    const run = () => sql<BatchSqlRow[]>`
+      SELECT ordinal, outcome, id, request_hash, buyer_wallet_id, author_wallet_id, item_price, royalty_percent,
+             author_amount, platform_amount, fractional_before, fractional_after, created_at
+        FROM purchase_execute_batch(
+          ${sql.array(calls.map((c) => c.purchaseId))}::uuid[],
+          ${sql.array(calls.map((c) => c.userId))}::uuid[],
+          ${sql.array(calls.map((c) => c.idempotencyKey))}::text[],
+          ${sql.array(calls.map((c) => c.requestHash))}::text[],
+          ${sql.array(calls.map((c) => c.buyerWalletId))}::uuid[],
+          ${sql.array(calls.map((c) => c.authorWalletId))}::uuid[],
+          ${sql.array(calls.map((c) => String(c.itemPriceCents)))}::bigint[],
+          ${first.royaltyPercent}, ${first.platformWalletId})`;
+
+    let rows: BatchSqlRow[] | undefined;
+    for (let attempt = 1; rows === undefined; attempt++) {
+      try {
+        rows = await run();
+      } catch (error) {
+        const keyRace = pgErrorCode(error) === PgCode.uniqueViolation;
+        if ((keyRace || isRetryableTransactionError(error)) && attempt < BATCH_ATTEMPTS_MAX) continue;
+        if (isDatabaseUnavailableError(error) || calls.length === 1) throw error;
+        return Promise.all(calls.map((call) => this.settle(() => this.execute(call))));
+      }
+    }
+    const byOrdinal = new Map(rows.map((row) => [row.ordinal, row]));
+    return calls.map((call, index): ItemResult<ExecutedPurchase> => {
+      const row = byOrdinal.get(index + 1);
+      if (!row) return { ok: false, error: new Error('purchase batch returned no row for an item') };
+      if (row.outcome === 'completed' || row.outcome === 'replayed') {
+        return {
+          ok: true,
+          value: {
+            ...toPurchaseRow({ ...row, replayed: row.outcome === 'replayed' }, call.idempotencyKey),
+            replayed: row.outcome === 'replayed',
+            requestHash: row.request_hash,
+          },
+        };
+      }
+      return { ok: false, error: REFUSALS[row.outcome]() };
+    });
+  }
+
+  private async settle<T>(work: () => Promise<T>): Promise<ItemResult<T>> {
+    try {
+      return { ok: true, value: await work() };
+    } catch (error) {
+      return { ok: false, error };
+    }
   }
 
   async findWithParties(purchaseId: string): Promise<PurchaseWithParties | undefined> {
