@@ -1,4 +1,5 @@
 import { getQueueToken } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { RECONCILIATION_QUEUE } from '../../src/reconciliation/reconciliation.queue';
@@ -67,6 +68,25 @@ async function rowVersions(t: TestApp): Promise<string[]> {
   return rows.map((row) => row.v);
 }
 
+/** What the reconciliation service logged at the given levels while `work` ran. */
+async function loggedBy<T>(
+  levels: readonly ('error' | 'warn' | 'log')[],
+  work: () => Promise<T>,
+): Promise<{ result: T; messages: string[] }> {
+  const spies = levels.map((level) => ({ level, spy: jest.spyOn(Logger.prototype, level) }));
+  try {
+    const result = await work();
+    const messages = spies.flatMap(({ level, spy }) =>
+      spy.mock.calls
+        .filter((_call, index) => (spy.mock.contexts[index] as { context?: string }).context === 'ReconciliationService')
+        .map((call) => `${level}: ${String(call[1] ?? call[0])}`),
+    );
+    return { result, messages };
+  } finally {
+    for (const { spy } of spies) spy.mockRestore();
+  }
+}
+
 const checksOf = (run: RunBody) => run.drifts.map((drift) => drift.check).sort();
 
 describe('reconciliation (e2e)', () => {
@@ -84,7 +104,8 @@ describe('reconciliation (e2e)', () => {
   it('a clean run finds nothing and writes no row', async () => {
     const before = await rowVersions(t);
     expect(before.length).toBeGreaterThan(5);
-    const run = await runReconciliation(t);
+    const { result: run, messages } = await loggedBy(['error', 'warn', 'log'], () => runReconciliation(t));
+    expect(messages).toEqual([]);
     expect(run).toMatchObject({ status: 'completed', driftCount: 0, correctedCount: 0, drifts: [] });
     expect(run.checked).toMatchObject({ runningTotals: 1, purchases: 4 });
     expect(run.checked!.ledgerEntries).toBeGreaterThanOrEqual(14);
@@ -110,7 +131,8 @@ describe('reconciliation (e2e)', () => {
     expect(drifted.walletsOffLedger).toBe(1);
     expect(drifted.authorsOffIdentity).toBe(1);
 
-    const run = await runReconciliation(t);
+    const { result: run, messages } = await loggedBy(['error', 'warn', 'log'], () => runReconciliation(t));
+    expect(messages).toEqual(['error: reconciliation found drift']);
     expect(run.status).toBe('completed');
     expect(checksOf(run)).toEqual(
       ['author_hourly_rollups', 'hourly_rollups', 'running_totals', 'wallet_balances', 'wallet_carries'].sort(),
