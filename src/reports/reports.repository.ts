@@ -148,19 +148,25 @@ export class ReportsRepository {
              WHERE bucket_start >= ${wholeBuckets.from.toISOString()} AND bucket_start < ${wholeBuckets.to.toISOString()}`
         : [ZERO_TOTALS];
       // Each edge lies within one hour, so these read at most two hours of ledger rows.
+      // LATERAL makes each edge its own index range scan on created_at; a plain join lets the
+      // planner, blind to the VALUES ranges, pick a scan of the whole table.
       const [moves] = await sql<{ deposited: string; withdrawn: string }[]>`
-        SELECT coalesce(sum(-e.amount) FILTER (WHERE e.system_account = 'funding'), 0)::text AS deposited,
-               coalesce(sum(e.amount) FILTER (WHERE e.system_account = 'payout'), 0)::text AS withdrawn
+        SELECT coalesce(sum(x.deposited), 0)::text AS deposited, coalesce(sum(x.withdrawn), 0)::text AS withdrawn
           FROM ${edgeRanges(sql, segments)} AS r (edge_from, edge_to)
-          JOIN ledger_entries e ON e.created_at >= r.edge_from AND e.created_at < r.edge_to
-         WHERE e.system_account IS NOT NULL`;
+         CROSS JOIN LATERAL (
+           SELECT sum(-e.amount) FILTER (WHERE e.system_account = 'funding') AS deposited,
+                  sum(e.amount) FILTER (WHERE e.system_account = 'payout') AS withdrawn
+             FROM ledger_entries e
+            WHERE e.created_at >= r.edge_from AND e.created_at < r.edge_to AND e.system_account IS NOT NULL) x`;
       const [sales] = await sql<{ purchase_volume: string; royalties: string; platform_revenue: string; purchase_count: string }[]>`
-        SELECT coalesce(sum(p.item_price), 0)::text AS purchase_volume,
-               coalesce(sum(p.author_amount), 0)::text AS royalties,
-               coalesce(sum(p.platform_amount), 0)::text AS platform_revenue,
-               count(p.id)::text AS purchase_count
+        SELECT coalesce(sum(x.purchase_volume), 0)::text AS purchase_volume, coalesce(sum(x.royalties), 0)::text AS royalties,
+               coalesce(sum(x.platform_revenue), 0)::text AS platform_revenue, coalesce(sum(x.purchase_count), 0)::text AS purchase_count
           FROM ${edgeRanges(sql, segments)} AS r (edge_from, edge_to)
-          JOIN purchases p ON p.created_at >= r.edge_from AND p.created_at < r.edge_to`;
+         CROSS JOIN LATERAL (
+           SELECT sum(p.item_price) AS purchase_volume, sum(p.author_amount) AS royalties,
+                  sum(p.platform_amount) AS platform_revenue, count(p.id) AS purchase_count
+             FROM purchases p
+            WHERE p.created_at >= r.edge_from AND p.created_at < r.edge_to) x`;
       const a = toFigures(whole!);
       const b = toFigures({ ...moves!, ...sales! });
       return {
@@ -194,11 +200,13 @@ export class ReportsRepository {
                coalesce(sum(royalty), 0)::text AS royalty
           FROM author_hourly_rollups WHERE author_wallet_id = ${authorWalletId} ${bucketFilter}`;
       const [edge] = await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
-        SELECT count(p.id)::text AS sales_count, coalesce(sum(p.item_price), 0)::text AS gross_volume,
-               coalesce(sum(p.author_amount), 0)::text AS royalty
+        SELECT coalesce(sum(x.sales_count), 0)::text AS sales_count, coalesce(sum(x.gross_volume), 0)::text AS gross_volume,
+               coalesce(sum(x.royalty), 0)::text AS royalty
           FROM ${edgeRanges(sql, segments ?? NO_SEGMENTS)} AS r (edge_from, edge_to)
-          JOIN purchases p ON p.author_wallet_id = ${authorWalletId}
-                          AND p.created_at >= r.edge_from AND p.created_at < r.edge_to`;
+         CROSS JOIN LATERAL (
+           SELECT count(p.id) AS sales_count, sum(p.item_price) AS gross_volume, sum(p.author_amount) AS royalty
+             FROM purchases p
+            WHERE p.author_wallet_id = ${authorWalletId} AND p.created_at >= r.edge_from AND p.created_at < r.edge_to) x`;
       return {
         salesCount: toSafeInteger(rolled!.sales_count) + toSafeInteger(edge!.sales_count),
         grossVolumeCents: toSafeInteger(rolled!.gross_volume) + toSafeInteger(edge!.gross_volume),
@@ -218,9 +226,11 @@ export class ReportsRepository {
             FROM author_hourly_rollups a
            WHERE ${whole ? sql`a.bucket_start >= ${whole.from.toISOString()} AND a.bucket_start < ${whole.to.toISOString()}` : sql`false`}
           UNION ALL
-          SELECT p.author_wallet_id, 1, p.item_price, p.author_amount
+          SELECT p.author_wallet_id, p.sales_count, p.gross_volume, p.royalty
             FROM ${edgeRanges(sql, segments)} AS r (edge_from, edge_to)
-            JOIN purchases p ON p.created_at >= r.edge_from AND p.created_at < r.edge_to
+           CROSS JOIN LATERAL (
+             SELECT author_wallet_id, 1::bigint AS sales_count, item_price AS gross_volume, author_amount AS royalty
+               FROM purchases WHERE created_at >= r.edge_from AND created_at < r.edge_to) p
         )
         SELECT author_wallet_id, sum(sales_count)::text AS sales_count, sum(gross_volume)::text AS gross_volume,
                sum(royalty)::text AS royalty
