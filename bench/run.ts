@@ -192,7 +192,8 @@ async function machineDescription(sql: Sql): Promise<string> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return (
     `${os.cpus().length} CPUs (${cpu}), ${fixed(os.totalmem() / 2 ** 30, 1)} GiB RAM, ` +
-    `PostgreSQL ${row!.server_version}, Node ${process.version}, ${os.type()} ${os.release()}`
+    `PostgreSQL ${row!.server_version}, Node ${process.version}, ${os.type()} ${os.release()}; ` +
+    `load average now ${os.loadavg().map((load) => fixed(load, 1)).join(' ')}`
   );
 }
 
@@ -223,7 +224,8 @@ async function main(): Promise<number> {
     for (const workload of selected) {
       const result = await measure(workload, service, sql, sampler);
       log(
-        `  ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, p99 ${fixed(result.p99, 1)} ms, ${result.statuses}` +
+        `  ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, p99 ${fixed(result.p99, 1)} ms, ${result.statuses}, ` +
+          `machine load average ${fixed(os.loadavg()[0]!, 1)}` +
           (result.note ? `\n  ${result.note}` : ''),
       );
       results.push(result);
