@@ -9,6 +9,7 @@
  * BENCH_AUTHORS (100), BENCH_REPLAY_KEYS (2000), BENCH_WORKLOADS (comma list, default all),
  * BENCH_PGBENCH (0 skips it), BENCH_CPU_PROF_DIR (writes the service's V8 CPU profile there).
  */
+import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import postgres, { Sql } from 'postgres';
 import { checkBooks } from './books';
@@ -187,6 +188,14 @@ function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
   ];
 }
 
+function currentCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function machineDescription(sql: Sql): Promise<string> {
   const [row] = await sql<{ server_version: string }[]>`SHOW server_version`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -315,7 +324,7 @@ async function main(): Promise<number> {
     target(results.length > 0 ? results.every((result) => result.p99 < TARGETS.p99Ms) : undefined, `p99 < ${TARGETS.p99Ms} ms in every workload`);
     target(lifetimePeak.every((mib) => mib < TARGETS.rssMiB), `peak RSS < ${TARGETS.rssMiB} MiB per process`);
 
-    const commit = process.env.BENCH_COMMIT ?? '';
+    const commit = currentCommit();
     log('');
     log('history row (docs/benchmarks.md): | date | commit | spread/s | hot author/s | replays/s | deposits/s | p99 ms (max) |');
     log(
