@@ -1,0 +1,186 @@
+// Demo data against a running service (`npm start`, then `npm run demo`): buyers and authors,
+// deposits, purchases whose odd prices exercise the centi-cent carry, an idempotent retry, a
+// withdrawal, a financial report, and copy-paste curl commands for every endpoint.
+//
+//   DEMO_BASE_URL  the service (default http://localhost:3000)
+//   DEMO_ADMIN_ID  an admin user id (default the default PLATFORM_ACCOUNT_ID)
+import { randomUUID } from 'node:crypto';
+import { createClient } from '../client';
+
+const BASE_URL = (process.env.DEMO_BASE_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
+const ADMIN_ID = process.env.DEMO_ADMIN_ID ?? '00000000-0000-4000-8000-000000000001';
+/** The report is built by a worker; this bounds how long the demo waits for it. */
+const REPORT_POLL_ATTEMPTS = 40;
+const REPORT_POLL_INTERVAL_MS = 500;
+
+const as = (userId: string) => createClient({ baseUrl: BASE_URL, headers: { 'X-User-Id': userId } });
+const admin = as(ADMIN_ID);
+
+function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function cents(amount: number): string {
+  return `${amount} cents (${(amount / 100).toFixed(2)})`;
+}
+
+function fail(what: string, result: { status: number; problem: { code: string; detail: string } }): never {
+  throw new Error(`${what}: ${result.status} ${result.problem.code} ${result.problem.detail}`);
+}
+
+interface Person {
+  name: string;
+  userId: string;
+  walletId: string;
+}
+
+async function person(name: string, depositCents: number): Promise<Person> {
+  const userId = randomUUID();
+  const api = as(userId);
+  const created = await api.request('post', '/wallets', {});
+  if (!created.ok) fail(`create ${name}'s wallet`, created);
+  const walletId = created.data.id;
+  if (depositCents > 0) {
+    const deposit = await api.request('post', '/wallets/{walletId}/deposit', {
+      path: { walletId },
+      body: { amount: depositCents },
+    });
+    if (!deposit.ok) fail(`fund ${name}`, deposit);
+  }
+  say(`  ${name.padEnd(7)} user ${userId}  wallet ${walletId}  deposited ${cents(depositCents)}`);
+  return { name, userId, walletId };
+}
+
+async function buy(buyer: Person, author: Person, itemPrice: number, idempotencyKey = randomUUID()) {
+  return as(buyer.userId).request('post', '/purchases', {
+    header: { 'Idempotency-Key': idempotencyKey },
+    body: { buyerWalletId: buyer.walletId, authorWalletId: author.walletId, itemPrice },
+  });
+}
+
+async function wallet(owner: Person) {
+  const result = await as(owner.userId).request('get', '/wallets/{walletId}', { path: { walletId: owner.walletId } });
+  if (!result.ok) fail(`read ${owner.name}'s wallet`, result);
+  return result.data;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function report(): Promise<void> {
+  say('\nFinancial report (all time), requested as the platform account');
+  const queued = await admin.request('post', '/reports/financial', {});
+  if (!queued.ok) {
+    if (queued.status === 404) {
+      say('  POST /reports/financial answered 404: this build has no reports endpoint yet; skipping');
+      return;
+    }
+    fail('request a report', queued);
+  }
+  say(`  queued job ${queued.data.jobId}`);
+  for (let attempt = 1; attempt <= REPORT_POLL_ATTEMPTS; attempt += 1) {
+    const polled = await admin.request('get', '/reports/financial/{jobId}', { path: { jobId: queued.data.jobId } });
+    if (!polled.ok) fail('read the report', polled);
+    if (polled.data.status === 'completed' || polled.data.status === 'failed') {
+      say(`  ${polled.data.status}:`);
+      say(JSON.stringify(polled.data.status === 'completed' ? polled.data.result : polled.data.error, null, 2).replace(/^/gm, '    '));
+      return;
+    }
+    await sleep(REPORT_POLL_INTERVAL_MS);
+  }
+  say(`  still not completed after ${REPORT_POLL_ATTEMPTS} polls; is a worker running (APP_ROLE=all or worker)?`);
+}
+
+function curls(buyer: Person, author: Person, purchaseId: string): void {
+  const base = BASE_URL;
+  const asBuyer = `-H 'X-User-Id: ${buyer.userId}'`;
+  const asAdmin = `-H 'X-User-Id: ${ADMIN_ID}'`;
+  const json = `-H 'Content-Type: application/json'`;
+  say('\nTry it yourself (header auth: X-User-Id is the caller):');
+  const lines = [
+    `curl -s ${base}/health`,
+    `curl -s ${base}/health/ready`,
+    `curl -s ${base}/metrics | head`,
+    `curl -s -X POST ${base}/wallets ${asBuyer}`,
+    `curl -s ${base}/wallets/${buyer.walletId} ${asBuyer}`,
+    `curl -s '${base}/wallets/${buyer.walletId}/ledger?limit=5' ${asBuyer}`,
+    `curl -s -X POST ${base}/wallets/${buyer.walletId}/deposit ${asBuyer} ${json} -d '{"amount":5000}'`,
+    `curl -s -X POST ${base}/wallets/${buyer.walletId}/withdrawals ${asBuyer} ${json} -H 'Idempotency-Key: ${randomUUID()}' -d '{"amount":100}'`,
+    `curl -s -i -X POST ${base}/purchases ${asBuyer} ${json} -H 'Idempotency-Key: ${randomUUID()}' -d '{"buyerWalletId":"${buyer.walletId}","authorWalletId":"${author.walletId}","itemPrice":99}'`,
+    `curl -s ${base}/purchases/${purchaseId} ${asBuyer}`,
+    `curl -s ${base}/wallets/${author.walletId}/royalties -H 'X-User-Id: ${author.userId}'`,
+    `curl -s -i -X POST ${base}/reports/financial ${asAdmin} ${json} -d '{"from":"2026-01-01T00:00:00.000Z","to":"2027-01-01T00:00:00.000Z"}'`,
+    `curl -s ${base}/reports/financial/<jobId from the Location header> ${asAdmin}`,
+    `curl -s '${base}/reports/authors/top?limit=5' ${asAdmin}`,
+    `curl -s -X POST ${base}/admin/reconciliations ${asAdmin}`,
+    `curl -s ${base}/admin/reconciliations/<runId> ${asAdmin}`,
+    `open ${base}/api            # Swagger UI: Authorize with a user id, then "Try it out"`,
+    `curl -s ${base}/admin/queues/api/queues ${asAdmin}   # the queue dashboard's data (UI at /admin/queues)`,
+  ];
+  for (const line of lines) say(`  ${line}`);
+}
+
+async function main(): Promise<void> {
+  const health = await fetch(`${BASE_URL}/health`).catch(() => undefined);
+  if (!health?.ok) {
+    say(`No service answers at ${BASE_URL}/health. Start it with \`npm start\` (or set DEMO_BASE_URL).`);
+    process.exit(1);
+  }
+
+  say(`Demo data on ${BASE_URL}`);
+  say('\nPeople (each with a new wallet):');
+  const alice = await person('alice', 10_000);
+  const bob = await person('bob', 5_000);
+  const carol = await person('carol', 500);
+  const dana = await person('dana', 0);
+  const eve = await person('eve', 0);
+
+  say('\nFour 99-cent purchases by alice from dana: 70% of 99 is 69.30 cents, so 30 centi-cents carry each time');
+  let lastPurchaseId = '';
+  for (let index = 1; index <= 4; index += 1) {
+    const result = await buy(alice, dana, 99);
+    if (!result.ok) fail('purchase', result);
+    lastPurchaseId = result.data.id;
+    const author = await wallet(dana);
+    say(
+      `  #${index}: author +${result.data.authorAmount}, platform +${result.data.platformAmount}; ` +
+        `dana balance ${author.balance}, fractionalBalance ${author.fractionalBalance}`,
+    );
+  }
+  const dana4 = await wallet(dana);
+  say(`  dana ends at ${dana4.balance} cents with fractionalBalance ${dana4.fractionalBalance} (expected 277 and 20)`);
+
+  say('\nbob buys a 1999-cent course from eve: author 1399, platform 600');
+  const course = await buy(bob, eve, 1_999);
+  if (!course.ok) fail('purchase', course);
+  say(`  author +${course.data.authorAmount}, platform +${course.data.platformAmount}`);
+
+  say('\ncarol tries a 1000-cent album with 500 cents, tops up, and retries with the same Idempotency-Key');
+  const key = randomUUID();
+  const refused = await buy(carol, eve, 1_000, key);
+  say(`  first try: ${refused.status} ${refused.ok ? '' : refused.problem.code} (the key stays free)`);
+  const topUp = await as(carol.userId).request('post', '/wallets/{walletId}/deposit', {
+    path: { walletId: carol.walletId },
+    body: { amount: 1_000 },
+  });
+  if (!topUp.ok) fail('top up', topUp);
+  const retried = await buy(carol, eve, 1_000, key);
+  const replayed = await buy(carol, eve, 1_000, key);
+  say(`  retry: ${retried.status}; same key again: ${replayed.status}, Idempotent-Replayed ${replayed.ok && replayed.replayed}`);
+
+  say('\ndana withdraws 200 cents of royalties');
+  const withdrawal = await as(dana.userId).request('post', '/wallets/{walletId}/withdrawals', {
+    path: { walletId: dana.walletId },
+    header: { 'Idempotency-Key': randomUUID() },
+    body: { amount: 200 },
+  });
+  if (!withdrawal.ok) fail('withdraw', withdrawal);
+  say(`  withdrawal ${withdrawal.data.id}: ${cents(withdrawal.data.amount)}; dana now ${cents((await wallet(dana)).balance)}`);
+
+  await report();
+  curls(alice, dana, lastPurchaseId);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
