@@ -273,6 +273,18 @@ describe('reconciliation across two instances (e2e)', () => {
     expect(runsAfter[0]!.n).toBe(runsBefore[0]!.n + 1);
   });
 
+  it('purchases committing during a run cause no false drift', async () => {
+    const buyer = await createWallet(second.api, 1_000_000);
+    const author = await createWallet(second.api);
+    const [run, ...purchases] = await Promise.all([
+      runReconciliation(first),
+      ...Array.from({ length: 40 }, (_, index) => purchase(second.api, buyer, author, 101 + index)),
+    ]);
+    expect(purchases.every((response) => response.status === 201)).toBe(true);
+    expect(run).toMatchObject({ status: 'completed', driftCount: 0 });
+    await expectBooksBalanced(first.db.sql);
+  });
+
   it('a run does not start while another holds the run lock, on any instance', async () => {
     const lock = await first.db.sql.reserve();
     try {
