@@ -5,6 +5,8 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { renderFrameworkError } from './common/errors/framework-errors';
+import { useBoundedJsonParser } from './common/http/json-body';
 import { requestIdFor } from './common/http/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { createValidationPipe } from './common/http/validation';
@@ -35,6 +37,7 @@ export function createFastifyAdapter(): FastifyAdapter {
     // Keep-alive sockets would hold a draining server open until they time out.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    frameworkErrors: renderFrameworkError,
   });
 }
 
@@ -57,6 +60,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     });
   }
   const fastify = app.getHttpAdapter().getInstance();
+  useBoundedJsonParser(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });

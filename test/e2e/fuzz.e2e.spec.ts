@@ -1,0 +1,386 @@
+import fc from 'fast-check';
+import { request as httpRequest } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createWallet, TestWallet } from '../factories/wallets.factory';
+import { expectBooksBalanced } from '../setup/books';
+import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
+
+/**
+ * Adversarial input at every endpoint: whatever arrives, the service answers below 500 with
+ * problem details, leaks nothing about its internals, and a rejected request changes nothing.
+ */
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+interface FuzzRequest {
+  method: string;
+  path: string;
+  /** Array values go out as repeated header lines. */
+  headers: Record<string, string | string[]>;
+  body?: string;
+}
+
+/** Raw HTTP, so that duplicate headers, odd content types and bodies go out as generated. */
+function send(baseUrl: string, fuzz: FuzzRequest): Promise<RawResponse> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: fuzz.method,
+        path: fuzz.path,
+        headers: fuzz.headers,
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${fuzz.method} ${fuzz.path}`)));
+    req.on('error', reject);
+    if (fuzz.body !== undefined) req.write(fuzz.body);
+    req.end();
+  });
+}
+
+/** Words that only an internal error message, a stack trace or a driver would put in a body. */
+const LEAK = /\bat [\w.<>]+ \(|node_modules|\.ts:\d|\bSELECT\b|\bINSERT\b|postgres|drizzle|ioredis|SQLSTATE|syntax error|ECONNREFUSED|TypeError|ReferenceError|Cannot read prop/i;
+
+const INJECTION = [
+  "' OR '1'='1",
+  "1; DROP TABLE wallets; --",
+  "'); DELETE FROM ledger_entries; --",
+  '" OR ""="',
+  '{"$gt": ""}',
+  '__proto__',
+  'constructor',
+  '../../../../etc/passwd',
+  '..%2f..%2f..%2fetc%2fpasswd',
+  '%00',
+  '\u0000',
+  '${7*7}',
+  '{{7*7}}',
+  '<script>alert(1)</script>',
+  '\u202e\u0645\ud83d\udca5',
+  'NaN',
+  'Infinity',
+  '-0',
+  '1e309',
+  '9007199254740993',
+  '0x10',
+  ' 100 ',
+];
+
+const numbers = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(
+    0,
+    -1,
+    1_000_000_001,
+    Number.MAX_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER + 2,
+    Number.MIN_SAFE_INTEGER,
+    1e308,
+    -1e308,
+    5e-324,
+    0.5,
+    -0,
+  ),
+);
+
+/** Values of every JSON type, biased towards the ones that break parsers and validators. */
+const weird: fc.Arbitrary<unknown> = fc.oneof(
+  numbers,
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.constantFrom(...INJECTION),
+  fc.constantFrom(null, true, false, [], {}, [1], { amount: 1 }),
+  fc.anything({ maxDepth: 2 }),
+);
+
+/** A JSON body shaped like the real one with some fields replaced, plus extra ones. */
+function bodyLike(valid: Record<string, unknown>): fc.Arbitrary<string | undefined> {
+  const keys = Object.keys(valid);
+  const mangled = fc
+    .tuple(
+      fc.subarray(keys),
+      fc.array(weird, { minLength: keys.length, maxLength: keys.length }),
+      fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'amount ', 'AMOUNT')), weird, {
+        maxKeys: 2,
+      }),
+    )
+    .map(([replaced, values, extra]) => {
+      const body: Record<string, unknown> = { ...valid };
+      replaced.forEach((key, index) => (body[key] = values[index]));
+      return JSON.stringify({ ...body, ...extra });
+    });
+  return fc.oneof(
+    { weight: 5, arbitrary: mangled },
+    fc.constant(undefined),
+    fc.json().map((text) => text),
+    fc.string(),
+    fc.constantFrom(
+      '{',
+      '{"amount": 1,}',
+      '{"amount": 1, "amount": 2}',
+      '{"amount": 100}{"amount": 100}',
+      '{"__proto__": {"isAdmin": true}, "amount": 100}',
+      '{"constructor": {"prototype": {"isAdmin": true}}}',
+      '[]',
+      'null',
+      '"amount"',
+      `{"amount": ${'9'.repeat(400)}}`,
+      `{"amount": 1, "pad": "${'x'.repeat(20 * 1024)}"}`,
+      `${'['.repeat(5_000)}${']'.repeat(5_000)}`,
+    ),
+  );
+}
+
+/** Header values an HTTP client can actually send (visible ASCII and spaces), some plausible. */
+const headerValue = fc.oneof(
+  fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 300 }),
+  fc.constantFrom('', ' ', 'a'.repeat(256), 'a'.repeat(255), 'key with spaces', "k'; DROP TABLE purchases;--", '../x'),
+  fc.uuid(),
+);
+
+interface World {
+  t: TestApp;
+  buyer: TestWallet;
+  author: TestWallet;
+  stranger: TestWallet;
+}
+
+function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
+  const { buyer, author, stranger } = world;
+  const pathId = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(buyer.id, author.id, stranger.id, buyer.id.toUpperCase()) },
+    fc.uuid(),
+    fc.constantFrom(...INJECTION).map(encodeURIComponent),
+    fc.constantFrom('..', '.', '%2e%2e', '..%2f..%2fadmin', '%252e%252e%252f', 'null', '0', '-1', 'a'.repeat(2_000)),
+    fc.string({ unit: 'grapheme', minLength: 1 }).map(encodeURIComponent),
+  );
+  const userId = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(buyer.userId, author.userId, stranger.userId) },
+    fc.constant(ADMIN_USER_ID),
+    fc.uuid(),
+    headerValue,
+    fc.constant([buyer.userId, stranger.userId]).map((ids) => [...ids]),
+  );
+  const query = fc.oneof(
+    fc.constant(''),
+    fc
+      .record({ limit: fc.oneof(headerValue, numbers.map(String)), cursor: headerValue }, { requiredKeys: [] })
+      .map((q) => `?${new URLSearchParams(q as Record<string, string>).toString()}`),
+    fc.constantFrom('?limit=1&limit=2', '?cursor=%00', '?from=2020-13-45&to=yesterday', '?limit=1e3', '?__proto__[x]=1'),
+  );
+  const endpoint = fc.oneof(
+    fc.constant({ method: 'POST', path: () => fc.constant('/wallets'), body: bodyLike({}) }),
+    fc.constant({ method: 'GET', path: () => pathId.map((id) => `/wallets/${id}`), body: fc.constant(undefined) }),
+    fc.constant({
+      method: 'GET',
+      path: () => fc.tuple(pathId, query).map(([id, q]) => `/wallets/${id}/ledger${q}`),
+      body: fc.constant(undefined),
+    }),
+    fc.constant({ method: 'POST', path: () => pathId.map((id) => `/wallets/${id}/deposit`), body: bodyLike({ amount: 100 }) }),
+    fc.constant({
+      method: 'POST',
+      path: () => pathId.map((id) => `/wallets/${id}/withdrawals`),
+      body: bodyLike({ amount: 100 }),
+    }),
+    fc.constant({
+      method: 'POST',
+      path: () => fc.constant('/purchases'),
+      body: bodyLike({ buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 100 }),
+    }),
+    fc.constant({ method: 'GET', path: () => pathId.map((id) => `/purchases/${id}`), body: fc.constant(undefined) }),
+    fc.constant({
+      method: 'GET',
+      path: () => fc.tuple(pathId, query).map(([id, q]) => `/wallets/${id}/royalties${q}`),
+      body: fc.constant(undefined),
+    }),
+    fc.constant({
+      method: 'POST',
+      path: () => fc.constant('/reports/financial'),
+      body: bodyLike({ from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' }),
+    }),
+    fc.constant({ method: 'GET', path: () => pathId.map((id) => `/reports/financial/${id}`), body: fc.constant(undefined) }),
+    fc.constant({ method: 'GET', path: () => query.map((q) => `/reports/authors/top${q}`), body: fc.constant(undefined) }),
+    fc.constant({ method: 'POST', path: () => fc.constant('/admin/reconciliations'), body: bodyLike({}) }),
+    fc.constant({ method: 'GET', path: () => pathId.map((id) => `/admin/reconciliations/${id}`), body: fc.constant(undefined) }),
+    fc.constant({
+      method: 'GET',
+      path: () => fc.constantFrom('/../../etc/passwd', '/wallets/../admin', '/%2e%2e/%2e%2e/etc/passwd', '/api/../../package.json'),
+      body: fc.constant(undefined),
+    }),
+  );
+  return endpoint.chain((e) =>
+    fc
+      .record({
+        path: e.path(),
+        body: e.body,
+        userId,
+        idempotencyKey: fc.option(fc.oneof(fc.uuid(), headerValue, fc.constant([randomUUID(), randomUUID()]).map((keys) => [...keys])), {
+          nil: undefined,
+        }),
+        contentType: fc.oneof(
+          { weight: 6, arbitrary: fc.constant('application/json') },
+          fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16', 'application/xml'),
+          fc.constant(undefined),
+          headerValue,
+        ),
+        method: fc.oneof({ weight: 9, arbitrary: fc.constant(e.method) }, fc.constantFrom('PUT', 'DELETE', 'PATCH')),
+      })
+      .map((r) => {
+        const headers: Record<string, string | string[]> = { 'x-user-id': r.userId };
+        if (r.idempotencyKey !== undefined) headers['idempotency-key'] = r.idempotencyKey;
+        if (r.body !== undefined) {
+          if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+          headers['content-length'] = String(Buffer.byteLength(r.body));
+        }
+        return { method: r.method, path: r.path, headers, body: r.body };
+      }),
+  );
+}
+
+describe('fuzzing every endpoint (e2e)', () => {
+  let world: World;
+
+  beforeAll(async () => {
+    const t = await startTestApp();
+    world = {
+      t,
+      buyer: await createWallet(t.api, 1_000_000),
+      author: await createWallet(t.api),
+      stranger: await createWallet(t.api, 500),
+    };
+  });
+  afterAll(async () => {
+    await world.t.close();
+  });
+
+  /** Everything a request could change; compared around every rejected one. */
+  async function snapshot(): Promise<string> {
+    const [row] = await world.t.db.sql`
+      SELECT (SELECT count(*) FROM ledger_entries)::text AS entries,
+             (SELECT count(*) FROM purchases)::text AS purchases,
+             (SELECT count(*) FROM wallets)::text AS wallets,
+             (SELECT coalesce(sum(balance), 0) FROM wallets)::text AS balances,
+             (SELECT coalesce(sum(fractional_balance), 0) FROM wallets)::text AS carries`;
+    return JSON.stringify(row);
+  }
+
+  function expectWellFormed(fuzz: FuzzRequest, response: RawResponse): void {
+    const context = `${fuzz.method} ${fuzz.path} -> ${response.status} ${response.text.slice(0, 300)}`;
+    expect({ context, serverError: response.status >= 500 }).toEqual({ context, serverError: false });
+    expect({ context, leaked: LEAK.test(response.text) }).toEqual({ context, leaked: false });
+    if (response.status >= 400) {
+      expect({ context, type: response.headers['content-type'] }).toEqual({
+        context,
+        type: expect.stringContaining('application/problem+json'),
+      });
+      const problem = JSON.parse(response.text) as { status: number; requestId: string };
+      expect(problem.status).toBe(response.status);
+      expect(problem.requestId).toBe(response.headers['x-request-id']);
+    }
+  }
+
+  it('answers any request below 500, without internals, and a rejection changes nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fuzzRequests(world), async (fuzz) => {
+        const before = await snapshot();
+        const response = await send(world.t.baseUrl, fuzz);
+        expectWellFormed(fuzz, response);
+        if (response.status >= 400) expect(await snapshot()).toBe(before);
+      }),
+      { numRuns: 1_200 },
+    );
+    await expectBooksBalanced(world.t.db.sql);
+  });
+
+  it('refuses every malformed money request and moves nothing', async () => {
+    const { buyer, author } = world;
+    // Only invalid amounts: each of these must be a 400.
+    const badAmount = fc.oneof(
+      fc.integer({ max: 0 }),
+      fc.integer({ min: 1_000_000_001 }),
+      fc.double().filter((n) => !Number.isInteger(n)),
+      fc.constantFrom(Number.MAX_SAFE_INTEGER + 2, 1e308, -0.5, 0.1, '100', '1e2', null, true, [100], { value: 100 }),
+      fc.string(),
+    );
+    const operation = fc.constantFrom('deposit', 'withdrawal', 'purchase');
+    await fc.assert(
+      fc.asyncProperty(operation, badAmount, async (kind, amount) => {
+        const before = await snapshot();
+        const path = kind === 'purchase' ? '/purchases' : `/wallets/${buyer.id}/${kind === 'deposit' ? 'deposit' : 'withdrawals'}`;
+        const body =
+          kind === 'purchase'
+            ? { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: amount }
+            : { amount };
+        const payload = JSON.stringify(body);
+        const fuzz: FuzzRequest = {
+          method: 'POST',
+          path,
+          headers: {
+            'x-user-id': buyer.userId,
+            'idempotency-key': randomUUID(),
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(payload)),
+          },
+          body: payload,
+        };
+        const response = await send(world.t.baseUrl, fuzz);
+        expectWellFormed(fuzz, response);
+        expect({ amount, status: response.status }).toEqual({ amount, status: 400 });
+        expect(await snapshot()).toBe(before);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it.each(['/purchases', '/wallets', '/reports/financial', '/admin/reconciliations', 'deposit', 'withdrawals'])(
+    'refuses deeply nested JSON at %s with 400, for admins too',
+    async (target) => {
+      const path = target.startsWith('/') ? target : `/wallets/${world.buyer.id}/${target}`;
+      const payload = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+      for (const userId of [world.buyer.userId, ADMIN_USER_ID]) {
+        const fuzz: FuzzRequest = {
+          method: 'POST',
+          path,
+          headers: { 'x-user-id': userId, 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
+          body: payload,
+        };
+        const before = await snapshot();
+        const response = await send(world.t.baseUrl, fuzz);
+        expectWellFormed(fuzz, response);
+        expect(response.status).toBe(400);
+        expect(await snapshot()).toBe(before);
+      }
+    },
+  );
+
+  it('refuses oversized bodies with 413 before reading them', async () => {
+    const payload = JSON.stringify({ amount: 100, pad: 'x'.repeat(64 * 1024) });
+    const fuzz: FuzzRequest = {
+      method: 'POST',
+      path: `/wallets/${world.buyer.id}/deposit`,
+      headers: { 'x-user-id': world.buyer.userId, 'content-type': 'application/json' },
+      body: payload,
+    };
+    const before = await snapshot();
+    const response = await send(world.t.baseUrl, fuzz);
+    expect(response.status).toBe(413);
+    expectWellFormed(fuzz, response);
+    expect(await snapshot()).toBe(before);
+  });
+});
