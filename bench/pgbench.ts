@@ -5,10 +5,13 @@ import { cpuSeconds } from './service';
 import type { Party } from './workloads';
 
 const SCRIPT = path.join(__dirname, 'pgbench', 'purchase.sql');
+const BATCH_SCRIPT = path.join(__dirname, 'pgbench', 'purchase-batch.sql');
 const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';
 
 export interface PgbenchResult {
   tps: number;
+  /** Purchases per second: tps times the purchases per transaction. */
+  purchasesPerSecond: number;
   transactions: number;
   failed: number;
   latencyAvgMs: number;
@@ -32,6 +35,11 @@ export async function preparePgbench(sql: Sql, buyers: readonly Party[], authors
   await sql`ANALYZE bench_authors`;
 }
 
+export async function hasBatchFunction(sql: Sql): Promise<boolean> {
+  const [row] = await sql<{ present: boolean }[]>`SELECT to_regproc('purchase_execute_batch') IS NOT NULL AS present`;
+  return row!.present;
+}
+
 export async function backendPids(sql: Sql, databaseName: string): Promise<number[]> {
   const rows = await sql<{ pid: number }[]>`
     SELECT pid FROM pg_stat_activity WHERE datname = ${databaseName} AND pid <> pg_backend_pid()`;
@@ -51,6 +59,8 @@ export async function runPgbench(options: {
   buyers: number;
   authors: number;
   platformWalletId: string;
+  /** Purchases per transaction through purchase_execute_batch; absent: one purchase_execute each. */
+  batch?: number;
 }): Promise<PgbenchResult> {
   const url = new URL(options.databaseUrl);
   const args = [
@@ -59,7 +69,8 @@ export async function runPgbench(options: {
     '-j', '2',
     '-T', String(options.seconds),
     '-M', 'prepared',
-    '-f', SCRIPT,
+    '-f', options.batch === undefined ? SCRIPT : BATCH_SCRIPT,
+    ...(options.batch === undefined ? [] : ['-D', `batch=${options.batch}`]),
     '-D', `buyers=${options.buyers}`,
     '-D', `authors=${options.authors}`,
     '-D', `platform=${options.platformWalletId}`,
@@ -104,8 +115,10 @@ export async function runPgbench(options: {
     const match = pattern.exec(output);
     return match ? Number(match[1]) : Number.NaN;
   };
+  const tps = number(/^tps = ([\d.]+)/m);
   return {
-    tps: number(/^tps = ([\d.]+)/m),
+    tps,
+    purchasesPerSecond: tps * (options.batch ?? 1),
     transactions: number(/number of transactions actually processed: (\d+)/),
     failed: number(/number of failed transactions: (\d+)/) || 0,
     latencyAvgMs: number(/latency average = ([\d.]+) ms/),

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import postgres, { Sql } from 'postgres';
 import { checkBooks } from './books';
 import { ClientScript, runLoad } from './load';
-import { backendPids, PgbenchResult, preparePgbench, runPgbench } from './pgbench';
+import { backendPids, hasBatchFunction, PgbenchResult, preparePgbench, runPgbench } from './pgbench';
 import { buildIfStale, cpuSeconds, PLATFORM_ACCOUNT_ID, processTree, RssSampler, RunningService, startService } from './service';
 import { fixed, formatStatuses, percentiles, table } from './stats';
 import {
@@ -54,6 +54,9 @@ const settings = {
 };
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** The service's purchase batcher (src/purchases): lanes and purchases per batch at most. */
+const PURCHASE_LANES = 8;
+const BATCH_SIZE_MAX = 64;
 const REPORT_EVERY_MS = 200;
 const REPORT_POLL_MS = 50;
 
@@ -247,42 +250,56 @@ async function main(): Promise<number> {
     log('checking the books');
     const bookProblems = await checkBooks(sql, tally);
 
-    let spreadLimit: PgbenchResult | undefined;
-    let hotLimit: PgbenchResult | undefined;
+    const limits: { name: string; workload: string; clients: number; result: PgbenchResult; batched: boolean }[] = [];
     if (settings.pgbench) {
       const [platform] = await sql<{ id: string }[]>`SELECT id FROM wallets WHERE user_id = ${PLATFORM_ACCOUNT_ID}`;
       await preparePgbench(sql, fixture.buyers, fixture.authors);
-      const pgbench = (authors: number) =>
-        runPgbench({
+      const pgbench = async (name: string, workload: string, authors: number, clients: number, batch?: number) => {
+        log(`pgbench: ${name}, ${settings.seconds} s, ${clients} clients`);
+        const result = await runPgbench({
           databaseUrl: service.databaseUrl,
           databaseName: service.databaseName,
           sql,
-          clients: settings.clients,
+          clients,
           seconds: settings.seconds,
           buyers: fixture.buyers.length,
           authors,
           platformWalletId: platform!.id,
+          batch,
         });
-      log(`pgbench: purchase_execute over ${fixture.authors.length} authors, ${settings.seconds} s, ${settings.clients} clients`);
-      spreadLimit = await pgbench(fixture.authors.length);
-      log(`pgbench: purchase_execute for one hot author, ${settings.seconds} s, ${settings.clients} clients`);
-      hotLimit = await pgbench(1);
-      for (const run of [spreadLimit, hotLimit]) {
-        if (!Number.isFinite(run.tps) || run.failed > 0) failures.push(`pgbench did not run cleanly:\n${run.output}`);
+        if (!Number.isFinite(result.tps) || result.failed > 0) failures.push(`pgbench did not run cleanly:\n${result.output}`);
+        limits.push({ name, workload, clients, result, batched: batch !== undefined });
+      };
+      const authors = fixture.authors.length;
+      await pgbench(`purchase_execute, ${authors} authors`, 'purchases-spread', authors, settings.clients);
+      await pgbench('purchase_execute, one hot author', 'purchases-hot-author', 1, settings.clients);
+      if (await hasBatchFunction(sql)) {
+        // The shape of the service's group commit: one batch in flight per lane, the clients
+        // spread over the lanes; one author's purchases all share one lane.
+        const lanes = Math.min(PURCHASE_LANES, settings.clients);
+        const perLane = Math.max(1, Math.round(settings.clients / lanes));
+        await pgbench(`purchase_execute_batch x${perLane}, ${authors} authors`, 'purchases-spread', authors, lanes, perLane);
+        await pgbench(
+          `purchase_execute_batch x${Math.min(settings.clients, BATCH_SIZE_MAX)}, one hot author`,
+          'purchases-hot-author',
+          1,
+          1,
+          Math.min(settings.clients, BATCH_SIZE_MAX),
+        );
       }
       // The SQL functions alone must keep the books too.
       for (const problem of await checkBooks(sql, undefined)) bookProblems.push(`after pgbench: ${problem}`);
     }
 
-    const ratio = (name: string) => {
+    const ratio = (name: string, batched: boolean) => {
       const http = results.find((result) => result.name === name)?.perSecond;
-      const limit = name === 'purchases-hot-author' ? hotLimit?.tps : name === 'purchases-spread' ? spreadLimit?.tps : undefined;
+      const limit = limits.find((entry) => entry.workload === name && entry.batched === batched)?.result.purchasesPerSecond;
       return http !== undefined && limit !== undefined ? `${fixed((100 * http) / limit)}%` : '';
     };
     log('');
     log(
       table(
-        ['workload', 'requests', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'peak RSS MiB', 'CPU svc/db/gen', 'vs pgbench', 'statuses'],
+        ['workload', 'requests', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'peak RSS MiB', 'CPU svc/db/gen', 'vs pgbench', 'vs batched', 'statuses'],
         results.map((result) => [
           result.name,
           String(result.requests),
@@ -292,23 +309,29 @@ async function main(): Promise<number> {
           fixed(result.p99, 1),
           result.rssMiB.map((mib) => fixed(mib)).join('+'),
           `${fixed(result.serviceCpu, 2)}/${fixed(result.databaseCpu, 2)}/${fixed(result.generatorCpu, 2)}`,
-          ratio(result.name),
+          ratio(result.name, false),
+          ratio(result.name, true),
           result.statuses,
         ]),
       ),
     );
     for (const result of results) if (result.note) log(`${result.name}: ${result.note}`);
-    if (spreadLimit && hotLimit) {
+    if (limits.length > 0) {
       log('');
       log(
         table(
-          ['pgbench (purchase_execute)', 'tps', 'transactions', 'avg latency ms', 'db CPU'],
-          [
-            ['spread over authors', fixed(spreadLimit.tps), String(spreadLimit.transactions), fixed(spreadLimit.latencyAvgMs, 1), fixed(spreadLimit.backendCpu, 2)],
-            ['one hot author', fixed(hotLimit.tps), String(hotLimit.transactions), fixed(hotLimit.latencyAvgMs, 1), fixed(hotLimit.backendCpu, 2)],
-          ],
+          ['pgbench', 'clients', 'tps', 'purchases/s', 'avg latency ms', 'db CPU'],
+          limits.map(({ name, clients, result }) => [
+            name,
+            String(clients),
+            fixed(result.tps),
+            fixed(result.purchasesPerSecond),
+            fixed(result.latencyAvgMs, 1),
+            fixed(result.backendCpu, 2),
+          ]),
         ),
       );
+      log('vs pgbench: HTTP purchases/s over purchase_execute called directly; vs batched: over purchase_execute_batch.');
     }
     log('');
     log(`peak RSS of the service over the whole run (VmHWM): ${lifetimePeak.map((mib) => `${fixed(mib)} MiB`).join(', ')}`);
