@@ -1,0 +1,304 @@
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import postgres, { Sql } from 'postgres';
+import { expectBooksBalanced } from '../setup/books';
+import { freePort, PrivatePostgres, PrivateRedis, ServiceProcess, sleep, waitFor } from './cluster';
+
+/**
+ * Fault injection on loopback only, against servers of this suite's own: two API processes and
+ * a worker share one private PostgreSQL and one private Redis while clients buy, deposit and
+ * withdraw, retrying every failed or unanswered request with the same Idempotency-Key. The API
+ * process is SIGKILLed, Redis is killed, PostgreSQL connections are terminated and the server
+ * restarted. Afterwards every acknowledged operation is in the books exactly once.
+ */
+
+/** No request may take longer than this; the service must answer 503 rather than hang. */
+const REQUEST_TIMEOUT_MS = 10_000;
+const CLIENTS = 6;
+const ATTEMPTS_MAX = 400;
+const PLATFORM_USER_ID = '00000000-0000-4000-8000-00000000beef';
+
+type Operation = 'deposit' | 'withdrawal' | 'purchase';
+
+interface Acknowledged {
+  operation: Operation;
+  key: string;
+  userId: string;
+  amountCents: number;
+  /** The purchase or withdrawal id, or the wallet id for a deposit. */
+  id: string;
+  requestId: string;
+}
+
+interface Observation {
+  phase: string;
+  status: number | 'timeout' | 'network';
+  problemOk?: boolean;
+  body?: string;
+}
+
+interface Client {
+  userId: string;
+  walletId: string;
+}
+
+describe('fault injection: crashes and outages under load', () => {
+  let pg: PrivatePostgres;
+  let redis: PrivateRedis;
+  let apis: ServiceProcess[];
+  let worker: ServiceProcess;
+  let sql: Sql;
+  let phase = 'startup';
+  const acknowledged: Acknowledged[] = [];
+  const observations: Observation[] = [];
+  const abandoned: string[] = [];
+
+  beforeAll(async () => {
+    pg = await PrivatePostgres.start();
+    redis = await PrivateRedis.start();
+    const env = {
+      DATABASE_URL: pg.url,
+      DATABASE_POOL_MAX: '8',
+      REDIS_URL: redis.url,
+      PLATFORM_ACCOUNT_ID: PLATFORM_USER_ID,
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    };
+    apis = [
+      new ServiceProcess('api-1', 'api', await freePort(), env),
+      new ServiceProcess('api-2', 'api', await freePort(), env),
+    ];
+    worker = new ServiceProcess('worker', 'worker', await freePort(), env);
+    // The first process creates and migrates the database; the others then find it ready.
+    await apis[0]!.start();
+    await Promise.all([apis[1]!.start(), worker.start()]);
+    sql = postgres(pg.url, { max: 2, onnotice: () => undefined });
+  }, 120_000);
+
+  afterAll(async () => {
+    await sql?.end({ timeout: 5 }).catch(() => undefined);
+    for (const service of [...(apis ?? []), worker]) await service?.kill('SIGKILL');
+    await redis?.kill();
+    await pg?.stop();
+  });
+
+  async function call(
+    method: string,
+    path: string,
+    options: { userId: string; key?: string; body?: unknown },
+  ): Promise<{ status: number; body: any; requestId: string } | undefined> {
+    const instance = apis[Math.floor(Math.random() * apis.length)]!;
+    const headers: Record<string, string> = { 'x-user-id': options.userId };
+    if (options.key) headers['idempotency-key'] = options.key;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      const response = await fetch(`${instance.baseUrl}${path}`, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const text = await response.text();
+      const observation: Observation = { phase, status: response.status };
+      if (response.status >= 500) {
+        observation.body = text.slice(0, 300);
+        observation.problemOk =
+          response.status === 503 &&
+          (response.headers.get('content-type') ?? '').includes('application/problem+json') &&
+          (JSON.parse(text) as { code?: string }).code === 'SERVICE_UNAVAILABLE';
+      }
+      observations.push(observation);
+      return {
+        status: response.status,
+        body: text.length > 0 && text.startsWith('{') ? JSON.parse(text) : text,
+        requestId: response.headers.get('x-request-id') ?? '',
+      };
+    } catch (error) {
+      const timedOut = (error as Error).name === 'TimeoutError';
+      observations.push({ phase, status: timedOut ? 'timeout' : 'network' });
+      return undefined;
+    }
+  }
+
+  /** One operation, retried with the same key until it has a definitive answer. */
+  async function perform(operation: Operation, client: Client, author: Client, amountCents: number): Promise<void> {
+    const key = randomUUID();
+    const [path, body] =
+      operation === 'deposit'
+        ? [`/wallets/${client.walletId}/deposit`, { amount: amountCents }]
+        : operation === 'withdrawal'
+          ? [`/wallets/${client.walletId}/withdrawals`, { amount: amountCents }]
+          : ['/purchases', { buyerWalletId: client.walletId, authorWalletId: author.walletId, itemPrice: amountCents }];
+    for (let attempt = 1; attempt <= ATTEMPTS_MAX; attempt++) {
+      const response = await call('POST', path, { userId: client.userId, key, body });
+      if (response && response.status >= 200 && response.status < 300) {
+        acknowledged.push({
+          operation,
+          key,
+          userId: client.userId,
+          amountCents,
+          id: response.body.id as string,
+          requestId: response.requestId,
+        });
+        return;
+      }
+      // Insufficient funds is a definitive answer; so is any other 4xx except "still in flight".
+      if (response && response.status >= 400 && response.status < 500 && response.status !== 409) {
+        if (response.status !== 402) abandoned.push(`${operation} ${key}: ${response.status} ${JSON.stringify(response.body)}`);
+        return;
+      }
+      await sleep(50 + Math.random() * 150);
+    }
+    abandoned.push(`${operation} ${key}: no definitive answer after ${ATTEMPTS_MAX} attempts`);
+  }
+
+  async function createClient(): Promise<Client> {
+    const userId = randomUUID();
+    for (let attempt = 1; attempt <= 50; attempt++) {
+      const response = await call('POST', '/wallets', { userId });
+      if (response && (response.status === 201 || response.status === 200)) return { userId, walletId: response.body.id };
+      await sleep(100);
+    }
+    throw new Error('could not create a wallet');
+  }
+
+  async function allReady(): Promise<void> {
+    for (const api of apis) {
+      await waitFor(`${api.name} ready again`, async () => {
+        const response = await fetch(`${api.baseUrl}/health/ready`, { signal: AbortSignal.timeout(2_000) });
+        return response.status === 200;
+      });
+    }
+  }
+
+  it('keeps every acknowledged operation, exactly once, through crashes and outages', async () => {
+    const clients = await Promise.all(Array.from({ length: CLIENTS }, () => createClient()));
+    // Start with money so that purchases and withdrawals mostly succeed.
+    await Promise.all(clients.map((client) => perform('deposit', client, client, 100_000)));
+
+    let stopping = false;
+    const workload = Promise.all(
+      clients.map(async (client, index) => {
+        while (!stopping) {
+          const author = clients[(index + 1 + Math.floor(Math.random() * (CLIENTS - 1))) % CLIENTS]!;
+          const roll = Math.random();
+          if (roll < 0.5) await perform('purchase', client, author, 1 + Math.floor(Math.random() * 3_000));
+          else if (roll < 0.75) await perform('deposit', client, author, 1 + Math.floor(Math.random() * 5_000));
+          else await perform('withdrawal', client, author, 1 + Math.floor(Math.random() * 2_000));
+        }
+      }),
+    );
+
+    // Multi-instance: three processes on one Redis, one reconciliation schedule.
+    const schedulerRedis = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    const reconciliation = new Queue('reconciliation', { connection: schedulerRedis, prefix: 'wallet:bull' });
+    expect(await reconciliation.getJobSchedulersCount()).toBe(1);
+    await reconciliation.close();
+    schedulerRedis.disconnect();
+
+    phase = 'steady';
+    await sleep(2_000);
+
+    // (a) An API process and the worker crash mid-request and come back.
+    phase = 'api-killed';
+    await Promise.all([apis[0]!.kill('SIGKILL'), worker.kill('SIGKILL')]);
+    await sleep(1_500);
+    await Promise.all([apis[0]!.start(), worker.start()]);
+    phase = 'after-api-restart';
+    await sleep(1_500);
+
+    // (b) Redis dies. Money keeps moving (it is a cache); readiness says which dependency is down.
+    phase = 'redis-down';
+    await redis.kill();
+    await sleep(500);
+    const notReady = await fetch(`${apis[1]!.baseUrl}/health/ready`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { checks: Record<string, string> }).checks.redis).toBe('down');
+    const acknowledgedBefore = acknowledged.length;
+    await sleep(3_000);
+    const acknowledgedWithoutRedis = acknowledged.length - acknowledgedBefore;
+    await redis.resume();
+    phase = 'after-redis-restart';
+    await allReady();
+    await sleep(1_000);
+
+    // (c) PostgreSQL drops every connection of the service, then restarts.
+    phase = 'pg-terminated';
+    const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => undefined });
+    await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'wallet' AND pid <> pg_backend_pid()`;
+    await admin.end({ timeout: 5 });
+    await sleep(1_500);
+    phase = 'pg-restarting';
+    await pg.restart();
+    phase = 'after-pg-restart';
+    await allReady();
+    await sleep(1_500);
+
+    stopping = true;
+    await workload;
+    phase = 'done';
+
+    // Recovery took no manual step: every instance is ready again.
+    await allReady();
+
+    // No request hung, and every failure during an outage was a 503 problem with a clear code.
+    expect(observations.filter((o) => o.status === 'timeout')).toEqual([]);
+    expect(observations.filter((o) => o.problemOk === false)).toEqual([]);
+    expect(abandoned).toEqual([]);
+    expect(acknowledgedWithoutRedis).toBeGreaterThan(0);
+    const byPhase = (wanted: string) => observations.filter((o) => o.phase === wanted && o.status === 503).length;
+    // The faults were real: some requests did fail and were retried.
+    expect(observations.filter((o) => o.status === 'network' || o.status === 503).length).toBeGreaterThan(0);
+
+    // Every acknowledged operation is in the books, each key once, with the acknowledged id.
+    const purchases = acknowledged.filter((a) => a.operation === 'purchase');
+    const withdrawals = acknowledged.filter((a) => a.operation === 'withdrawal');
+    const deposits = acknowledged.filter((a) => a.operation === 'deposit');
+    const storedPurchases = await sql<{ id: string; user_id: string; idempotency_key: string; item_price: string }[]>`
+      SELECT id, user_id, idempotency_key, item_price::text FROM purchases`;
+    const storedWithdrawals = await sql<{ id: string; idempotency_key: string; amount: string }[]>`
+      SELECT id, idempotency_key, amount::text FROM withdrawals`;
+    const storedDeposits = await sql<{ idempotency_key: string | null; amount: string }[]>`
+      SELECT idempotency_key, amount::text FROM deposits`;
+
+    const sortedKeys = (rows: { idempotency_key: string | null }[]) => rows.map((r) => r.idempotency_key).sort();
+    // Clients retried until a definitive answer, so what is stored is exactly what was acknowledged.
+    expect(sortedKeys(storedPurchases)).toEqual(purchases.map((p) => p.key).sort());
+    expect(sortedKeys(storedWithdrawals)).toEqual(withdrawals.map((w) => w.key).sort());
+    expect(sortedKeys(storedDeposits)).toEqual(deposits.map((d) => d.key).sort());
+    const purchaseById = new Map(storedPurchases.map((p) => [p.id, p]));
+    for (const ack of purchases) {
+      expect(purchaseById.get(ack.id)).toMatchObject({ idempotency_key: ack.key, item_price: String(ack.amountCents) });
+    }
+    const withdrawalById = new Map(storedWithdrawals.map((w) => [w.id, w]));
+    for (const ack of withdrawals) expect(withdrawalById.get(ack.id)?.idempotency_key).toBe(ack.key);
+
+    // Money is conserved to the cent and every invariant holds.
+    const books = await expectBooksBalanced(sql);
+    const sum = (list: Acknowledged[]) => list.reduce((total, a) => total + a.amountCents, 0);
+    expect(books.totals.deposited).toBe(sum(deposits));
+    expect(books.totals.withdrawn).toBe(sum(withdrawals));
+    expect(books.totals.purchaseVolume).toBe(sum(purchases));
+    expect(books.totals.purchaseCount).toBe(purchases.length);
+
+    // Request-scoped log lines carry the request id; acknowledged requests are findable by it.
+    const logs = apis.flatMap((api) => api.logs);
+    const requestLines = logs.filter((line) => line.req !== undefined);
+    expect(requestLines.length).toBeGreaterThan(0);
+    expect(requestLines.filter((line) => typeof line.req?.id !== 'string' || line.req.id.length === 0)).toEqual([]);
+    const loggedIds = new Set(requestLines.map((line) => line.req!.id));
+    const sample = acknowledged.filter((a) => a.requestId).slice(-20);
+    for (const ack of sample) expect(loggedIds.has(ack.requestId)).toBe(true);
+
+    process.stdout.write(
+      `faults: ${acknowledged.length} acknowledged (${purchases.length} purchases, ${deposits.length} deposits, ` +
+        `${withdrawals.length} withdrawals), ${observations.length} requests, ` +
+        `${observations.filter((o) => o.status === 'network').length} network errors, ` +
+        `503s: redis-down ${byPhase('redis-down')}, pg-terminated ${byPhase('pg-terminated')}, ` +
+        `pg-restarting ${byPhase('pg-restarting')}, api-killed ${byPhase('api-killed')}; ` +
+        `${acknowledgedWithoutRedis} acknowledged while Redis was down\n`,
+    );
+  });
+});
