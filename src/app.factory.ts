@@ -45,6 +45,8 @@ export function createFastifyAdapter(): FastifyAdapter {
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), createFastifyAdapter(), {
     bufferLogs: true,
+    // Nest would add a form-urlencoded parser; the API speaks JSON only (Fastify's own parser).
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
@@ -61,8 +63,19 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   }
   const fastify = app.getHttpAdapter().getInstance();
   useBoundedJsonParser(fastify);
+  // Any other media type, text/plain included, is a 415 rather than a string handed to validation.
+  fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
+  });
+  // A keep-alive socket that goes idle after the drain began would hold the server open until
+  // its keep-alive timeout (Node closes idle sockets only once, when closing starts).
+  let draining = false;
+  fastify.addHook('preClose', async () => {
+    draining = true;
+  });
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (draining) void reply.header('Connection', 'close');
   });
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {

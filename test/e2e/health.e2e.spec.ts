@@ -31,10 +31,11 @@ describe('health (e2e)', () => {
     let t: TestApp;
 
     beforeAll(async () => {
-      t = await startTestApp({ env: { REDIS_URL: UNREACHABLE_REDIS_URL } });
+      // The API role: registering the reconciliation schedule (worker roles) needs Redis at start.
+      t = await startTestApp({ env: { REDIS_URL: UNREACHABLE_REDIS_URL, APP_ROLE: 'api' } });
     });
     afterAll(async () => {
-      await t.close();
+      await t?.close();
     });
 
     it('GET /health stays 200: liveness uses no dependency', async () => {
