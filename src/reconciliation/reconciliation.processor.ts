@@ -1,17 +1,21 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { ReconciliationBusyError } from './reconciliation.errors';
 import { RECONCILIATION_QUEUE, RECONCILIATION_WORKER_OPTIONS, ReconciliationJobData } from './reconciliation.queue';
 import { ReconciliationService, RunResult } from './reconciliation.service';
+
+/** How often a worker checks that the repeatable schedule still exists in Redis. */
+const SCHEDULE_CHECK_INTERVAL_MS = 60_000;
 
 /**
  * Runs reconciliation jobs (scheduled and manual) and, at start, registers the schedule. It is
  * a provider only in the worker and all roles.
  */
 @Processor(RECONCILIATION_QUEUE, RECONCILIATION_WORKER_OPTIONS)
-export class ReconciliationProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class ReconciliationProcessor extends WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReconciliationProcessor.name);
+  private scheduleWatch: NodeJS.Timeout | undefined;
 
   constructor(private readonly reconciliation: ReconciliationService) {
     super();
@@ -19,6 +23,18 @@ export class ReconciliationProcessor extends WorkerHost implements OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     await this.reconciliation.ensureSchedule();
+    // Redis keeps nothing across a restart here; without this the schedule would stay gone
+    // until a worker restarted.
+    this.scheduleWatch = setInterval(() => {
+      this.reconciliation.restoreScheduleIfLost().catch((error: unknown) => {
+        this.logger.debug({ err: (error as Error).message }, 'schedule check skipped: Redis unavailable');
+      });
+    }, SCHEDULE_CHECK_INTERVAL_MS);
+    this.scheduleWatch.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.scheduleWatch);
   }
 
   async process(job: Job<ReconciliationJobData>): Promise<RunResult> {

@@ -89,6 +89,16 @@ export class ReconciliationService {
     );
   }
 
+  /**
+   * Re-registers the schedule if Redis lost it (a restart with no persistence). Checked first
+   * so that an existing schedule keeps its rhythm: upserting would move its next run.
+   */
+  async restoreScheduleIfLost(): Promise<void> {
+    if (await this.queue.getJobScheduler(RECONCILIATION_SCHEDULER_ID)) return;
+    this.logger.warn('reconciliation schedule was missing from Redis; registering it again');
+    await this.ensureSchedule();
+  }
+
   /** Queues a manual run, or answers with the run already queued or running. */
   async requestRun(caller: Caller): Promise<ReconciliationQueuedDto> {
     if (!caller.isAdmin) throw new ForbiddenError();

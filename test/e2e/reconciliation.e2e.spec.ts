@@ -259,6 +259,21 @@ describe('reconciliation across two instances (e2e)', () => {
     expect(schedulers[0]!.every).toBe(first.config.reconciliation.everyMs);
   });
 
+  it('restores a schedule Redis lost, and leaves an existing one as it was', async () => {
+    const queue = first.app.get<Queue>(getQueueToken(RECONCILIATION_QUEUE));
+    const service = first.app.get(ReconciliationService);
+    const [scheduler] = await queue.getJobSchedulers();
+    await service.restoreScheduleIfLost();
+    expect((await queue.getJobSchedulers())[0]!.next).toBe(scheduler!.next);
+
+    await queue.removeJobScheduler(scheduler!.key);
+    expect(await queue.getJobSchedulers()).toHaveLength(0);
+    await service.restoreScheduleIfLost();
+    const restored = await queue.getJobSchedulers();
+    expect(restored).toHaveLength(1);
+    expect(restored[0]!.every).toBe(first.config.reconciliation.everyMs);
+  });
+
   it('two instances asked at once queue one run', async () => {
     const runsBefore = await first.db.sql`SELECT count(*)::int AS n FROM reconciliation_runs`;
     const [a, b] = await Promise.all([
