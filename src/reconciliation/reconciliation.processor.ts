@@ -21,15 +21,18 @@ export class ReconciliationProcessor extends WorkerHost implements OnApplication
     super();
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.reconciliation.ensureSchedule();
-    // Redis keeps nothing across a restart here; without this the schedule would stay gone
-    // until a worker restarted.
-    this.scheduleWatch = setInterval(() => {
+  /**
+   * Registers the schedule in the background: the queue connection waits for Redis without
+   * limit, and a process must start (and serve money requests) while Redis is down. Redis
+   * also keeps nothing across a restart here, so the schedule is re-checked every minute.
+   */
+  onApplicationBootstrap(): void {
+    const register = () =>
       this.reconciliation.restoreScheduleIfLost().catch((error: unknown) => {
         this.logger.debug({ err: (error as Error).message }, 'schedule check skipped: Redis unavailable');
       });
-    }, SCHEDULE_CHECK_INTERVAL_MS);
+    void register();
+    this.scheduleWatch = setInterval(register, SCHEDULE_CHECK_INTERVAL_MS);
     this.scheduleWatch.unref();
   }
 

@@ -69,6 +69,8 @@ const totalsFigures = (totals: TotalsFigures): Figures => ({ ...totals });
 @Injectable()
 export class ReconciliationService {
   private readonly logger = new Logger(ReconciliationService.name);
+  /** Whether this process has registered the schedule before (a later absence is worth a warning). */
+  private scheduleRegistered = false;
 
   constructor(
     private readonly repository: ReconciliationRepository,
@@ -95,8 +97,9 @@ export class ReconciliationService {
    */
   async restoreScheduleIfLost(): Promise<void> {
     if (await this.queue.getJobScheduler(RECONCILIATION_SCHEDULER_ID)) return;
-    this.logger.warn('reconciliation schedule was missing from Redis; registering it again');
     await this.ensureSchedule();
+    if (this.scheduleRegistered) this.logger.warn('reconciliation schedule was missing from Redis; registered it again');
+    this.scheduleRegistered = true;
   }
 
   /** Queues a manual run, or answers with the run already queued or running. */

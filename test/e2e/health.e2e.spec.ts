@@ -77,8 +77,8 @@ describe('health (e2e)', () => {
     let t: TestApp;
 
     beforeAll(async () => {
-      // The API role: registering the reconciliation schedule (worker roles) needs Redis at start.
-      t = await startTestApp({ env: { REDIS_URL: UNREACHABLE_REDIS_URL, APP_ROLE: 'api' } });
+      // The default role (API and workers): a process must start and serve while Redis is down.
+      t = await startTestApp({ env: { REDIS_URL: UNREACHABLE_REDIS_URL } });
     });
     afterAll(async () => {
       await t?.close();

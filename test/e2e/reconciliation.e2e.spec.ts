@@ -254,6 +254,10 @@ describe('reconciliation across two instances (e2e)', () => {
 
   it('keeps one schedule whatever the number of instances', async () => {
     const queue = first.app.get<Queue>(getQueueToken(RECONCILIATION_QUEUE));
+    // Workers register the schedule in the background after start.
+    for (let attempt = 0; attempt < 50 && (await queue.getJobSchedulers()).length === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers).toHaveLength(1);
     expect(schedulers[0]!.every).toBe(first.config.reconciliation.everyMs);

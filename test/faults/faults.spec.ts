@@ -194,6 +194,11 @@ describe('fault injection: crashes and outages under load', () => {
     // Multi-instance: three processes on one Redis, one reconciliation schedule.
     const schedulerRedis = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     const reconciliation = new Queue('reconciliation', { connection: schedulerRedis, prefix: 'wallet:bull' });
+    // Workers register it in the background and restore it within a minute if Redis lost it.
+    const scheduleDeadline = Date.now() + 70_000;
+    while ((await reconciliation.getJobSchedulersCount()) === 0 && Date.now() < scheduleDeadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     expect(await reconciliation.getJobSchedulersCount()).toBe(1);
     await reconciliation.close();
     schedulerRedis.disconnect();
