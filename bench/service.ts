@@ -183,6 +183,8 @@ export async function startService(
       PLATFORM_ACCOUNT_ID,
       LOG_LEVEL: 'warn',
       SWAGGER_ENABLED: 'false',
+      // The production shape on this machine: one HTTP process per core (override to compare).
+      HTTP_WORKERS: process.env.HTTP_WORKERS ?? '2',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
+import cluster from 'node:cluster';
 import { App, createHttpApp, createWorkerContext } from './app.factory';
+import { runClusterPrimary } from './cluster';
 import { AppConfig, ConfigValidationError, loadConfigFromProcess } from './config/app-config';
 import { prepareDatabase } from './db/migrate';
 
@@ -15,7 +17,14 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
 
-  await prepareDatabase(config.database.url);
+  // Workers of a cluster find the database ready: the primary prepared it before forking.
+  if (!cluster.isWorker) await prepareDatabase(config.database.url);
+
+  // Several HTTP processes share the port so that the service can use more than one core.
+  if (cluster.isPrimary && config.role !== 'worker' && config.http.workers > 1) {
+    runClusterPrimary(config.http.workers, config.http.shutdownTimeoutMs);
+    return;
+  }
 
   let app: App;
   if (config.role === 'worker') {

@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     // The variables every deployment relies on; newer ones carry their own defaults.
     expect(config).toMatchObject({
       nodeEnv: 'development',
-      http: { port: 3000, host: '0.0.0.0', shutdownTimeoutMs: 10_000 },
+      http: { port: 3000, host: '0.0.0.0', shutdownTimeoutMs: 10_000, workers: 1 },
       database: { url: 'postgres://postgres@127.0.0.1:5432/wallet', poolMax: 20 },
       redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'wallet:' },
       auth: { mode: 'header', jwtSecret: undefined, jwtPublicKey: undefined, adminUserIds: [] },
@@ -98,6 +98,10 @@ describe('loadConfig', () => {
     ['RECONCILE_EVERY', 'soon'],
     ['RECONCILE_EVERY', '8d'],
     ['SHUTDOWN_TIMEOUT_MS', '10'],
+    ['HTTP_WORKERS', '0'],
+    ['HTTP_WORKERS', '17'],
+    ['PURCHASE_LANES', '0'],
+    ['PURCHASE_BATCH_SIZE_MAX', '501'],
     ['JWT_SECRET', 'too-short'],
     ['JWT_PUBLIC_KEY', 'not a key'],
   ])('refuses %s=%j and names the variable', (name, value) => {

@@ -7,7 +7,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 /** The typed configuration every module reads, through the `AppConfig` provider only. */
 export class AppConfig {
   readonly nodeEnv!: 'development' | 'test' | 'production';
-  readonly http!: { port: number; host: string; shutdownTimeoutMs: number };
+  readonly http!: { port: number; host: string; shutdownTimeoutMs: number; workers: number };
   readonly database!: { url: string; poolMax: number };
   readonly redis!: { url: string; keyPrefix: string };
   readonly auth!: {
@@ -18,6 +18,8 @@ export class AppConfig {
   };
   readonly platformAccountId!: string;
   readonly authorRoyaltyPercent!: number;
+  /** Group commit (ADR 0014): purchase transactions in flight at once, and purchases per transaction. */
+  readonly purchaseBatching!: { lanes: number; batchSizeMax: number };
   readonly swaggerEnabled!: boolean;
   readonly role!: AppRole;
   readonly logLevel!: LogLevel;
@@ -52,7 +54,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const e = parsed.data;
   return Object.freeze({
     nodeEnv: e.NODE_ENV,
-    http: { port: e.PORT, host: e.HOST, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    http: { port: e.PORT, host: e.HOST, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, workers: e.HTTP_WORKERS },
     database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     auth: {
@@ -63,6 +65,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     platformAccountId: e.PLATFORM_ACCOUNT_ID,
     authorRoyaltyPercent: e.AUTHOR_ROYALTY_PERCENT,
+    purchaseBatching: { lanes: e.PURCHASE_LANES, batchSizeMax: e.PURCHASE_BATCH_SIZE_MAX },
     swaggerEnabled: e.SWAGGER_ENABLED,
     role: e.APP_ROLE,
     logLevel: e.LOG_LEVEL,

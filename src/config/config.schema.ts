@@ -76,6 +76,9 @@ export const environmentSchema = z
     APP_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_TIMEOUT_MS: integer(1_000, 120_000).default('10000'),
+    HTTP_WORKERS: integer(1, 16).default('1'),
+    PURCHASE_LANES: integer(1, 64).default('1'),
+    PURCHASE_BATCH_SIZE_MAX: integer(1, 500).default('64'),
     RECONCILE_EVERY: durationMs.default('10m'),
     RECONCILE_FIX_BALANCES: booleanFromString.default('false'),
     // Per caller, across all instances; 0 turns a window off. Generous so that load tests pass.

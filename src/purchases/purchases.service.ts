@@ -19,14 +19,6 @@ export interface PurchaseRequest {
   idempotencyKey: string;
 }
 
-/**
- * Purchase transactions that may run at once; with the other operations' connections this
- * stays well inside the default pool of 20.
- */
-const PURCHASE_LANES = 8;
-/** Purchases per transaction at most: bounds a batch's lock time and statement size. */
-const PURCHASE_BATCH_SIZE_MAX = 64;
-
 @Injectable()
 export class PurchasesService {
   /**
@@ -43,8 +35,10 @@ export class PurchasesService {
   ) {
     this.batcher = new Batcher(
       {
-        lanes: PURCHASE_LANES,
-        batchSizeMax: PURCHASE_BATCH_SIZE_MAX,
+        // Lanes bound the purchase transactions in flight (each holds one pooled connection);
+        // the batch size bounds a batch's lock time and statement size.
+        lanes: config.purchaseBatching.lanes,
+        batchSizeMax: config.purchaseBatching.batchSizeMax,
         laneKey: (call) => call.authorWalletId,
         dedupeKey: (call) => `${call.userId}:${call.idempotencyKey}`,
       },
