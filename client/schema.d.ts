@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics (text exposition format) */
+        /**
+         * Prometheus metrics (text exposition format)
+         * @description For a Prometheus scrape job: HTTP latency by route, money operations by outcome, queues, reconciliation.
+         */
         get: operations["MetricsController_render"];
         put?: never;
         post?: never;
@@ -785,12 +788,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Prometheus text format 0.0.4 */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    /**
+                     * @example # HELP wallet_operations_total Money operations by kind and outcome
+                     *     # TYPE wallet_operations_total counter
+                     *     wallet_operations_total{operation="purchase",outcome="completed"} 42
+                     */
+                    "text/plain": string;
                 };
             };
         };
