@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BrowserContext, chromium, Locator, Page } from 'playwright-core';
@@ -21,6 +21,9 @@ describe('Swagger UI in a browser', () => {
   let profileDir: string;
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`No Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+    }
     t = await startTestApp();
     profileDir = mkdtempSync(path.join(tmpdir(), 'swagger-ui-profile-'));
     // A fresh profile directory per run: no state from earlier runs or other users.
@@ -58,8 +61,13 @@ describe('Swagger UI in a browser', () => {
     fill: (operation: Locator) => Promise<void> = async () => undefined,
   ): Promise<{ status: number; body: any }> {
     const operation = page.locator(`#operations-${operationId}`);
-    await operation.locator('.opblock-summary').first().click();
-    await operation.locator('button.try-out__btn').click();
+    if (await operation.locator('button.execute').isVisible()) {
+      // Already in "Try it out" from an earlier call: clear the last response first.
+      await operation.locator('button.btn-clear').click();
+    } else {
+      await operation.locator('.opblock-summary').first().click();
+      await operation.locator('button.try-out__btn').click();
+    }
     await fill(operation);
     await operation.locator('button.execute').click();
     const live = operation.locator('.responses-wrapper .live-responses-table');
@@ -124,10 +132,20 @@ describe('Swagger UI in a browser', () => {
       status: 'completed',
     });
 
+    // The documented error shape, as the page shows it for a purchase the buyer cannot afford.
+    const purchaseOperation = page.locator('#operations-purchases-PurchasesController_create');
+    expect(await purchaseOperation.locator('tr.response[data-code="402"]').innerText()).toContain('INSUFFICIENT_FUNDS');
+    const refused = await tryItOut('purchases-PurchasesController_create', async (operation) => {
+      await setParameter(operation, 'Idempotency-Key', `purchase-${randomUUID()}`);
+      await setBody(operation, { buyerWalletId: walletId, authorWalletId: author.id, itemPrice: 1_000_000 });
+    });
+    expect(refused.status).toBe(402);
+    expect(refused.body).toMatchObject({ status: 402, code: 'INSUFFICIENT_FUNDS', requestId: expect.any(String) });
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await page
       .locator('#operations-purchases-PurchasesController_create .responses-wrapper .live-responses-table')
-      .screenshot({ path: path.join(ARTIFACTS, 'swagger-ui-purchase-response.png') });
+      .screenshot({ path: path.join(ARTIFACTS, 'swagger-ui-purchase-refused.png') });
 
     // What the page showed is what the service holds.
     const buyer = await t.api.get(`/wallets/${walletId}`, { userId: buyerUserId });
