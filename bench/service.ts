@@ -1,10 +1,10 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import postgres from 'postgres';
+import { freePort } from '../test/setup/net';
 
 export const ROOT = path.resolve(__dirname, '..');
 /** The bench talks to the same PostgreSQL and Redis as the tests unless told otherwise. */
@@ -38,16 +38,6 @@ export function buildIfStale(log: (line: string) => void): void {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Pids of a process and all its descendants (node:cluster workers, if the service forks). */
 export function processTree(rootPid: number): number[] {

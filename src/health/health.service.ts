@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import { DependencyUnavailableError } from '../common/errors/domain-errors';
 import { REDIS_CACHE } from '../redis/redis.module';
 import { HealthRepository } from './health.repository';
+import { withTimeout } from '../common/async/with-timeout';
 
 /** Readiness waits this long for each dependency before calling it down. */
 const CHECK_TIMEOUT_MS = 1_000;
@@ -47,12 +48,4 @@ export class HealthService {
       return indicator.down();
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -23,6 +23,7 @@ import {
 } from './reconciliation.queue';
 import { ReconciliationRepository, TotalsFigures } from './reconciliation.repository';
 import { CheckedCounts, Drift, Figures, ReconciliationCheck, RunOutcome } from './reconciliation.types';
+import { withTimeout } from '../common/async/with-timeout';
 
 /** Stored drift details per run; the counts stay exact beyond it. */
 export const DRIFT_DETAILS_MAX = 500;
@@ -393,17 +394,5 @@ export class ReconciliationService {
       if (chunk.purchasesChecked < PURCHASE_CHUNK_SIZE || !chunk.lastPurchaseId) break;
       after = chunk.lastPurchaseId;
     }
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

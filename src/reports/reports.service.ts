@@ -27,6 +27,7 @@ import {
   REPORTS_QUEUE,
 } from './reports.queue';
 import { ReportsRepository } from './reports.repository';
+import { withTimeout } from '../common/async/with-timeout';
 
 export type ReportRunOutcome = 'completed' | 'skipped';
 
@@ -124,17 +125,5 @@ function storedPeriod({ periodFrom, periodTo }: { periodFrom: Date | null; perio
       throw new ReportPeriodInvalidError((error.extra.errors ?? []).map((e) => e.message).join('; '));
     }
     throw error;
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -3,7 +3,8 @@ import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import postgres, { Sql } from 'postgres';
 import { expectBooksBalanced } from '../setup/books';
-import { freePort, PrivatePostgres, PrivateRedis, ServiceProcess, sleep, waitFor } from './cluster';
+import { freePort } from '../setup/net';
+import { PrivatePostgres, PrivateRedis, ServiceProcess, sleep, waitFor } from './cluster';
 
 /**
  * Fault injection on loopback only, against servers of this suite's own: two API processes and

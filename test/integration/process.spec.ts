@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { createTestDatabase, randomPrefix, TestDatabase } from '../setup/test-database';
 import { TEST_REDIS_URL } from '../setup/test-env';
+import { freePort } from '../setup/net';
 
 /**
  * The real service as operators run it: a separate Node process started from src/main.ts,
@@ -40,16 +41,6 @@ function spawnService(env: Record<string, string>, port = 0): Service {
   return { child, port, baseUrl: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves true if something accepts TCP connections on the port, false on ECONNREFUSED. */
 function accepts(port: number): Promise<boolean> {
