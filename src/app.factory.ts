@@ -27,6 +27,9 @@ const CONTENT_SECURITY_POLICY = {
   connectSrc: ["'self'"],
   frameAncestors: ["'none'"],
   objectSrc: ["'none'"],
+  // Helmet's default would make browsers rewrite Swagger UI's calls to https on any plain-HTTP
+  // host but localhost; TLS is the gateway's business (HSTS still applies where it is used).
+  upgradeInsecureRequests: null,
 };
 
 export function createFastifyAdapter(): FastifyAdapter {

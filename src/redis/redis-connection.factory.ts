@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
+import { withTimeout } from '../common/async/with-timeout';
 
 export type RedisPurpose = 'cache' | 'queue';
 
@@ -11,6 +12,7 @@ export type RedisPurpose = 'cache' | 'queue';
  */
 const CACHE_COMMAND_TIMEOUT_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+const QUIT_TIMEOUT_MS = 1_000;
 const RECONNECT_DELAY_MAX_MS = 2_000;
 
 /**
@@ -65,11 +67,15 @@ export class RedisConnectionFactory {
     return connection;
   }
 
+  /**
+   * QUIT politely, but never wait long: a connection that is reconnecting queues QUIT until
+   * Redis answers again, which would hold shutdown hostage to a Redis outage.
+   */
   async closeAll(): Promise<void> {
     await Promise.all(
       this.connections.map(async (connection) => {
         try {
-          await connection.quit();
+          await withTimeout(connection.quit(), QUIT_TIMEOUT_MS);
         } catch {
           connection.disconnect();
         }

@@ -85,6 +85,8 @@ describe('abuse limits: per-caller rate limit, security headers, CORS (e2e)', ()
       const csp = page.headers.get('content-security-policy') ?? '';
       expect(csp).toMatch(/script-src 'self' 'unsafe-inline'/);
       expect(csp).toMatch(/style-src 'self' 'unsafe-inline'/);
+      // Plain-HTTP deployments behind a gateway must not have Swagger UI's calls rewritten to https.
+      expect(csp).not.toContain('upgrade-insecure-requests');
       // Every script and stylesheet the page loads comes from this origin.
       const assets = [...String(page.body).matchAll(/(?:src|href)="([^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
       expect(assets.length).toBeGreaterThan(0);

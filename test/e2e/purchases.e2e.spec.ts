@@ -262,6 +262,13 @@ describe('purchases when Redis goes away (e2e)', () => {
     expect((await balanceOf(t, author)).balance).toBe(1_400);
 
     await redis.startServer();
+    // The service reconnects by itself: readiness comes back without any restart.
+    let ready = await t.api.get('/health/ready');
+    for (let attempt = 0; attempt < 100 && ready.status !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ready = await t.api.get('/health/ready');
+    }
+    expect(ready.status).toBe(200);
     await expectBooksBalanced(t.db.sql);
   });
 });
