@@ -15,7 +15,16 @@ import postgres, { Sql } from 'postgres';
 import { checkBooks } from './books';
 import { ClientScript, runLoad } from './load';
 import { backendPids, hasBatchFunction, PgbenchResult, preparePgbench, runPgbench } from './pgbench';
-import { buildIfStale, cpuSeconds, PLATFORM_ACCOUNT_ID, processTree, RssSampler, RunningService, startService } from './service';
+import {
+  buildIfStale,
+  cpuSeconds,
+  HTTP_WORKERS,
+  PLATFORM_ACCOUNT_ID,
+  processTree,
+  RssSampler,
+  RunningService,
+  startService,
+} from './service';
 import { fixed, formatStatuses, percentiles, table } from './stats';
 import {
   createFixture,
@@ -55,8 +64,9 @@ const settings = {
 
 const REQUEST_TIMEOUT_MS = 10_000;
 /** The service's purchase batcher (src/purchases): lanes and purchases per batch at most. */
-const PURCHASE_LANES = 8;
-const BATCH_SIZE_MAX = 64;
+// The service's group-commit settings (its defaults unless overridden for a comparison).
+const PURCHASE_LANES = Number(process.env.PURCHASE_LANES ?? '1');
+const BATCH_SIZE_MAX = Number(process.env.PURCHASE_BATCH_SIZE_MAX ?? '64');
 const REPORT_EVERY_MS = 200;
 const REPORT_POLL_MS = 50;
 
@@ -252,6 +262,9 @@ async function main(): Promise<number> {
 
     const limits: { name: string; workload: string; clients: number; result: PgbenchResult; batched: boolean }[] = [];
     if (settings.pgbench) {
+      // The ceiling gets the database to itself: the service's pools would also count against
+      // max_connections.
+      await service.stopProcess();
       const [platform] = await sql<{ id: string }[]>`SELECT id FROM wallets WHERE user_id = ${PLATFORM_ACCOUNT_ID}`;
       await preparePgbench(sql, fixture.buyers, fixture.authors);
       const pgbench = async (name: string, workload: string, authors: number, clients: number, batch?: number) => {
@@ -274,18 +287,14 @@ async function main(): Promise<number> {
       await pgbench(`purchase_execute, ${authors} authors`, 'purchases-spread', authors, settings.clients);
       await pgbench('purchase_execute, one hot author', 'purchases-hot-author', 1, settings.clients);
       if (await hasBatchFunction(sql)) {
-        // The shape of the service's group commit: one batch in flight per lane, the clients
-        // spread over the lanes; one author's purchases all share one lane.
-        const lanes = Math.min(PURCHASE_LANES, settings.clients);
+        // The shape of the service's group commit: one batch in flight per lane in each HTTP
+        // process, the clients spread over the lanes; one author's purchases share a lane.
+        const lanes = Math.min(PURCHASE_LANES * HTTP_WORKERS, settings.clients);
         const perLane = Math.max(1, Math.round(settings.clients / lanes));
         await pgbench(`purchase_execute_batch x${perLane}, ${authors} authors`, 'purchases-spread', authors, lanes, perLane);
-        await pgbench(
-          `purchase_execute_batch x${Math.min(settings.clients, BATCH_SIZE_MAX)}, one hot author`,
-          'purchases-hot-author',
-          1,
-          1,
-          Math.min(settings.clients, BATCH_SIZE_MAX),
-        );
+        // One hot author: one lane in each HTTP process, each batch with its share of the clients.
+        const hotBatch = Math.min(Math.max(1, Math.round(settings.clients / HTTP_WORKERS)), BATCH_SIZE_MAX);
+        await pgbench(`purchase_execute_batch x${hotBatch}, one hot author`, 'purchases-hot-author', 1, HTTP_WORKERS, hotBatch);
       }
       // The SQL functions alone must keep the books too.
       for (const problem of await checkBooks(sql, undefined)) bookProblems.push(`after pgbench: ${problem}`);

@@ -143,8 +143,13 @@ export interface RunningService {
   databaseName: string;
   databaseUrl: string;
   redisKeyPrefix: string;
+  /** Ends the process (its connections with it) and keeps the database for pgbench. */
+  stopProcess(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** HTTP processes the service runs with: the production shape on this machine, one per core. */
+export const HTTP_WORKERS = Number(process.env.HTTP_WORKERS ?? '2');
 
 /**
  * Starts `node dist/main.js` on a free port with a database of its own (the service creates and
@@ -173,8 +178,7 @@ export async function startService(
       PLATFORM_ACCOUNT_ID,
       LOG_LEVEL: 'warn',
       SWAGGER_ENABLED: 'false',
-      // The production shape on this machine: one HTTP process per core (override to compare).
-      HTTP_WORKERS: process.env.HTTP_WORKERS ?? '2',
+      HTTP_WORKERS: String(HTTP_WORKERS),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -186,19 +190,21 @@ export async function startService(
   let exited = false;
   const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
 
+  const stopProcess = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 15_000).unref());
+    await Promise.race([exitedPromise, timeout]);
+    if (!exited) {
+      child.kill('SIGKILL');
+      await exitedPromise;
+    }
+  };
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    if (!exited) {
-      child.kill('SIGTERM');
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 15_000).unref());
-      await Promise.race([exitedPromise, timeout]);
-      if (!exited) {
-        child.kill('SIGKILL');
-        await exitedPromise;
-      }
-    }
+    await stopProcess();
     await dropDatabase(databaseName);
     const removedKeys = await deleteRedisKeys(redisKeyPrefix);
     log(`service stopped, database ${databaseName} dropped, ${removedKeys} Redis keys under ${redisKeyPrefix} deleted`);
@@ -221,7 +227,7 @@ export async function startService(
     await stop();
     throw error;
   }
-  return { port, pid: child.pid!, databaseName, databaseUrl: url, redisKeyPrefix, stop };
+  return { port, pid: child.pid!, databaseName, databaseUrl: url, redisKeyPrefix, stopProcess, stop };
 }
 
 async function dropDatabase(name: string): Promise<void> {
