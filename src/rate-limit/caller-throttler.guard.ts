@@ -12,13 +12,13 @@ export class RateLimitedError extends DomainError {
   }
 }
 
+/** Probes and scrapes must keep working while a caller is being limited. */
+const EXEMPT_ROUTE = /^\/(health|metrics)(\/|$)/;
+
 /**
  * Per-caller limits. Runs after the auth guard, so an authenticated request counts against its
  * user (whichever instance serves it); anything without a caller counts against its address.
  */
-/** Probes and scrapes must keep working while a caller is being limited. */
-const EXEMPT_ROUTE = /^\/(health|metrics)(\/|$)/;
-
 @Injectable()
 export class CallerThrottlerGuard extends ThrottlerGuard {
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
