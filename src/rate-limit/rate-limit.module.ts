@@ -1,4 +1,4 @@
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { ScriptCachedThrottlerStorage } from './script-cached-throttler-storage';
 import { Module } from '@nestjs/common';
 import { ThrottlerModule, ThrottlerOptions } from '@nestjs/throttler';
 import type Redis from 'ioredis';
@@ -29,7 +29,7 @@ export function throttlersFor(config: AppConfig): ThrottlerOptions[] {
         throttlers: throttlersFor(config),
         // 429 carries Retry-After; per-window X-RateLimit-* headers are left off.
         setHeaders: false,
-        storage: new FailOpenThrottlerStorage(new ThrottlerStorageRedisService(redis)),
+        storage: new FailOpenThrottlerStorage(new ScriptCachedThrottlerStorage(redis)),
       }),
     }),
   ],
