@@ -22,6 +22,8 @@ describe('parseInstant', () => {
     ['2026-03-01T10:59:59.999Z', '2026-03-01T10:59:59.999Z'],
     ['2026-03-01T12:00:00.5+02:00', '2026-03-01T10:00:00.500Z'],
     ['2024-02-29T00:00:00Z', '2024-02-29T00:00:00.000Z'],
+    ['0050-01-01', '0050-01-01T00:00:00.000Z'],
+    ['9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'],
   ])('accepts %s as %s', (value, expected) => {
     expect(parseInstant(value)?.toISOString()).toBe(expected);
   });
@@ -37,6 +39,10 @@ describe('parseInstant', () => {
     '2026-03-01T24:00:00Z',
     '2026-03-01T10:00:00.1234Z',
     '1772359200000',
+    // Valid calendar fields whose offset leaves four-digit years (PostgreSQL refused them: a 500).
+    '9999-12-31T23:30:00-01:00',
+    '0001-01-01T00:30:00+01:00',
+    '0000-06-01',
   ])('refuses %j', (value) => {
     expect(parseInstant(value)).toBeUndefined();
   });

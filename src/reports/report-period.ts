@@ -14,6 +14,10 @@ const REPORT_PERIOD_MS_MAX = REPORT_PERIOD_DAYS_MAX * 24 * BUCKET_MS;
 export const ISO_INSTANT_PATTERN =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(Z|[+-]\d{2}:\d{2}))?$/;
 
+/** The instants a period may name: four-digit years, in UTC. */
+const INSTANT_MIN_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const INSTANT_MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** A half-open interval [from, to) of instants. */
 export interface Period {
   from: Date;
@@ -35,8 +39,14 @@ export function parseInstant(value: string): Date | undefined {
   const [, year, month, day, hour = '00', minute = '00', second = '00'] = match;
   const date = new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
   if (Number.isNaN(date.getTime())) return undefined;
+  // An offset can carry 9999-12-31 into year 10000 (or 0001-01-01 into year 0), which neither
+  // ISO 8601's four digits nor PostgreSQL accept.
+  if (date.getTime() < INSTANT_MIN_MS || date.getTime() > INSTANT_MAX_MS) return undefined;
   // Date() rolls 2026-02-30 over to March; the calendar fields must survive unchanged.
-  const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0 to 99 as 1900 to 1999.
+  const calendar = new Date(0);
+  calendar.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  calendar.setUTCHours(Number(hour), Number(minute), Number(second), 0);
   const valid =
     calendar.getUTCFullYear() === Number(year) &&
     calendar.getUTCMonth() === Number(month) - 1 &&
