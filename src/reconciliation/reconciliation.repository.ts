@@ -317,23 +317,27 @@ export class ReconciliationRepository {
   }
 
   /**
-   * The start of the next hour that has ledger transactions or rollup rows at or after `after`,
-   * so that windows skip empty stretches of time through the indexes.
+   * The start of the next hour that has ledger entries, purchases or rollup rows at or after
+   * `after` (every source a window compares), so that windows skip empty stretches of time
+   * through the indexes.
    */
   async nextActiveHour(after: Date | undefined): Promise<Date | undefined> {
     // Timestamps travel as ISO text: the shared client's type serialisers are drizzle's.
     const from = after?.toISOString() ?? '-infinity';
     const [row] = await this.database.sql<{ next: Date | string | null }[]>`
       SELECT date_trunc('hour', least(
-               (SELECT min(created_at) FROM ledger_transactions WHERE created_at >= ${from}::timestamptz),
+               (SELECT min(created_at) FROM ledger_entries WHERE created_at >= ${from}::timestamptz),
+               (SELECT min(created_at) FROM purchases WHERE created_at >= ${from}::timestamptz),
                (SELECT min(bucket_start) FROM hourly_rollups WHERE bucket_start >= ${from}::timestamptz),
                (SELECT min(bucket_start) FROM author_hourly_rollups WHERE bucket_start >= ${from}::timestamptz)), 'UTC') AS next`;
     return row?.next ? toDate(row.next) : undefined;
   }
 
   /**
-   * Hourly rollups in [from, to) (hour-aligned) against deposits, withdrawals and purchases
-   * grouped by UTC hour; each drifted bucket gets its delta in slot 0.
+   * Hourly rollups in [from, to) (hour-aligned) against the funding and payout entries and the
+   * purchases, grouped by UTC hour; each drifted bucket gets its delta in slot 0. Deposits and
+   * withdrawals are counted from the same entries as the running totals and the report edges,
+   * so that the hours always add up to the totals.
    */
   async repairHourlyRollups(window: { from: Date; to: Date }, detailLimit: number): Promise<WindowRepair<BucketDrift>> {
     const from = window.from.toISOString();
@@ -341,14 +345,13 @@ export class ReconciliationRepository {
     const rows = await this.withTimeout(
       (sql) => sql<SqlRow[]>`
         WITH moves AS (
-          SELECT t.created_at, d.amount AS deposited, 0::bigint AS withdrawn, 0::bigint AS purchase_volume,
-                 0::bigint AS royalties, 0::bigint AS platform_revenue, 0::bigint AS purchase_count
-            FROM ledger_transactions t JOIN deposits d ON d.id = t.id
-           WHERE t.type = 'deposit' AND t.created_at >= ${from} AND t.created_at < ${to}
-          UNION ALL
-          SELECT t.created_at, 0, w.amount, 0, 0, 0, 0
-            FROM ledger_transactions t JOIN withdrawals w ON w.id = t.id
-           WHERE t.type = 'withdrawal' AND t.created_at >= ${from} AND t.created_at < ${to}
+          SELECT e.created_at,
+                 CASE WHEN e.system_account = 'funding' THEN -e.amount ELSE 0 END::bigint AS deposited,
+                 CASE WHEN e.system_account = 'payout' THEN e.amount ELSE 0 END::bigint AS withdrawn,
+                 0::bigint AS purchase_volume, 0::bigint AS royalties, 0::bigint AS platform_revenue,
+                 0::bigint AS purchase_count
+            FROM ledger_entries e
+           WHERE e.created_at >= ${from} AND e.created_at < ${to} AND e.system_account IS NOT NULL
           UNION ALL
           SELECT p.created_at, 0, 0, p.item_price, p.author_amount, p.platform_amount, 1
             FROM purchases p WHERE p.created_at >= ${from} AND p.created_at < ${to}

@@ -180,6 +180,25 @@ describe('reconciliation (e2e)', () => {
     expect((await t.api.get('/admin/reconciliations/not-a-uuid', { userId: ADMIN_USER_ID })).status).toBe(400);
   });
 
+  it('counts deposits per hour from the same entries as the running totals', async () => {
+    const { buyer } = parties;
+    // A balanced deposit in the ledger with no deposits row: only the entries say it happened.
+    const depositId = randomUUID();
+    await t.db.sql`INSERT INTO ledger_transactions (id, type, created_at) VALUES (${depositId}, 'deposit', now())`;
+    await t.db.sql`
+      INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
+      VALUES (${depositId}, NULL, 'funding', -4321, now()), (${depositId}, ${buyer.id}, NULL, 4321, now())`;
+    await t.db.sql`UPDATE wallets SET balance = balance + 4321 WHERE id = ${buyer.id}`;
+
+    const run = await runReconciliation(t);
+    expect(checksOf(run)).toEqual(['hourly_rollups', 'running_totals']);
+    expect(run.drifts.every((drift) => drift.corrected)).toBe(true);
+    for (const drift of run.drifts) expect(drift.expected.deposited - drift.before.deposited).toBe(4321);
+    const books = await expectBooksBalanced(t.db.sql);
+    expect(books.totals.deposited).toBe(books.totalsFromLedger.deposited);
+    expect((await runReconciliation(t)).driftCount).toBe(0);
+  });
+
   it('reports orphan entries, unbalanced transactions, purchase legs and the ledger sum, and rewrites none', async () => {
     const { buyer, purchaseId } = parties;
     const orphanTransaction = randomUUID();
