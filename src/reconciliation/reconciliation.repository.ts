@@ -86,10 +86,20 @@ export interface EntryRangeCheck {
   candidates: string[];
 }
 
+interface PurchaseLegFigures {
+  /** Sums per role's wallet: where two roles name one wallet, both show that wallet's sum. */
+  buyer: number;
+  author: number;
+  platform: number;
+  /** Posted to wallets or system accounts that no leg names. */
+  other: number;
+  legs: number;
+}
+
 export interface PurchaseLegsDrift {
   purchaseId: string;
-  expected: { buyer: number; author: number; platform: number; legs: number };
-  posted: { buyer: number; author: number; platform: number; legs: number };
+  expected: PurchaseLegFigures;
+  posted: PurchaseLegFigures;
 }
 
 export interface PurchaseChunk {
@@ -642,7 +652,10 @@ export class ReconciliationRepository {
   /**
    * The next `purchaseLimit` purchases after `after` (in id order) against their entries: the
    * buyer leg is -price, the author leg the author amount, the platform leg the platform amount,
-   * a zero leg is absent, and nothing else is posted.
+   * a zero leg is absent, and nothing else is posted. Entries are compared per wallet id, because
+   * the platform wallet may itself be the buyer or the author, so two legs name one wallet.
+   * Details give each role's wallet its expected and posted sums (a wallet with two legs shows
+   * both in each), and `other` what was posted to a wallet or account that no leg names.
    */
   async comparePurchaseChunk(params: {
     after: string | undefined;
@@ -659,25 +672,49 @@ export class ReconciliationRepository {
           SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount
             FROM purchases ${purchasesAfter} ORDER BY id LIMIT ${purchaseLimit}
         ), legs AS (
-          SELECT c.*, x.*,
-                 (1 + (c.author_amount <> 0)::int + (c.platform_amount <> 0)::int) AS expected_legs
+          SELECT c.id, leg.wallet_id, leg.amount
             FROM chunk c CROSS JOIN LATERAL (
-              SELECT coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = c.buyer_wallet_id), 0)::bigint AS buyer_posted,
-                     coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = c.author_wallet_id), 0)::bigint AS author_posted,
-                     coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = ${platform}::uuid), 0)::bigint AS platform_posted,
-                     count(*)::int AS posted_legs
-                FROM ledger_entries e WHERE e.transaction_id = c.id
-            ) x
+              VALUES (c.buyer_wallet_id, -c.item_price), (c.author_wallet_id, c.author_amount),
+                     (${platform}::uuid, c.platform_amount)
+            ) AS leg (wallet_id, amount)
+           WHERE leg.amount <> 0
+        ), expected AS (
+          SELECT id, wallet_id, sum(amount)::bigint AS amount, count(*)::int AS legs FROM legs GROUP BY id, wallet_id
+        ), posted AS (
+          SELECT e.transaction_id AS id, e.wallet_id, sum(e.amount)::bigint AS amount, count(*)::int AS legs
+            FROM chunk c JOIN ledger_entries e ON e.transaction_id = c.id
+           GROUP BY e.transaction_id, e.wallet_id
+        ), mismatched AS (
+          -- Entries to a system account (no wallet id) match no expected row, so they count too.
+          SELECT DISTINCT coalesce(x.id, p.id) AS id
+            FROM expected x FULL JOIN posted p ON p.id = x.id AND p.wallet_id = x.wallet_id
+           WHERE (x.amount, x.legs) IS DISTINCT FROM (p.amount, p.legs)
+        ), detailed AS (
+          SELECT c.*, x.*, y.*
+            FROM (SELECT id FROM mismatched ORDER BY id LIMIT ${detailLimit}) m
+            JOIN chunk c ON c.id = m.id
+           CROSS JOIN LATERAL (
+             SELECT coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = c.buyer_wallet_id), 0)::bigint AS buyer_expected,
+                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = c.author_wallet_id), 0)::bigint AS author_expected,
+                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = ${platform}::uuid), 0)::bigint AS platform_expected,
+                    count(*)::int AS expected_legs
+               FROM legs l WHERE l.id = c.id
+           ) x
+           CROSS JOIN LATERAL (
+             SELECT coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = c.buyer_wallet_id), 0)::bigint AS buyer_posted,
+                    coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = c.author_wallet_id), 0)::bigint AS author_posted,
+                    coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = ${platform}::uuid), 0)::bigint AS platform_posted,
+                    coalesce(sum(e.amount) FILTER (
+                      WHERE e.wallet_id IS NULL OR e.wallet_id NOT IN (c.buyer_wallet_id, c.author_wallet_id, ${platform}::uuid)
+                    ), 0)::bigint AS other_posted,
+                    count(*)::int AS posted_legs
+               FROM ledger_entries e WHERE e.transaction_id = c.id
+           ) y
         )
         SELECT (SELECT count(*) FROM chunk)::int AS purchases,
                (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id, d.*
           FROM (SELECT 1) one
-          LEFT JOIN LATERAL (
-            SELECT * FROM legs
-             WHERE (buyer_posted, author_posted, platform_posted, posted_legs)
-                   IS DISTINCT FROM (-item_price, author_amount, platform_amount, expected_legs)
-             ORDER BY id LIMIT ${detailLimit}
-          ) d ON true`;
+          LEFT JOIN LATERAL (SELECT * FROM detailed ORDER BY id) d ON true`;
     });
     const head = rows[0]!;
     return {
@@ -688,15 +725,17 @@ export class ReconciliationRepository {
         .map((row) => ({
           purchaseId: row.id as string,
           expected: {
-            buyer: -num(row.item_price),
-            author: num(row.author_amount),
-            platform: num(row.platform_amount),
+            buyer: num(row.buyer_expected),
+            author: num(row.author_expected),
+            platform: num(row.platform_expected),
+            other: 0,
             legs: row.expected_legs as number,
           },
           posted: {
             buyer: num(row.buyer_posted),
             author: num(row.author_posted),
             platform: num(row.platform_posted),
+            other: num(row.other_posted),
             legs: row.posted_legs as number,
           },
         })),

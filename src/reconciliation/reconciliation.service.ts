@@ -381,12 +381,7 @@ export class ReconciliationService {
         log.add({
           check: 'purchase_legs',
           key: { purchaseId: purchase.purchaseId },
-          before: {
-            buyer: purchase.posted.buyer,
-            author: purchase.posted.author,
-            platform: purchase.posted.platform,
-            legs: purchase.posted.legs,
-          },
+          before: { ...purchase.posted },
           expected: { ...purchase.expected },
           corrected: false,
         });

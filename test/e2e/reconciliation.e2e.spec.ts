@@ -4,9 +4,9 @@ import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { RECONCILIATION_QUEUE } from '../../src/reconciliation/reconciliation.queue';
 import { ReconciliationService } from '../../src/reconciliation/reconciliation.service';
-import { createWallet, purchase, TestWallet } from '../factories/wallets.factory';
+import { createWallet, deposit, purchase, TestWallet } from '../factories/wallets.factory';
 import { expectBooksBalanced, readBooks } from '../setup/books';
-import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
+import { ADMIN_USER_ID, PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 
 const RUN_LOCK_KEY = 7_240_913_001;
 const POLLS_MAX = 600;
@@ -229,6 +229,65 @@ describe('reconciliation (e2e)', () => {
     });
     expect(run.correctedCount).toBe(0);
     expect(await t.db.sql`SELECT count(*)::int AS n FROM ledger_entries`).toEqual(versions);
+  });
+});
+
+describe('reconciliation of purchases the platform wallet makes or sells (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('finds no drift in them, and still finds a leg posted to the wrong wallet', async () => {
+    const opened = await t.api.post('/wallets', { userId: PLATFORM_USER_ID });
+    expect(opened.status).toBe(200);
+    const platform: TestWallet = { id: opened.body.id, userId: PLATFORM_USER_ID };
+    const author = await createWallet(t.api);
+    const buyer = await createWallet(t.api, 10_000);
+    await deposit(t.api, platform, 10_000);
+    // The platform buys (its buyer and platform legs name one wallet), then sells.
+    const purchaseIds: string[] = [];
+    for (const [from, to, price] of [
+      [platform, author, 1999],
+      [platform, author, 1],
+      [buyer, platform, 2500],
+      [buyer, platform, 1],
+    ] as const) {
+      const response = await purchase(t.api, from, to, price);
+      expect(response.status).toBe(201);
+      purchaseIds.push(response.body.id);
+    }
+    await expectBooksBalanced(t.db.sql);
+
+    const clean = await runReconciliation(t);
+    expect(clean.drifts).toEqual([]);
+    expect(clean.driftCount).toBe(0);
+    expect(clean.checked!.purchases).toBe(4);
+
+    // 5 cents of the platform's own purchase posted to the author instead: the transaction and
+    // both wallets still balance, only the legs are wrong.
+    const [platformBuys] = purchaseIds;
+    await t.db.sql`
+      INSERT INTO ledger_entries (transaction_id, wallet_id, amount, created_at)
+      VALUES (${platformBuys!}, ${platform.id}, -5, now()), (${platformBuys!}, ${author.id}, 5, now())`;
+    await t.db.sql`UPDATE wallets SET balance = balance - 5 WHERE id = ${platform.id}`;
+    await t.db.sql`UPDATE wallets SET balance = balance + 5 WHERE id = ${author.id}`;
+    expect(await readBooks(t.db.sql)).toMatchObject({ entriesSum: 0, unbalancedTransactions: 0, walletsOffLedger: 0 });
+    const run = await runReconciliation(t);
+    // 1999 at 70%: the author gets 1399, the platform 600; the platform's wallet nets -1399.
+    expect(run.drifts).toEqual([
+      {
+        check: 'purchase_legs',
+        key: { purchaseId: platformBuys },
+        before: { buyer: -1404, author: 1404, platform: -1404, other: 0, legs: 5 },
+        expected: { buyer: -1399, author: 1399, platform: -1399, other: 0, legs: 3 },
+        corrected: false,
+      },
+    ]);
   });
 });
 

@@ -38,11 +38,13 @@ export async function readBooks(sql: Sql): Promise<Books> {
       JOIN (SELECT author_wallet_id, sum(author_amount) AS credited, sum(item_price * royalty_percent) AS owed
               FROM purchases GROUP BY author_wallet_id) p ON p.author_wallet_id = w.id
      WHERE 100 * p.credited + w.fractional_balance <> p.owed`;
+  // The buyer's debit is a purchase's only negative leg; when the platform wallet buys, its
+  // platform credit names the same wallet, so only the negative entries are the debit.
   const [splitOff] = await sql`
     SELECT count(*)::int AS n FROM purchases p
      WHERE p.author_amount + p.platform_amount <> p.item_price
         OR (SELECT coalesce(sum(amount), 0) FROM ledger_entries e
-             WHERE e.transaction_id = p.id AND e.wallet_id = p.buyer_wallet_id) <> -p.item_price`;
+             WHERE e.transaction_id = p.id AND e.wallet_id = p.buyer_wallet_id AND e.amount < 0) <> -p.item_price`;
   const [totals] = await sql`
     SELECT coalesce(sum(deposited), 0)::text AS deposited, coalesce(sum(withdrawn), 0)::text AS withdrawn,
            coalesce(sum(purchase_volume), 0)::text AS purchase_volume, coalesce(sum(royalties), 0)::text AS royalties,
