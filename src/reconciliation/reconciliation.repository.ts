@@ -75,8 +75,19 @@ export interface WalletComparison {
 export interface WalletChunk {
   walletsChecked: number;
   lastWalletId: string | undefined;
-  /** Only wallets (and orphan ids) that disagree with the ledger. */
+  /** Exact counts over the whole chunk; `drifts` details at most `detailLimit` of them. */
+  balanceDriftCount: number;
+  carryDriftCount: number;
+  orphanCount: number;
+  /** Only wallets (and orphan ids) that disagree with the ledger, the first `detailLimit` by id. */
   drifts: WalletComparison[];
+}
+
+export interface WalletFixBatch {
+  walletsExamined: number;
+  lastWalletId: string | undefined;
+  /** Wallets written, and which of their figures were set to the ledger's. */
+  fixed: { walletId: string; balance: boolean; carry: boolean }[];
 }
 
 export interface EntryRangeCheck {
@@ -105,6 +116,8 @@ export interface PurchaseLegsDrift {
 export interface PurchaseChunk {
   purchasesChecked: number;
   lastPurchaseId: string | undefined;
+  /** Exact over the chunk; `drifts` details at most `detailLimit` of them. */
+  driftCount: number;
   drifts: PurchaseLegsDrift[];
 }
 
@@ -541,8 +554,14 @@ export class ReconciliationRepository {
             LEFT JOIN slots s ON s.wallet_id = c.id
             LEFT JOIN royalties r ON r.wallet_id = c.id
         )
-        SELECT b.wallets, b.last_id, d.*
+        SELECT b.wallets, b.last_id, n.balance_drifts, n.carry_drifts, n.orphans, d.*
           FROM bounds b
+         CROSS JOIN (
+           SELECT count(*) FILTER (WHERE NOT orphan AND kept_balance IS DISTINCT FROM ledger_balance)::int AS balance_drifts,
+                  count(*) FILTER (WHERE NOT orphan AND kept_carry IS DISTINCT FROM ledger_carry)::int AS carry_drifts,
+                  count(*) FILTER (WHERE orphan)::int AS orphans
+             FROM compared
+         ) n
           LEFT JOIN LATERAL (
             SELECT * FROM compared
              WHERE orphan OR kept_balance IS DISTINCT FROM ledger_balance OR kept_carry IS DISTINCT FROM ledger_carry
@@ -553,6 +572,9 @@ export class ReconciliationRepository {
     return {
       walletsChecked: head.wallets as number,
       lastWalletId: (head.last_id as string | null) ?? undefined,
+      balanceDriftCount: head.balance_drifts as number,
+      carryDriftCount: head.carry_drifts as number,
+      orphanCount: head.orphans as number,
       drifts: rows
         .filter((row) => row.wallet_id !== null)
         .map((row) => ({
@@ -568,44 +590,62 @@ export class ReconciliationRepository {
   }
 
   /**
-   * Sets a wallet's balance to what its ledger says, as a delta measured in the same statement
-   * (credits to slots may commit meanwhile). Returns the row's balance before and after, or
-   * undefined when nothing was written (no drift by now, or the result would be negative).
+   * Sets the balance and carry of up to `walletLimit` wallets in (`after`, `upTo`] (id order) to
+   * what the ledger says, where they differ. Each change is a delta measured in this statement's
+   * snapshot (money functions may commit meanwhile: they move the ledger and the wallet alike, or
+   * credit slots, which the delta leaves alone). The sums are taken before any lock; the drifted
+   * rows are then locked in id order, as the money functions lock wallets, so the batch cannot
+   * join a lock cycle, and only for the time the writes take. A balance that would turn negative
+   * and a carry outside 0..99 are left as they are (and stay reported).
    */
-  async fixWalletBalance(walletId: string): Promise<{ before: number; after: number } | undefined> {
-    const [row] = await this.withTimeout(
-      (sql) => sql<SqlRow[]>`
-        WITH expected AS (
-          SELECT w.id,
-                 (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e WHERE e.wallet_id = w.id)
-                 - w.balance
-                 - (SELECT coalesce(sum(s.balance), 0) FROM wallet_balance_slots s WHERE s.wallet_id = w.id) AS diff
-            FROM wallets w WHERE w.id = ${walletId}
-        )
-        UPDATE wallets w SET balance = w.balance + x.diff, updated_at = now()
-          FROM expected x
-         WHERE w.id = x.id AND x.diff <> 0 AND w.balance + x.diff >= 0
-        RETURNING (w.balance - x.diff)::bigint AS before, w.balance AS after`,
-    );
-    return row ? { before: num(row.before), after: num(row.after) } : undefined;
-  }
-
-  /** Sets an author's carry to what its purchases say, when that is a valid carry (0..99). */
-  async fixWalletCarry(walletId: string): Promise<{ before: number; after: number } | undefined> {
-    const [row] = await this.withTimeout(
-      (sql) => sql<SqlRow[]>`
-        WITH expected AS (
-          SELECT w.id,
+  async fixWalletBatch(params: { after: string | undefined; upTo: string; walletLimit: number }): Promise<WalletFixBatch> {
+    const { after, upTo, walletLimit } = params;
+    const rows = await this.withTimeout((sql) => {
+      const walletsAfter = after === undefined ? sql`` : sql`AND id > ${after}`;
+      return sql<SqlRow[]>`
+        WITH batch AS MATERIALIZED (
+          SELECT id, balance, fractional_balance FROM wallets
+           WHERE id <= ${upTo} ${walletsAfter} ORDER BY id LIMIT ${walletLimit}
+        ), expected AS MATERIALIZED (
+          SELECT b.id,
+                 (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e WHERE e.wallet_id = b.id)
+                 - b.balance
+                 - (SELECT coalesce(sum(s.balance), 0) FROM wallet_balance_slots s WHERE s.wallet_id = b.id) AS balance_diff,
                  (SELECT coalesce(sum(p.item_price * p.royalty_percent) - 100 * sum(p.author_amount), 0)
-                    FROM purchases p WHERE p.author_wallet_id = w.id) - w.fractional_balance AS diff
-            FROM wallets w WHERE w.id = ${walletId}
+                    FROM purchases p WHERE p.author_wallet_id = b.id) - b.fractional_balance AS carry_diff
+            FROM batch b
+        ), locked AS MATERIALIZED (
+          -- Row values here are the latest committed ones (read after the lock is granted).
+          SELECT w.id,
+                 x.balance_diff <> 0 AND w.balance + x.balance_diff >= 0 AS fix_balance,
+                 x.carry_diff <> 0 AND w.fractional_balance + x.carry_diff BETWEEN 0 AND 99 AS fix_carry
+            FROM wallets w JOIN expected x ON x.id = w.id
+           WHERE x.balance_diff <> 0 OR x.carry_diff <> 0
+           ORDER BY w.id
+             FOR UPDATE OF w
+        ), fixed AS (
+          UPDATE wallets w
+             SET balance = CASE WHEN l.fix_balance THEN w.balance + x.balance_diff ELSE w.balance END,
+                 fractional_balance = CASE WHEN l.fix_carry THEN w.fractional_balance + x.carry_diff
+                                           ELSE w.fractional_balance END,
+                 updated_at = now()
+            FROM expected x JOIN locked l ON l.id = x.id
+           WHERE w.id = x.id AND (l.fix_balance OR l.fix_carry)
+          RETURNING w.id, l.fix_balance, l.fix_carry
         )
-        UPDATE wallets w SET fractional_balance = w.fractional_balance + x.diff, updated_at = now()
-          FROM expected x
-         WHERE w.id = x.id AND x.diff <> 0 AND w.fractional_balance + x.diff BETWEEN 0 AND 99
-        RETURNING (w.fractional_balance - x.diff)::int AS before, w.fractional_balance AS after`,
-    );
-    return row ? { before: row.before as number, after: row.after as number } : undefined;
+        SELECT (SELECT count(*) FROM batch)::int AS examined,
+               (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id, f.*
+          FROM (SELECT 1) one
+          LEFT JOIN fixed f ON true`;
+    });
+    const head = rows[0]!;
+    return {
+      walletsExamined: head.examined as number,
+      lastWalletId: (head.last_id as string | null) ?? undefined,
+      fixed: rows
+        .filter((row) => row.id !== null)
+        .map((row) => ({ walletId: row.id as string, balance: row.fix_balance as boolean, carry: row.fix_carry as boolean })),
+    };
   }
 
   async entryIdBounds(): Promise<{ min: number; max: number } | undefined> {
@@ -712,7 +752,8 @@ export class ReconciliationRepository {
            ) y
         )
         SELECT (SELECT count(*) FROM chunk)::int AS purchases,
-               (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id, d.*
+               (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id,
+               (SELECT count(*) FROM mismatched)::int AS drift_count, d.*
           FROM (SELECT 1) one
           LEFT JOIN LATERAL (SELECT * FROM detailed ORDER BY id) d ON true`;
     });
@@ -720,6 +761,7 @@ export class ReconciliationRepository {
     return {
       purchasesChecked: head.purchases as number,
       lastPurchaseId: (head.last_id as string | null) ?? undefined,
+      driftCount: head.drift_count as number,
       drifts: rows
         .filter((row) => row.id !== null && row.id !== undefined)
         .map((row) => ({

@@ -30,6 +30,8 @@ export const DRIFT_DETAILS_MAX = 500;
 /** Rollups are checked one window of whole hours at a time (one short statement each). */
 const ROLLUP_WINDOW_MS = 24 * 3_600_000;
 const WALLET_CHUNK_SIZE = 5_000;
+/** Wallets locked and rewritten per statement when RECONCILE_FIX_BALANCES is on. */
+const WALLET_FIX_BATCH_SIZE = 500;
 const PURCHASE_CHUNK_SIZE = 10_000;
 const ENTRY_RANGE_SIZE = 200_000;
 /** Drifted rows read back per statement; more are counted but not detailed. */
@@ -295,8 +297,14 @@ export class ReconciliationService {
         detailLimit: DETAIL_ROWS_PER_STATEMENT,
       });
       checked.wallets += chunk.walletsChecked;
+      const fixes =
+        fixBalances && chunk.lastWalletId && chunk.balanceDriftCount + chunk.carryDriftCount > 0
+          ? await this.fixWallets(after, chunk.lastWalletId)
+          : { balances: new Set<string>(), carries: new Set<string>() };
+      const detailed = { orphans: 0, balances: 0, carries: 0, balancesFixed: 0, carriesFixed: 0 };
       for (const wallet of chunk.drifts) {
         if (wallet.orphan) {
+          detailed.orphans++;
           log.add({
             check: 'orphan_entries',
             key: { walletId: wallet.walletId },
@@ -307,29 +315,58 @@ export class ReconciliationService {
           continue;
         }
         if (wallet.keptBalance !== wallet.ledgerBalance) {
-          const fixed = fixBalances ? await this.repository.fixWalletBalance(wallet.walletId) : undefined;
+          const corrected = fixes.balances.has(wallet.walletId);
+          detailed.balances++;
+          if (corrected) detailed.balancesFixed++;
           log.add({
             check: 'wallet_balances',
             key: { walletId: wallet.walletId },
             before: { balance: wallet.keptBalance ?? 0 },
             expected: { balance: wallet.ledgerBalance },
-            corrected: fixed !== undefined,
+            corrected,
           });
         }
         if (wallet.keptCarry !== wallet.ledgerCarry) {
-          const fixed = fixBalances ? await this.repository.fixWalletCarry(wallet.walletId) : undefined;
+          const corrected = fixes.carries.has(wallet.walletId);
+          detailed.carries++;
+          if (corrected) detailed.carriesFixed++;
           log.add({
             check: 'wallet_carries',
             key: { walletId: wallet.walletId },
             before: { fractionalBalance: wallet.keptCarry ?? 0 },
             expected: { fractionalBalance: wallet.ledgerCarry },
-            corrected: fixed !== undefined,
+            corrected,
           });
         }
       }
+      // Drifts beyond the detailed ones are counted, and so are their fixes.
+      const undetailed = (check: ReconciliationCheck, count: number, fixed: number): void => {
+        if (count > 0) log.addCounted(undefined, count, Math.min(count, Math.max(0, fixed)), check);
+      };
+      undetailed('orphan_entries', chunk.orphanCount - detailed.orphans, 0);
+      undetailed('wallet_balances', chunk.balanceDriftCount - detailed.balances, fixes.balances.size - detailed.balancesFixed);
+      undetailed('wallet_carries', chunk.carryDriftCount - detailed.carries, fixes.carries.size - detailed.carriesFixed);
       if (chunk.walletsChecked < WALLET_CHUNK_SIZE || !chunk.lastWalletId) break;
       after = chunk.lastWalletId;
     }
+  }
+
+  /** Rewrites every drifted balance and carry of the wallets in (after, upTo], a batch at a time. */
+  private async fixWallets(after: string | undefined, upTo: string): Promise<{ balances: Set<string>; carries: Set<string> }> {
+    // At most WALLET_CHUNK_SIZE ids each: the range is one chunk.
+    const balances = new Set<string>();
+    const carries = new Set<string>();
+    let cursor = after;
+    for (;;) {
+      const batch = await this.repository.fixWalletBatch({ after: cursor, upTo, walletLimit: WALLET_FIX_BATCH_SIZE });
+      for (const wallet of batch.fixed) {
+        if (wallet.balance) balances.add(wallet.walletId);
+        if (wallet.carry) carries.add(wallet.walletId);
+      }
+      if (batch.walletsExamined < WALLET_FIX_BATCH_SIZE || !batch.lastWalletId) break;
+      cursor = batch.lastWalletId;
+    }
+    return { balances, carries };
   }
 
   private async checkDoubleEntry(log: DriftLog, checked: CheckedCounts): Promise<void> {
@@ -386,6 +423,8 @@ export class ReconciliationService {
           corrected: false,
         });
       }
+      const undetailed = chunk.driftCount - chunk.drifts.length;
+      if (undetailed > 0) log.addCounted(undefined, undetailed, 0, 'purchase_legs');
       if (chunk.purchasesChecked < PURCHASE_CHUNK_SIZE || !chunk.lastPurchaseId) break;
       after = chunk.lastPurchaseId;
     }

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { RECONCILIATION_QUEUE } from '../../src/reconciliation/reconciliation.queue';
-import { ReconciliationService } from '../../src/reconciliation/reconciliation.service';
+import { DRIFT_DETAILS_MAX, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
 import { createWallet, deposit, purchase, TestWallet } from '../factories/wallets.factory';
 import { expectBooksBalanced, readBooks } from '../setup/books';
 import { ADMIN_USER_ID, PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
@@ -313,6 +313,36 @@ describe('reconciliation with RECONCILE_FIX_BALANCES=true (e2e)', () => {
     await expectBooksBalanced(t.db.sql);
     const wallet = await t.api.get(`/wallets/${buyer.id}`, { userId: buyer.userId });
     expect(wallet.body.balance).toBe(run.drifts.find((drift) => drift.check === 'wallet_balances')!.expected.balance);
+  });
+
+  it('counts and rewrites every drifted wallet, however many, and stores a bounded sample', async () => {
+    // More drifted wallets than one statement details: balances and carries that no ledger entry
+    // or purchase explains.
+    const drifted = 1_005;
+    await t.db.sql`
+      WITH users AS (
+        INSERT INTO users (id) SELECT gen_random_uuid() FROM generate_series(1, ${drifted}) RETURNING id
+      )
+      INSERT INTO wallets (user_id, balance, fractional_balance) SELECT id, 7, 3 FROM users`;
+    // And one whose slots hold more than its ledger: the fix would make the row negative.
+    const unfixable = await createWallet(t.api);
+    await t.db.sql`INSERT INTO wallet_balance_slots (wallet_id, slot, balance) VALUES (${unfixable.id}, 0, 10)`;
+    expect((await readBooks(t.db.sql)).walletsOffLedger).toBe(drifted + 1);
+
+    const run = await runReconciliation(t);
+    expect(run.driftCount).toBe(2 * drifted + 1);
+    expect(run.correctedCount).toBe(2 * drifted);
+    expect(run.drifts).toHaveLength(DRIFT_DETAILS_MAX);
+    const [left] = await t.db.sql`
+      SELECT count(*)::int AS n FROM wallets WHERE balance = 7 OR fractional_balance = 3`;
+    expect(left!.n).toBe(0);
+    expect((await readBooks(t.db.sql)).walletsOffLedger).toBe(1);
+    const [slot] = await t.db.sql`SELECT sum(balance)::int AS n FROM wallet_balance_slots WHERE wallet_id = ${unfixable.id}`;
+    expect(slot!.n).toBe(10);
+
+    await t.db.sql`DELETE FROM wallet_balance_slots WHERE wallet_id = ${unfixable.id}`;
+    await expectBooksBalanced(t.db.sql);
+    expect((await runReconciliation(t)).driftCount).toBe(0);
   });
 });
 
