@@ -18,6 +18,12 @@ const ENQUEUE_LOCK_KEY = 7_240_913_002;
 /** A queued or running run older than this is considered abandoned (its job was lost). */
 const ACTIVE_RUN_STALE_SECONDS = 3_600;
 const UUID_MAX = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+const LEDGER_SNAPSHOT = 'isolation level repeatable read read only';
+
+/** The one transaction the double-entry checks read through (`withLedgerSnapshot`). */
+export class LedgerSnapshot {
+  constructor(readonly sql: Sql) {}
+}
 
 export interface TotalsFigures {
   deposited: number;
@@ -648,27 +654,43 @@ export class ReconciliationRepository {
     };
   }
 
-  async entryIdBounds(): Promise<{ min: number; max: number } | undefined> {
-    const [row] = await this.database.sql<{ min: string | null; max: string | null }[]>`
+  /**
+   * Runs `work` in one REPEATABLE READ READ ONLY transaction, so that every statement made
+   * through the snapshot it is given sees the same committed transactions: each one entirely or
+   * not at all, however its entries fall across the id ranges read one statement at a time. A
+   * read-only snapshot blocks no writer; each statement still aggregates one range in SQL.
+   */
+  async withLedgerSnapshot<T>(work: (snapshot: LedgerSnapshot) => Promise<T>): Promise<T> {
+    return (await this.database.sql.begin(LEDGER_SNAPSHOT, async (tx) => {
+      await tx`SELECT set_config('statement_timeout', ${String(RECONCILE_STATEMENT_TIMEOUT_MS)}, true)`;
+      return work(new LedgerSnapshot(tx as unknown as Sql));
+    })) as T;
+  }
+
+  async entryIdBounds(snapshot: LedgerSnapshot): Promise<{ min: number; max: number } | undefined> {
+    const [row] = await snapshot.sql<{ min: string | null; max: string | null }[]>`
       SELECT min(id)::text AS min, max(id)::text AS max FROM ledger_entries`;
     return row?.min == null || row.max == null ? undefined : { min: num(row.min), max: num(row.max) };
   }
 
   /** Entries with ids in [fromId, toId): their sum, and transactions not balanced within them. */
-  async checkEntryRange(params: { fromId: number; toId: number; candidateLimit: number }): Promise<EntryRangeCheck> {
-    const [row] = await this.withTimeout(
-      (sql) => sql<SqlRow[]>`
-        WITH tx AS (
-          SELECT transaction_id, sum(amount) AS total, count(*) AS entries
-            FROM ledger_entries WHERE id >= ${params.fromId} AND id < ${params.toId}
-           GROUP BY transaction_id
-        )
-        SELECT coalesce(sum(total), 0)::text AS sum_cents, coalesce(sum(entries), 0)::int AS entries,
-               coalesce((SELECT array_agg(transaction_id)
-                           FROM (SELECT transaction_id FROM tx WHERE total <> 0 LIMIT ${params.candidateLimit}) u),
-                        '{}') AS candidates
-          FROM tx`,
-    );
+  async checkEntryRange(params: {
+    snapshot: LedgerSnapshot;
+    fromId: number;
+    toId: number;
+    candidateLimit: number;
+  }): Promise<EntryRangeCheck> {
+    const [row] = await params.snapshot.sql<SqlRow[]>`
+      WITH tx AS (
+        SELECT transaction_id, sum(amount) AS total, count(*) AS entries
+          FROM ledger_entries WHERE id >= ${params.fromId} AND id < ${params.toId}
+         GROUP BY transaction_id
+      )
+      SELECT coalesce(sum(total), 0)::text AS sum_cents, coalesce(sum(entries), 0)::int AS entries,
+             coalesce((SELECT array_agg(transaction_id)
+                         FROM (SELECT transaction_id FROM tx WHERE total <> 0 LIMIT ${params.candidateLimit}) u),
+                      '{}') AS candidates
+        FROM tx`;
     return {
       sumCents: BigInt(row!.sum_cents as string),
       entries: row!.entries as number,
@@ -677,15 +699,16 @@ export class ReconciliationRepository {
   }
 
   /** Of the given transactions, those whose entries (all of them) do not sum to zero. */
-  async unbalancedTransactions(transactionIds: string[]): Promise<{ transactionId: string; sumCents: number }[]> {
+  async unbalancedTransactions(
+    snapshot: LedgerSnapshot,
+    transactionIds: string[],
+  ): Promise<{ transactionId: string; sumCents: number }[]> {
     if (transactionIds.length === 0) return [];
-    const rows = await this.withTimeout(
-      (sql) => sql<{ transaction_id: string; total: string }[]>`
-        SELECT transaction_id, sum(amount)::text AS total
-          FROM ledger_entries WHERE transaction_id = ANY(${transactionIds}::uuid[])
-         GROUP BY transaction_id HAVING sum(amount) <> 0
-         ORDER BY transaction_id`,
-    );
+    const rows = await snapshot.sql<{ transaction_id: string; total: string }[]>`
+      SELECT transaction_id, sum(amount)::text AS total
+        FROM ledger_entries WHERE transaction_id = ANY(${transactionIds}::uuid[])
+       GROUP BY transaction_id HAVING sum(amount) <> 0
+       ORDER BY transaction_id`;
     return rows.map((row) => ({ transactionId: row.transaction_id, sumCents: num(row.total) }));
   }
 

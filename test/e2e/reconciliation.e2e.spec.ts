@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { RECONCILIATION_QUEUE } from '../../src/reconciliation/reconciliation.queue';
-import { DRIFT_DETAILS_MAX, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
+import { ReconciliationRepository } from '../../src/reconciliation/reconciliation.repository';
+import { DRIFT_DETAILS_MAX, ENTRY_RANGE_SIZE, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
 import { createWallet, deposit, purchase, TestWallet } from '../factories/wallets.factory';
 import { expectBooksBalanced, readBooks } from '../setup/books';
 import { ADMIN_USER_ID, PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
@@ -341,6 +342,62 @@ describe('reconciliation with RECONCILE_FIX_BALANCES=true (e2e)', () => {
     expect(slot!.n).toBe(10);
 
     await t.db.sql`DELETE FROM wallet_balance_slots WHERE wallet_id = ${unfixable.id}`;
+    await expectBooksBalanced(t.db.sql);
+    expect((await runReconciliation(t)).driftCount).toBe(0);
+  });
+});
+
+describe('reconciliation while a transaction across an entry range edge commits (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('sees it whole or not at all: no false ledger_sum', async () => {
+    const { buyer } = await trade(t);
+    const [first] = await t.db.sql`SELECT min(id)::int AS id FROM ledger_entries`;
+    const edge = first!.id + ENTRY_RANGE_SIZE;
+    // The next two ids are the last of the first range and the first of the second.
+    await t.db.sql`SELECT setval('ledger_entries_id_seq', ${edge - 2})`;
+    const straddling = randomUUID();
+    const pending = await t.db.sql.reserve();
+    try {
+      await pending`BEGIN`;
+      await pending`INSERT INTO ledger_transactions (id, type, created_at) VALUES (${straddling}, 'deposit', now())`;
+      const ids = await pending<{ id: string }[]>`
+        INSERT INTO ledger_entries (transaction_id, wallet_id, amount, created_at)
+        VALUES (${straddling}, ${buyer.id}, -25, now()), (${straddling}, ${buyer.id}, 25, now())
+        RETURNING id::text`;
+      expect(ids.map((row) => Number(row.id))).toEqual([edge - 1, edge]);
+      // A later transaction commits first, so the second range has something to read.
+      const later = randomUUID();
+      await t.db.sql`INSERT INTO ledger_transactions (id, type, created_at) VALUES (${later}, 'deposit', now())`;
+      await t.db.sql`
+        INSERT INTO ledger_entries (transaction_id, wallet_id, amount, created_at)
+        VALUES (${later}, ${buyer.id}, -40, now()), (${later}, ${buyer.id}, 40, now())`;
+
+      // The straddling transaction commits once the run has read the first range.
+      const repository = t.app.get(ReconciliationRepository);
+      const checkEntryRange = repository.checkEntryRange.bind(repository);
+      const ranges: number[] = [];
+      jest.spyOn(repository, 'checkEntryRange').mockImplementation(async (params) => {
+        const range = await checkEntryRange(params);
+        ranges.push(params.fromId);
+        if (ranges.length === 1) await pending`COMMIT`;
+        return range;
+      });
+      const run = await runReconciliation(t);
+      expect(ranges).toEqual([first!.id, edge]);
+      expect(run.drifts).toEqual([]);
+      expect(run.driftCount).toBe(0);
+    } finally {
+      jest.restoreAllMocks();
+      pending.release();
+    }
     await expectBooksBalanced(t.db.sql);
     expect((await runReconciliation(t)).driftCount).toBe(0);
   });
