@@ -44,8 +44,9 @@ export function runClusterPrimary(workers: number, shutdownTimeoutMs: number): v
     let remaining = live.length;
     if (remaining === 0) process.exit(0);
     for (const worker of live) {
-      worker.once('exit', (code) => {
-        failed ||= code !== 0;
+      worker.once('exit', (code, exitSignal) => {
+        // A worker still starting has no handler yet and simply ends by the signal: also clean.
+        failed ||= !(code === 0 || exitSignal === signal);
         remaining -= 1;
         if (remaining === 0) process.exit(failed ? 1 : 0);
       });

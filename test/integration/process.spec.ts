@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -210,6 +210,50 @@ describe('the service process', () => {
       expect(service.stdout()).not.toContain('shutdown did not finish');
       const [wallet] = await db.sql<{ balance: string }[]>`SELECT balance::text FROM wallets WHERE id = ${walletId}`;
       expect(wallet!.balance).toBe('500');
+    });
+
+    it('HTTP_WORKERS=2 forks two workers on one port, replaces one that dies, and drains both on SIGTERM', async () => {
+      const port = await freePort();
+      const service = spawnService(envFor(port, { HTTP_WORKERS: '2' }), port);
+      running.push(service);
+      const workersOf = (): number[] => {
+        try {
+          return execFileSync('ps', ['--ppid', String(service.child.pid), '-o', 'pid='], { encoding: 'utf8' })
+            .split('\n')
+            .map((line) => Number(line.trim()))
+            .filter((pid) => pid > 0);
+        } catch {
+          return []; // ps exits 1 when no process matches
+        }
+      };
+      try {
+        await waitUntilReady(service);
+        await waitFor(
+          async () => workersOf().length === 2,
+          () => `expected two workers, saw ${workersOf().length}`,
+        );
+        const [doomed, survivor] = workersOf();
+        process.kill(doomed!, 'SIGKILL');
+        await waitFor(
+          async () => {
+            const workers = workersOf();
+            return workers.length === 2 && !workers.includes(doomed!) && workers.includes(survivor!);
+          },
+          () => `no replacement for worker ${doomed}: ${workersOf().join(', ')}`,
+        );
+        await waitUntilReady(service);
+        const created = await fetch(`${service.baseUrl}/wallets`, { method: 'POST', headers: { 'x-user-id': randomUUID() } });
+        expect(created.status).toBe(201);
+
+        const workers = workersOf();
+        service.child.kill('SIGTERM');
+        const { code } = await service.exited;
+        expect(code).toBe(0);
+        expect(service.stderr()).not.toMatch(/did not exit/);
+        for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+      } finally {
+        for (const pid of workersOf()) process.kill(pid, 'SIGKILL');
+      }
     });
 
     it('APP_ROLE=worker listens on no port and exits 0 on SIGTERM', async () => {
