@@ -92,6 +92,9 @@ export async function runPgbench(options: {
       else resolve(`${stdout}${stderr}`);
     });
   });
+  // Awaited below, after the CPU sampling: a failure before then must not count as unhandled
+  // (that would end the bench without stopping the service or dropping its database).
+  running.catch(() => undefined);
   // Backends are connected about a second in; sample their CPU then and shortly before the end.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   for (const [pid, cpu] of await sampleBackends()) cpuBefore.set(pid, cpu);
