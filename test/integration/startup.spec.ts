@@ -1,12 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import postgres from 'postgres';
 import { MIGRATIONS_FOLDER, prepareDatabase } from '../../src/db/migrate';
 import { PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 import { createTestDatabase, TestDatabase } from '../setup/test-database';
-import { databaseUrl, TEST_POSTGRES_URL } from '../setup/test-env';
+import { databaseUrl, TEST_POSTGRES_URL, testDatabaseName } from '../setup/test-env';
 
 /** A logger that keeps its lines, so a test can count what happened (e.g. databases created). */
 class RecordingLogger extends Logger {
@@ -32,7 +31,7 @@ describe('startup', () => {
   const created: string[] = [];
 
   function freshDatabaseName(): string {
-    const name = `wallet_test_boot_${randomBytes(6).toString('hex')}`;
+    const name = testDatabaseName('boot');
     created.push(name);
     return name;
   }

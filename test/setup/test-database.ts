@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres, { Sql } from 'postgres';
-import { databaseUrl, TEMPLATE_ENV, TEST_POSTGRES_URL } from './test-env';
+import { databaseUrl, TEMPLATE_ENV, TEST_POSTGRES_URL, testDatabaseName } from './test-env';
 
 export interface TestDatabase {
   name: string;
@@ -14,7 +14,7 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = process.env[TEMPLATE_ENV];
   if (!template) throw new Error('the jest global setup did not run (no template database)');
-  const name = `wallet_test_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName('file');
   const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => undefined });
   try {
     await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);

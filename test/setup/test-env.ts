@@ -13,3 +13,21 @@ export function databaseUrl(name: string): string {
 
 /** Set by the global setup for this run; read by every test file. */
 export const TEMPLATE_ENV = 'WALLET_TEST_TEMPLATE_DB';
+
+/**
+ * Test database names carry their creation time (`wallet_test_<kind>_<epoch seconds>_<random>`),
+ * so that a later run can drop what an interrupted run left behind without touching the
+ * databases of a run still going on.
+ */
+export function testDatabaseName(kind: string): string {
+  return `wallet_test_${kind}_${Math.floor(Date.now() / 1000)}_${Math.random().toString(16).slice(2, 10)}`;
+}
+
+const STAMPED_NAME = /^wallet_test_[a-z]+_(\d{10})_[0-9a-f]+$/;
+/** Older than any run could be: the suite takes minutes. */
+export const STALE_TEST_DATABASE_AGE_SECONDS = 6 * 3600;
+
+export function isStaleTestDatabase(name: string, nowSeconds = Date.now() / 1000): boolean {
+  const match = STAMPED_NAME.exec(name);
+  return match !== null && nowSeconds - Number(match[1]) > STALE_TEST_DATABASE_AGE_SECONDS;
+}
