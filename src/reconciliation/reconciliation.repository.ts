@@ -11,6 +11,16 @@ import { CheckedCounts, Drift, RunOutcome, RunRow, RunStatus, RunTrigger } from 
  * service's default; each one still covers a bounded key range (see the batch sizes below).
  */
 const RECONCILE_STATEMENT_TIMEOUT_MS = 300_000;
+
+/**
+ * For the transaction only: the statement timeout, and no JIT. Reconciliation runs hundreds of
+ * short chunked statements whose estimated cost crosses the JIT threshold; compiling each took
+ * about 300 ms against about 250 ms of execution (measured at 10 million ledger entries).
+ */
+function applyReconcileSettings(sql: Sql) {
+  return sql`SELECT set_config('statement_timeout', ${String(RECONCILE_STATEMENT_TIMEOUT_MS)}, true),
+                    set_config('jit', 'off', true)`;
+}
 /** Session advisory lock held for a whole run, so that at most one run works at a time. */
 const RUN_LOCK_KEY = 7_240_913_001;
 /** Transaction advisory lock that serialises "is a run already queued?" with creating one. */
@@ -288,7 +298,7 @@ export class ReconciliationRepository {
   /** One short transaction with the reconciliation statement timeout. */
   private withTimeout<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     return this.database.sql.begin(async (tx) => {
-      await tx`SELECT set_config('statement_timeout', ${String(RECONCILE_STATEMENT_TIMEOUT_MS)}, true)`;
+      await applyReconcileSettings(tx as unknown as Sql);
       return work(tx as unknown as Sql);
     }) as Promise<T>;
   }
@@ -662,7 +672,7 @@ export class ReconciliationRepository {
    */
   async withLedgerSnapshot<T>(work: (snapshot: LedgerSnapshot) => Promise<T>): Promise<T> {
     return (await this.database.sql.begin(LEDGER_SNAPSHOT, async (tx) => {
-      await tx`SELECT set_config('statement_timeout', ${String(RECONCILE_STATEMENT_TIMEOUT_MS)}, true)`;
+      await applyReconcileSettings(tx as unknown as Sql);
       return work(new LedgerSnapshot(tx as unknown as Sql));
     })) as T;
   }
