@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { eq } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import { Database, retryTransient } from '../db/database';
+import { Database } from '../db/database';
 import { isDatabaseUnavailableError, isRetryableTransactionError, PgCode, pgErrorCode } from '../db/postgres-errors';
 import { purchases, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
 import {
   AuthorWalletNotFoundError,
+  callMoneyFunction,
   InsufficientFundsError,
-  rethrowWalletSqlError,
   SelfPurchaseError,
   WalletNotFoundError,
 } from '../wallets/wallet.errors';
@@ -107,18 +107,7 @@ export class PurchasesRepository {
         FROM purchase_execute(${call.purchaseId}, ${call.userId}, ${call.idempotencyKey}, ${call.requestHash},
                               ${call.buyerWalletId}, ${call.authorWalletId}, ${call.itemPriceCents},
                               ${call.royaltyPercent}, ${call.platformWalletId})`;
-    let rows: PurchaseSqlRow[];
-    try {
-      rows = await retryTransient(run);
-    } catch (error) {
-      if (pgErrorCode(error) !== PgCode.uniqueViolation) rethrowWalletSqlError(error);
-      try {
-        rows = await run();
-      } catch (retryError) {
-        rethrowWalletSqlError(retryError);
-      }
-    }
-    const row = rows[0]!;
+    const row = (await callMoneyFunction(run))[0]!;
     return { ...toPurchaseRow(row, call.idempotencyKey), replayed: row.replayed, requestHash: row.request_hash };
   }
 

@@ -1,5 +1,6 @@
 import { DomainError, NotFoundError } from '../common/errors/domain-errors';
-import { WalletSqlCode, pgErrorCode } from '../db/postgres-errors';
+import { retryTransient } from '../db/database';
+import { PgCode, WalletSqlCode, pgErrorCode } from '../db/postgres-errors';
 
 export class WalletNotFoundError extends NotFoundError {
   constructor() {
@@ -38,5 +39,23 @@ export function rethrowWalletSqlError(error: unknown): never {
       throw new SelfPurchaseError();
     default:
       throw error;
+  }
+}
+
+/**
+ * Runs one call of a money function (deposit, withdrawal, purchase), retrying deadlocks and
+ * serialization failures; a unique violation on the idempotency key means a same-key request
+ * committed first, so one more call replays it. Its SQLSTATEs come back as domain errors.
+ */
+export async function callMoneyFunction<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await retryTransient(call);
+  } catch (error) {
+    if (pgErrorCode(error) !== PgCode.uniqueViolation) rethrowWalletSqlError(error);
+    try {
+      return await call();
+    } catch (retryError) {
+      rethrowWalletSqlError(retryError);
+    }
   }
 }

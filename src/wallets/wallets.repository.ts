@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { and, desc, eq, lt } from 'drizzle-orm';
-import { Database, retryTransient } from '../db/database';
-import { PgCode, pgErrorCode } from '../db/postgres-errors';
+import { Database } from '../db/database';
 import { ledgerEntries, ledgerTransactions, users, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
-import { rethrowWalletSqlError } from './wallet.errors';
+import { callMoneyFunction } from './wallet.errors';
 
 export interface WalletRow {
   id: string;
@@ -76,7 +75,7 @@ export class WalletsRepository {
   }
 
   async deposit(call: MoneyCall): Promise<DepositRow> {
-    const rows = await this.callMoneyFunction(
+    const rows = await callMoneyFunction(
       () => this.database.sql<(WalletSqlRow & { wallet_id: string; replayed: boolean; request_hash: string; wallet_created_at: Date | string })[]>`
         SELECT id, replayed, request_hash, wallet_id, user_id, balance, fractional_balance, wallet_created_at, updated_at
           FROM wallet_deposit(${call.operationId}, ${call.userId}, ${call.idempotencyKey ?? null},
@@ -92,7 +91,7 @@ export class WalletsRepository {
   }
 
   async withdraw(call: MoneyCall): Promise<WithdrawalRow> {
-    const rows = await this.callMoneyFunction(
+    const rows = await callMoneyFunction(
       () => this.database.sql<
         { id: string; replayed: boolean; request_hash: string; wallet_id: string; amount: string; created_at: Date | string }[]
       >`
@@ -129,25 +128,6 @@ export class WalletsRepository {
       .orderBy(desc(ledgerEntries.id))
       .limit(limit);
     return rows as LedgerEntryRow[];
-  }
-
-  /**
-   * Runs a money function, retrying deadlocks and serialization failures; a unique violation
-   * on the idempotency key means a same-key request committed first, so one more call replays it.
-   */
-  private async callMoneyFunction<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await retryTransient(call);
-    } catch (error) {
-      if (pgErrorCode(error) === PgCode.uniqueViolation) {
-        try {
-          return await call();
-        } catch (retryError) {
-          rethrowWalletSqlError(retryError);
-        }
-      }
-      rethrowWalletSqlError(error);
-    }
   }
 }
 
