@@ -23,6 +23,7 @@ export async function checkBooks(sql: Sql, tally: Tally | undefined): Promise<st
     `running totals ${JSON.stringify(books.totals)} differ from the ledger ${JSON.stringify(books.totalsFromLedger)}`,
   );
   expect(books.rollupsMatchTotals, 'hourly rollups do not add up to the running totals');
+  expect(books.authorRollupsOffSales === 0, `${books.authorRollupsOffSales} author rollup rows differ from their purchases`);
   const [negative] = await sql<{ n: number }[]>`
     SELECT (SELECT count(*) FROM wallets WHERE balance < 0 OR fractional_balance NOT BETWEEN 0 AND 99)::int
          + (SELECT count(*) FROM wallet_balance_slots WHERE balance < 0)::int AS n`;

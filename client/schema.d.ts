@@ -643,7 +643,7 @@ export interface components {
              * @example wallet_balances
              * @enum {string}
              */
-            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "wallet_balances" | "wallet_carries" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "orphan_entries";
+            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "wallet_balances" | "wallet_carries" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "orphan_entries";
             /**
              * @description Which row or group drifted
              * @example {

@@ -5,7 +5,7 @@
 // Creates its own database on the configured server (DATABASE_URL names the server), fills the
 // ledger with set-based SQL (generate_series) straight into ledger_transactions, ledger_entries,
 // deposits, purchases and withdrawals, derives running_totals, hourly_rollups and
-// author_hourly_rollups from exactly those rows, then times the reports' own repository
+// the author rollups from exactly those rows, then times the reports' own repository
 // queries (median of N runs). The database is dropped at the end unless --keep is given.
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
@@ -108,6 +108,7 @@ async function fillRange(sql: Sql, anchor: string, kind: 'deposit' | 'purchase' 
 async function rebuildAggregates(sql: Sql) {
   await sql`DELETE FROM hourly_rollups`;
   await sql`DELETE FROM author_hourly_rollups`;
+  await sql`DELETE FROM author_daily_rollups`;
   await sql`DELETE FROM running_totals`;
   await sql`
     INSERT INTO hourly_rollups (bucket_start, slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
@@ -130,6 +131,11 @@ async function rebuildAggregates(sql: Sql) {
     INSERT INTO author_hourly_rollups (author_wallet_id, bucket_start, sales_count, gross_volume, royalty)
     SELECT author_wallet_id, date_trunc('hour', created_at, 'UTC'), count(*), sum(item_price), sum(author_amount)
       FROM purchases GROUP BY 1, 2`;
+  // The filler's session skips triggers, so the daily rows the trigger would keep are built here.
+  await sql`
+    INSERT INTO author_daily_rollups (author_wallet_id, day_start, sales_count, gross_volume, royalty)
+    SELECT author_wallet_id, date_trunc('day', bucket_start, 'UTC'), sum(sales_count), sum(gross_volume), sum(royalty)
+      FROM author_hourly_rollups GROUP BY 1, 2`;
   await sql`ANALYZE`;
 }
 
@@ -139,6 +145,7 @@ async function checkAggregates(sql: Sql) {
     SELECT (SELECT sum(deposited) FROM running_totals) = (SELECT -sum(amount) FROM ledger_entries WHERE system_account = 'funding')
        AND (SELECT sum(withdrawn) FROM running_totals) = (SELECT sum(amount) FROM ledger_entries WHERE system_account = 'payout')
        AND (SELECT sum(royalties) FROM running_totals) = (SELECT sum(royalty) FROM author_hourly_rollups)
+       AND (SELECT sum(royalties) FROM running_totals) = (SELECT sum(royalty) FROM author_daily_rollups)
        AND (SELECT sum(amount) FROM ledger_entries) = 0 AS ok,
            (SELECT count(*) FROM ledger_entries)::text AS entries`;
   if (!row!.ok) throw new Error('aggregates disagree with the ledger');

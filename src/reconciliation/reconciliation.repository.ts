@@ -141,6 +141,28 @@ type SqlRow = Record<string, unknown>;
 
 const num = (value: unknown): number => toSafeInteger(value as string | number);
 
+/** An author rollup repair's rows: counts on the first, one drifted (author, bucket) on each. */
+function authorRepairOf(rows: SqlRow[]): WindowRepair<AuthorBucketDrift> {
+  const head = rows[0]!;
+  return {
+    groupsChecked: head.groups_checked as number,
+    driftCount: head.drift_count as number,
+    repairedRows: head.repaired_rows as number,
+    drifts: rows
+      .filter((row) => row.bucket_start !== null)
+      .map((row) => ({
+        authorWalletId: row.author_wallet_id as string,
+        bucketStart: toDate(row.bucket_start as string),
+        kept: {
+          salesCount: num(row.kept_sales_count),
+          grossVolume: num(row.kept_gross_volume),
+          royalty: num(row.kept_royalty),
+        },
+        ledger: { salesCount: num(row.sales_count), grossVolume: num(row.gross_volume), royalty: num(row.royalty) },
+      })),
+  };
+}
+
 const totalsOf = (row: SqlRow, prefix: string): TotalsFigures => ({
   deposited: num(row[`${prefix}deposited`]),
   withdrawn: num(row[`${prefix}withdrawn`]),
@@ -356,19 +378,20 @@ export class ReconciliationRepository {
   }
 
   /**
-   * The start of the next hour that has ledger entries, purchases or rollup rows at or after
+   * The start of the next UTC day that has ledger entries, purchases or rollup rows at or after
    * `after` (every source a window compares), so that windows skip empty stretches of time
    * through the indexes.
    */
-  async nextActiveHour(after: Date | undefined): Promise<Date | undefined> {
+  async nextActiveDay(after: Date | undefined): Promise<Date | undefined> {
     // Timestamps travel as ISO text: the shared client's type serialisers are drizzle's.
     const from = after?.toISOString() ?? '-infinity';
     const [row] = await this.database.sql<{ next: Date | string | null }[]>`
-      SELECT date_trunc('hour', least(
+      SELECT date_trunc('day', least(
                (SELECT min(created_at) FROM ledger_entries WHERE created_at >= ${from}::timestamptz),
                (SELECT min(created_at) FROM purchases WHERE created_at >= ${from}::timestamptz),
                (SELECT min(bucket_start) FROM hourly_rollups WHERE bucket_start >= ${from}::timestamptz),
-               (SELECT min(bucket_start) FROM author_hourly_rollups WHERE bucket_start >= ${from}::timestamptz)), 'UTC') AS next`;
+               (SELECT min(bucket_start) FROM author_hourly_rollups WHERE bucket_start >= ${from}::timestamptz),
+               (SELECT min(day_start) FROM author_daily_rollups WHERE day_start >= ${from}::timestamptz)), 'UTC') AS next`;
     return row?.next ? toDate(row.next) : undefined;
   }
 
@@ -506,24 +529,54 @@ export class ReconciliationRepository {
             SELECT * FROM drift ORDER BY bucket_start, author_wallet_id LIMIT ${detailLimit}
           ) d ON true`,
     );
-    const head = rows[0]!;
-    return {
-      groupsChecked: head.groups_checked as number,
-      driftCount: head.drift_count as number,
-      repairedRows: head.repaired_rows as number,
-      drifts: rows
-        .filter((row) => row.bucket_start !== null)
-        .map((row) => ({
-          authorWalletId: row.author_wallet_id as string,
-          bucketStart: toDate(row.bucket_start as string),
-          kept: {
-            salesCount: num(row.kept_sales_count),
-            grossVolume: num(row.kept_gross_volume),
-            royalty: num(row.kept_royalty),
-          },
-          ledger: { salesCount: num(row.sales_count), grossVolume: num(row.gross_volume), royalty: num(row.royalty) },
-        })),
-    };
+    return authorRepairOf(rows);
+  }
+
+  /**
+   * Per-author daily rollups for one UTC day against that day's purchases; drifted rows get
+   * their delta. The trigger that keeps days equal to their hours makes drift here rare: it
+   * takes a direct write to the daily table.
+   */
+  async repairAuthorDailyRollups(day: { from: Date; to: Date }, detailLimit: number): Promise<WindowRepair<AuthorBucketDrift>> {
+    const from = day.from.toISOString();
+    const to = day.to.toISOString();
+    const rows = await this.withTimeout(
+      (sql) => sql<SqlRow[]>`
+        WITH ledger AS (
+          SELECT author_wallet_id, count(*)::bigint AS sales_count, sum(item_price)::bigint AS gross_volume,
+                 sum(author_amount)::bigint AS royalty
+            FROM purchases WHERE created_at >= ${from} AND created_at < ${to}
+           GROUP BY 1
+        ), kept AS (
+          SELECT author_wallet_id, sales_count, gross_volume, royalty
+            FROM author_daily_rollups WHERE day_start = ${from}
+        ), compared AS (
+          SELECT coalesce(l.author_wallet_id, k.author_wallet_id) AS author_wallet_id, ${from}::timestamptz AS bucket_start,
+                 coalesce(k.sales_count, 0) AS kept_sales_count, coalesce(k.gross_volume, 0) AS kept_gross_volume,
+                 coalesce(k.royalty, 0) AS kept_royalty,
+                 coalesce(l.sales_count, 0) AS sales_count, coalesce(l.gross_volume, 0) AS gross_volume,
+                 coalesce(l.royalty, 0) AS royalty
+            FROM ledger l FULL JOIN kept k ON k.author_wallet_id = l.author_wallet_id
+        ), drift AS (
+          SELECT * FROM compared
+           WHERE (sales_count, gross_volume, royalty) IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty)
+        ), repaired AS (
+          INSERT INTO author_daily_rollups AS a (author_wallet_id, day_start, sales_count, gross_volume, royalty)
+          SELECT author_wallet_id, bucket_start, sales_count - kept_sales_count, gross_volume - kept_gross_volume,
+                 royalty - kept_royalty
+            FROM drift
+          ON CONFLICT (author_wallet_id, day_start) DO UPDATE SET
+            sales_count = a.sales_count + excluded.sales_count,
+            gross_volume = a.gross_volume + excluded.gross_volume,
+            royalty = a.royalty + excluded.royalty
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,
+               (SELECT count(*) FROM repaired)::int AS repaired_rows, d.*
+          FROM (SELECT 1) one
+          LEFT JOIN LATERAL (SELECT * FROM drift ORDER BY author_wallet_id LIMIT ${detailLimit}) d ON true`,
+    );
+    return authorRepairOf(rows);
   }
 
   /**

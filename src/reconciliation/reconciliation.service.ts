@@ -21,7 +21,7 @@ import {
   SCHEDULED_RUN_JOB,
   SCHEDULED_RUN_JOB_OPTIONS,
 } from './reconciliation.queue';
-import { ReconciliationRepository, TotalsFigures } from './reconciliation.repository';
+import { AuthorBucketDrift, ReconciliationRepository, TotalsFigures, WindowRepair } from './reconciliation.repository';
 import { CheckedCounts, Drift, Figures, ReconciliationCheck, RunOutcome } from './reconciliation.types';
 import { withTimeout } from '../common/async/with-timeout';
 
@@ -243,10 +243,12 @@ export class ReconciliationService {
   private async checkRollups(log: DriftLog, checked: CheckedCounts): Promise<void> {
     checked.hourlyBuckets = 0;
     checked.authorHourlyBuckets = 0;
+    checked.authorDailyBuckets = 0;
     checked.rollupWindows = 0;
     let cursor: Date | undefined;
     for (;;) {
-      const from = await this.repository.nextActiveHour(cursor);
+      // One UTC day per window, so that the daily author rows compare against whole days.
+      const from = await this.repository.nextActiveDay(cursor);
       if (!from) break;
       const window = { from, to: new Date(from.getTime() + ROLLUP_WINDOW_MS) };
       checked.rollupWindows++;
@@ -268,22 +270,14 @@ export class ReconciliationService {
         log.addCounted(undefined, hourlyUndetailed, hourlyCorrected ? hourlyUndetailed : 0, 'hourly_rollups');
       }
 
-      const authors = await this.repository.repairAuthorHourlyRollups(window, DETAIL_ROWS_PER_STATEMENT);
-      checked.authorHourlyBuckets += authors.groupsChecked;
-      const authorsCorrected = authors.repairedRows === authors.driftCount;
-      for (const drift of authors.drifts) {
-        log.add({
-          check: 'author_hourly_rollups',
-          key: { authorWalletId: drift.authorWalletId, bucketStart: drift.bucketStart.toISOString() },
-          before: { ...drift.kept },
-          expected: { ...drift.ledger },
-          corrected: authorsCorrected,
-        });
-      }
-      const authorsUndetailed = authors.driftCount - authors.drifts.length;
-      if (authorsUndetailed > 0) {
-        log.addCounted(undefined, authorsUndetailed, authorsCorrected ? authorsUndetailed : 0, 'author_hourly_rollups');
-      }
+      // Hours first: their repairs reach the daily rows through the trigger, so the daily check
+      // only finds what was written to the daily table directly.
+      const authorHours = await this.repository.repairAuthorHourlyRollups(window, DETAIL_ROWS_PER_STATEMENT);
+      checked.authorHourlyBuckets += authorHours.groupsChecked;
+      logAuthorRepair(log, 'author_hourly_rollups', authorHours);
+      const authorDays = await this.repository.repairAuthorDailyRollups(window, DETAIL_ROWS_PER_STATEMENT);
+      checked.authorDailyBuckets += authorDays.groupsChecked;
+      logAuthorRepair(log, 'author_daily_rollups', authorDays);
       cursor = window.to;
     }
   }
@@ -441,4 +435,23 @@ export class ReconciliationService {
       after = chunk.lastPurchaseId;
     }
   }
+}
+
+function logAuthorRepair(
+  log: DriftLog,
+  check: 'author_hourly_rollups' | 'author_daily_rollups',
+  repair: WindowRepair<AuthorBucketDrift>,
+): void {
+  const corrected = repair.repairedRows === repair.driftCount;
+  for (const drift of repair.drifts) {
+    log.add({
+      check,
+      key: { authorWalletId: drift.authorWalletId, bucketStart: drift.bucketStart.toISOString() },
+      before: { ...drift.kept },
+      expected: { ...drift.ledger },
+      corrected,
+    });
+  }
+  const undetailed = repair.driftCount - repair.drifts.length;
+  if (undetailed > 0) log.addCounted(undefined, undetailed, corrected ? undetailed : 0, check);
 }

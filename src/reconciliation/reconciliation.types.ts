@@ -3,6 +3,7 @@ export type ReconciliationCheck =
   | 'running_totals'
   | 'hourly_rollups'
   | 'author_hourly_rollups'
+  | 'author_daily_rollups'
   | 'wallet_balances'
   | 'wallet_carries'
   | 'ledger_sum'
@@ -14,6 +15,7 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck[] = [
   'running_totals',
   'hourly_rollups',
   'author_hourly_rollups',
+  'author_daily_rollups',
   'wallet_balances',
   'wallet_carries',
   'ledger_sum',

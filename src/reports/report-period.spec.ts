@@ -1,5 +1,5 @@
 import { RequestValidationError } from '../common/errors/domain-errors';
-import { parseInstant, parsePeriod, periodSegments, REPORT_PERIOD_DAYS_MAX } from './report-period';
+import { DAY_MS, parseInstant, parsePeriod, periodSegments, REPORT_PERIOD_DAYS_MAX, splitWholeDays } from './report-period';
 
 const at = (iso: string) => new Date(iso);
 const iso = (period: { from: Date; to: Date } | null) =>
@@ -128,6 +128,59 @@ describe('periodSegments', () => {
       if (wholeBuckets) {
         expect(wholeBuckets.from.getTime() % 3_600_000).toBe(0);
         expect(wholeBuckets.to.getTime() % 3_600_000).toBe(0);
+      }
+    }
+  });
+});
+
+describe('splitWholeDays', () => {
+  it('reads whole UTC days from daily rollups and the hours around them from hourly ones', () => {
+    const split = splitWholeDays({ from: at('2026-03-01T21:00:00Z'), to: at('2026-03-04T02:00:00Z') });
+    expect(iso(split.wholeDays)).toEqual({ from: '2026-03-02T00:00:00.000Z', to: '2026-03-04T00:00:00.000Z' });
+    expect(split.hours.map(iso)).toEqual([
+      { from: '2026-03-01T21:00:00.000Z', to: '2026-03-02T00:00:00.000Z' },
+      { from: '2026-03-04T00:00:00.000Z', to: '2026-03-04T02:00:00.000Z' },
+    ]);
+  });
+
+  it('keeps a range without a whole day in hours, split at midnight', () => {
+    const split = splitWholeDays({ from: at('2026-03-01T01:00:00Z'), to: at('2026-03-02T23:00:00Z') });
+    expect(split.wholeDays).toBeNull();
+    expect(split.hours.map(iso)).toEqual([
+      { from: '2026-03-01T01:00:00.000Z', to: '2026-03-02T00:00:00.000Z' },
+      { from: '2026-03-02T00:00:00.000Z', to: '2026-03-02T23:00:00.000Z' },
+    ]);
+    const inner = splitWholeDays({ from: at('2026-03-01T10:00:00Z'), to: at('2026-03-01T12:00:00Z') });
+    expect(inner.wholeDays).toBeNull();
+    expect(inner.hours.map(iso)).toEqual([{ from: '2026-03-01T10:00:00.000Z', to: '2026-03-01T12:00:00.000Z' }]);
+  });
+
+  it('has no hours for a range on day boundaries', () => {
+    const split = splitWholeDays({ from: at('2026-03-01T00:00:00Z'), to: at('2026-03-31T00:00:00Z') });
+    expect(iso(split.wholeDays)).toEqual({ from: '2026-03-01T00:00:00.000Z', to: '2026-03-31T00:00:00.000Z' });
+    expect(split.hours).toEqual([]);
+  });
+
+  it('refuses a range off the hour', () => {
+    expect(() => splitWholeDays({ from: at('2026-03-01T00:30:00Z'), to: at('2026-03-02T00:00:00Z') })).toThrow(RangeError);
+  });
+
+  it('covers every hour exactly once, for arbitrary hour-aligned ranges', () => {
+    for (let i = 0; i < 500; i++) {
+      const fromMs = Date.UTC(2026, 0, 1) + Math.floor(Math.random() * 72) * 3_600_000;
+      const toMs = fromMs + (1 + Math.floor(Math.random() * 120)) * 3_600_000;
+      const { wholeDays, hours } = splitWholeDays({ from: new Date(fromMs), to: new Date(toMs) });
+      const parts = [...hours, ...(wholeDays ? [wholeDays] : [])]
+        .map((p) => [p.from.getTime(), p.to.getTime()] as const)
+        .sort((a, b) => a[0] - b[0]);
+      expect(parts[0]![0]).toBe(fromMs);
+      expect(parts[parts.length - 1]![1]).toBe(toMs);
+      for (let k = 1; k < parts.length; k++) expect(parts[k]![0]).toBe(parts[k - 1]![1]);
+      for (const [start, end] of parts) expect(end).toBeGreaterThan(start);
+      for (const run of hours) expect(run.to.getTime() - run.from.getTime()).toBeLessThan(DAY_MS);
+      if (wholeDays) {
+        expect(wholeDays.from.getTime() % DAY_MS).toBe(0);
+        expect(wholeDays.to.getTime() % DAY_MS).toBe(0);
       }
     }
   });

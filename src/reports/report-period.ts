@@ -2,6 +2,8 @@ import { RequestValidationError } from '../common/errors/domain-errors';
 
 /** Rollups are kept per UTC hour (see totals_add() in the money functions). */
 export const BUCKET_MS = 3_600_000;
+/** Author rollups are also kept per UTC day (author_daily_rollups). */
+export const DAY_MS = 24 * BUCKET_MS;
 /** The longest period one request may cover; it bounds how many rollup rows a report reads. */
 export const REPORT_PERIOD_DAYS_MAX = 366;
 const REPORT_PERIOD_MS_MAX = REPORT_PERIOD_DAYS_MAX * 24 * BUCKET_MS;
@@ -30,6 +32,14 @@ export interface PeriodSegments {
   wholeBuckets: Period | null;
   /** Up to two sub-hour intervals, read from the ledger; each lies within one UTC hour. */
   edges: Period[];
+}
+
+/** How an hour-aligned range is read from author rollups: whole days, and the hours around them. */
+export interface HourSegments {
+  /** [from, to) on UTC day boundaries; null when no whole day fits. */
+  wholeDays: Period | null;
+  /** Up to two hour-aligned runs outside the whole days, each shorter than a day. */
+  hours: Period[];
 }
 
 /** Parses one ISO 8601 instant; undefined when it is not one (including impossible dates). */
@@ -112,4 +122,24 @@ export function periodSegments({ from, to }: Period): PeriodSegments {
   if (lastWholeEndMs < toMs) edges.push({ from: new Date(lastWholeEndMs), to });
   const wholeBuckets = firstWholeMs < lastWholeEndMs ? { from: new Date(firstWholeMs), to: new Date(lastWholeEndMs) } : null;
   return { wholeBuckets, edges };
+}
+
+/**
+ * Splits an hour-aligned [from, to) into whole UTC days and the runs of hours before and after
+ * them, so a long period reads one author rollup row per day instead of one per hour.
+ */
+export function splitWholeDays({ from, to }: Period): HourSegments {
+  const fromMs = from.getTime();
+  const toMs = to.getTime();
+  if (fromMs >= toMs || fromMs % BUCKET_MS !== 0 || toMs % BUCKET_MS !== 0) {
+    throw new RangeError('range must be hour-aligned with from < to');
+  }
+  const firstDayMs = Math.ceil(fromMs / DAY_MS) * DAY_MS;
+  const lastDayEndMs = Math.floor(toMs / DAY_MS) * DAY_MS;
+  if (firstDayMs > lastDayEndMs) return { wholeDays: null, hours: [{ from, to }] };
+  const hours: Period[] = [];
+  if (fromMs < firstDayMs) hours.push({ from, to: new Date(firstDayMs) });
+  if (lastDayEndMs < toMs) hours.push({ from: new Date(lastDayEndMs), to });
+  const wholeDays = firstDayMs < lastDayEndMs ? { from: new Date(firstDayMs), to: new Date(lastDayEndMs) } : null;
+  return { wholeDays, hours };
 }

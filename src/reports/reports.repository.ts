@@ -4,7 +4,7 @@ import type { Sql } from 'postgres';
 import { Database } from '../db/database';
 import { financialReports } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
-import type { Period, PeriodSegments } from './report-period';
+import { Period, PeriodSegments, splitWholeDays } from './report-period';
 
 export type ReportStatus = 'queued' | 'processing' | 'completed' | 'failed';
 
@@ -184,33 +184,36 @@ export class ReportsRepository {
   }
 
   /**
-   * One author's sales: whole hours from author_hourly_rollups (all of the author's hours when
-   * there is no period), edges from the author's purchases, and the current carry.
+   * One author's sales: whole days and hours from the author rollups (all of the author's days
+   * when there is no period), edges from the author's purchases, and the current carry.
    */
   async readAuthorFigures(authorWalletId: string, segments: PeriodSegments | null): Promise<AuthorFigures | undefined> {
     return this.snapshot(async (sql) => {
       const [wallet] = await sql<{ fractional_balance: number }[]>`
         SELECT fractional_balance FROM wallets WHERE id = ${authorWalletId}`;
       if (!wallet) return undefined;
-      const whole = segments?.wholeBuckets;
-      const bucketFilter =
-        segments === null ? sql`` : whole ? sql`AND bucket_start >= ${whole.from.toISOString()} AND bucket_start < ${whole.to.toISOString()}` : sql`AND false`;
-      const [rolled] = await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
+      const rolled =
+        segments === null
+          ? sql`SELECT author_wallet_id, sales_count, gross_volume, royalty
+                  FROM author_daily_rollups WHERE author_wallet_id = ${authorWalletId}`
+          : authorRollupRows(sql, segments, authorWalletId);
+      const [sales] = await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
+        WITH sales AS (
+          SELECT sales_count, gross_volume, royalty FROM (${rolled}) rolled
+          UNION ALL
+          SELECT 1::bigint, p.item_price, p.author_amount
+            FROM ${edgeRanges(sql, segments ?? NO_SEGMENTS)} AS r (edge_from, edge_to)
+           CROSS JOIN LATERAL (
+             SELECT item_price, author_amount FROM purchases
+              WHERE author_wallet_id = ${authorWalletId} AND created_at >= r.edge_from AND created_at < r.edge_to) p
+        )
         SELECT coalesce(sum(sales_count), 0)::text AS sales_count, coalesce(sum(gross_volume), 0)::text AS gross_volume,
                coalesce(sum(royalty), 0)::text AS royalty
-          FROM author_hourly_rollups WHERE author_wallet_id = ${authorWalletId} ${bucketFilter}`;
-      const [edge] = await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
-        SELECT coalesce(sum(x.sales_count), 0)::text AS sales_count, coalesce(sum(x.gross_volume), 0)::text AS gross_volume,
-               coalesce(sum(x.royalty), 0)::text AS royalty
-          FROM ${edgeRanges(sql, segments ?? NO_SEGMENTS)} AS r (edge_from, edge_to)
-         CROSS JOIN LATERAL (
-           SELECT count(p.id) AS sales_count, sum(p.item_price) AS gross_volume, sum(p.author_amount) AS royalty
-             FROM purchases p
-            WHERE p.author_wallet_id = ${authorWalletId} AND p.created_at >= r.edge_from AND p.created_at < r.edge_to) x`;
+          FROM sales`;
       return {
-        salesCount: toSafeInteger(rolled!.sales_count) + toSafeInteger(edge!.sales_count),
-        grossVolumeCents: toSafeInteger(rolled!.gross_volume) + toSafeInteger(edge!.gross_volume),
-        royaltyCents: toSafeInteger(rolled!.royalty) + toSafeInteger(edge!.royalty),
+        salesCount: toSafeInteger(sales!.sales_count),
+        grossVolumeCents: toSafeInteger(sales!.gross_volume),
+        royaltyCents: toSafeInteger(sales!.royalty),
         carryCentiCents: wallet.fractional_balance,
       };
     });
@@ -218,18 +221,15 @@ export class ReportsRepository {
 
   /** Authors ranked by royalties in the period; ties by wallet id, so the order is total. */
   async topAuthors(segments: PeriodSegments, limit: number): Promise<AuthorRanking[]> {
-    const whole = segments.wholeBuckets;
     return this.snapshot(async (sql) => {
       const rows = await sql<{ author_wallet_id: string; sales_count: string; gross_volume: string; royalty: string }[]>`
         WITH sales AS (
-          SELECT a.author_wallet_id, a.sales_count, a.gross_volume, a.royalty
-            FROM author_hourly_rollups a
-           WHERE ${whole ? sql`a.bucket_start >= ${whole.from.toISOString()} AND a.bucket_start < ${whole.to.toISOString()}` : sql`false`}
+          SELECT author_wallet_id, sales_count, gross_volume, royalty FROM (${authorRollupRows(sql, segments)}) rolled
           UNION ALL
-          SELECT p.author_wallet_id, p.sales_count, p.gross_volume, p.royalty
+          SELECT p.author_wallet_id, 1::bigint, p.item_price, p.author_amount
             FROM ${edgeRanges(sql, segments)} AS r (edge_from, edge_to)
            CROSS JOIN LATERAL (
-             SELECT author_wallet_id, 1::bigint AS sales_count, item_price AS gross_volume, author_amount AS royalty
+             SELECT author_wallet_id, item_price, author_amount
                FROM purchases WHERE created_at >= r.edge_from AND created_at < r.edge_to) p
         )
         SELECT author_wallet_id, sum(sales_count)::text AS sales_count, sum(gross_volume)::text AS gross_volume,
@@ -271,6 +271,31 @@ function edgeRanges(sql: Sql, segments: PeriodSegments) {
   const iso = (date: Date | undefined) => date?.toISOString() ?? null;
   return sql`(VALUES (${iso(first?.from)}::timestamptz, ${iso(first?.to)}::timestamptz),
                      (${iso(second?.from)}::timestamptz, ${iso(second?.to)}::timestamptz))`;
+}
+
+/**
+ * The author rollup rows covering a period's whole hours: one row per author and day from
+ * author_daily_rollups for the whole UTC days, author_hourly_rollups for the (at most two) runs
+ * of hours around them. Columns: author_wallet_id, sales_count, gross_volume, royalty.
+ */
+function authorRollupRows(sql: Sql, segments: PeriodSegments, authorWalletId?: string) {
+  const ofAuthor = authorWalletId === undefined ? sql`` : sql`AND author_wallet_id = ${authorWalletId}`;
+  if (!segments.wholeBuckets) {
+    return sql`SELECT author_wallet_id, sales_count, gross_volume, royalty FROM author_daily_rollups WHERE false`;
+  }
+  const { wholeDays, hours } = splitWholeDays(segments.wholeBuckets);
+  const [first, second] = hours;
+  const iso = (date: Date | undefined) => date?.toISOString() ?? null;
+  // An absent run is a NULL pair, which matches no row.
+  return sql`
+    SELECT author_wallet_id, sales_count, gross_volume, royalty FROM author_daily_rollups
+     WHERE day_start >= ${iso(wholeDays?.from)}::timestamptz AND day_start < ${iso(wholeDays?.to)}::timestamptz
+           ${ofAuthor}
+    UNION ALL
+    SELECT author_wallet_id, sales_count, gross_volume, royalty FROM author_hourly_rollups
+     WHERE ((bucket_start >= ${iso(first?.from)}::timestamptz AND bucket_start < ${iso(first?.to)}::timestamptz)
+         OR (bucket_start >= ${iso(second?.from)}::timestamptz AND bucket_start < ${iso(second?.to)}::timestamptz))
+           ${ofAuthor}`;
 }
 
 function toFigures(row: TotalsSqlRow): FinancialFigures {

@@ -282,6 +282,72 @@ describe('financial reports, royalties and the leaderboard (e2e)', () => {
     await expectBooksBalanced(t.db.sql);
   });
 
+  it('reads long periods from daily author rollups, with hours and milliseconds at the edges, to the cent', async () => {
+    const buyer = await createWallet(t.api, 10_000_000);
+    const authors = [await createWallet(t.api), await createWallet(t.api)];
+    // Sales around UTC midnights and hours, in 2024 so that no other test's sales share the days.
+    const sales: { at: string; author: number; price: number }[] = [
+      { at: '2024-03-01T23:59:59.999Z', author: 0, price: 1_000 },
+      { at: '2024-03-02T00:00:00.000Z', author: 0, price: 2_000 },
+      { at: '2024-03-02T00:00:00.000Z', author: 1, price: 30_000 },
+      { at: '2024-03-02T13:30:00.000Z', author: 1, price: 400 },
+      { at: '2024-03-03T23:00:00.000Z', author: 0, price: 50_000 },
+      { at: '2024-03-04T00:59:59.999Z', author: 1, price: 60 },
+      { at: '2024-03-04T01:00:00.000Z', author: 0, price: 7_000 },
+      { at: '2024-03-05T10:15:00.500Z', author: 1, price: 80_000 },
+    ];
+    for (const sale of sales) {
+      await insertPurchaseAt(t.db.sql, { at: new Date(sale.at), buyer, author: authors[sale.author]!, platformWalletId, priceCents: sale.price });
+    }
+    const [days] = await t.db.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM author_daily_rollups WHERE author_wallet_id IN ${t.db.sql(authors.map((a) => a.id))}`;
+    expect(days!.n).toBe(7); // the trigger keeps one row per author and day with sales
+
+    const periods: [string, string][] = [
+      ['2024-03-02T00:00:00.000Z', '2024-03-04T00:00:00.000Z'], // whole days only
+      ['2024-03-01T23:00:00.000Z', '2024-03-04T01:00:00.000Z'], // days and an hour on each side
+      ['2024-03-01T23:59:59.999Z', '2024-03-05T10:15:00.501Z'], // days, hours and millisecond edges
+      ['2024-03-02T00:00:00.001Z', '2024-03-04T00:59:59.999Z'], // the edge sales just outside
+      ['2024-03-01T22:00:00.000Z', '2024-03-03T23:00:00.000Z'], // 49 hours that hold one whole day
+      ['2024-03-01T12:00:00.000Z', '2024-03-02T12:00:00.000Z'], // 24 hours across midnight, no whole day
+      ['2024-02-01T00:00:00.000Z', '2024-04-01T00:00:00.000Z'], // the whole month and more
+    ];
+    for (const [from, to] of periods) {
+      const inPeriod = sales.filter((sale) => sale.at >= from && sale.at < to);
+      const expected = authors
+        .map((author, index) => {
+          const own = inPeriod.filter((sale) => sale.author === index);
+          const grossVolume = own.reduce((sum, sale) => sum + sale.price, 0);
+          return { authorWalletId: author.id, salesCount: own.length, grossVolume, royaltiesCredited: (grossVolume * 70) / 100 };
+        })
+        .filter((row) => row.salesCount > 0)
+        .sort((a, b) => b.royaltiesCredited - a.royaltiesCredited || (a.authorWalletId < b.authorWalletId ? -1 : 1));
+      const top = await t.api.get(`/reports/authors/top?from=${from}&to=${to}`, { userId: ADMIN_USER_ID });
+      expect({ from, to, items: top.body.items }).toEqual({ from, to, items: expected });
+      for (const [index, author] of authors.entries()) {
+        const own = expected.find((row) => row.authorWalletId === author.id);
+        const royalties = await t.api.get(`/wallets/${author.id}/royalties?from=${from}&to=${to}`, { userId: author.userId });
+        expect({ from, to, index, sales: royalties.body.salesCount, gross: royalties.body.grossVolume }).toEqual({
+          from,
+          to,
+          index,
+          sales: own?.salesCount ?? 0,
+          gross: own?.grossVolume ?? 0,
+        });
+      }
+    }
+    // All time: each author's days summed.
+    const allTime = await t.api.get(`/wallets/${authors[1]!.id}/royalties`, { userId: authors[1]!.userId });
+    expect(allTime.body).toMatchObject({ salesCount: 4, grossVolume: 110_460, royaltiesCredited: 77_322 });
+
+    // The whole days come from the daily rows: a change there shows in the leaderboard.
+    await t.db.sql`UPDATE author_daily_rollups SET royalty = royalty + 1 WHERE author_wallet_id = ${authors[0]!.id} AND day_start = '2024-03-02T00:00:00Z'`;
+    const tampered = await t.api.get('/reports/authors/top?from=2024-03-02T00:00:00.000Z&to=2024-03-03T00:00:00.000Z', { userId: ADMIN_USER_ID });
+    expect(tampered.body.items.find((row: any) => row.authorWalletId === authors[0]!.id).royaltiesCredited).toBe(1_401);
+    await t.db.sql`UPDATE author_daily_rollups SET royalty = royalty - 1 WHERE author_wallet_id = ${authors[0]!.id} AND day_start = '2024-03-02T00:00:00Z'`;
+    await expectBooksBalanced(t.db.sql);
+  });
+
   it('orders the leaderboard by royalties, ties by wallet id ascending, and honours limit', async () => {
     const buyer = await createWallet(t.api, 100_000);
     const authors = await Promise.all(Array.from({ length: 4 }, () => createWallet(t.api)));

@@ -16,6 +16,8 @@ export interface Books {
   };
   totalsFromLedger: Books['totals'];
   rollupsMatchTotals: boolean;
+  /** Author-hour and author-day rollup rows that disagree with the purchases they count. */
+  authorRollupsOffSales: number;
 }
 
 /**
@@ -65,6 +67,18 @@ export async function readBooks(sql: Sql): Promise<Books> {
       coalesce((SELECT sum(author_amount) FROM purchases), 0)::text AS royalties,
       coalesce((SELECT sum(platform_amount) FROM purchases), 0)::text AS platform_revenue,
       (SELECT count(*) FROM purchases)::text AS purchase_count`;
+  const authorRollupsOff = (grain: 'hour' | 'day') => {
+    const [table, bucket] = grain === 'hour' ? ['author_hourly_rollups', 'bucket_start'] : ['author_daily_rollups', 'day_start'];
+    return sql.unsafe(`
+      SELECT count(*)::int AS n FROM (
+        SELECT author_wallet_id, date_trunc('${grain}', created_at, 'UTC') AS bucket,
+               count(*) AS sales_count, sum(item_price) AS gross_volume, sum(author_amount) AS royalty
+          FROM purchases GROUP BY 1, 2) p
+      FULL JOIN ${table} a ON a.author_wallet_id = p.author_wallet_id AND a.${bucket} = p.bucket
+     WHERE (coalesce(p.sales_count, 0), coalesce(p.gross_volume, 0), coalesce(p.royalty, 0))
+           IS DISTINCT FROM (coalesce(a.sales_count, 0), coalesce(a.gross_volume, 0), coalesce(a.royalty, 0))`);
+  };
+  const [[hoursOff], [daysOff]] = await Promise.all([authorRollupsOff('hour'), authorRollupsOff('day')]);
   const toTotals = (row: Record<string, string>) => ({
     deposited: Number(row.deposited),
     withdrawn: Number(row.withdrawn),
@@ -83,6 +97,7 @@ export async function readBooks(sql: Sql): Promise<Books> {
     totals: kept,
     totalsFromLedger: toTotals(ledger as Record<string, string>),
     rollupsMatchTotals: JSON.stringify(toTotals(rollups as Record<string, string>)) === JSON.stringify(kept),
+    authorRollupsOffSales: (hoursOff!.n as number) + (daysOff!.n as number),
   };
 }
 
@@ -96,5 +111,6 @@ export async function expectBooksBalanced(sql: Sql): Promise<Books> {
   expect(books.purchasesOffSplit).toBe(0);
   expect(books.totals).toEqual(books.totalsFromLedger);
   expect(books.rollupsMatchTotals).toBe(true);
+  expect(books.authorRollupsOffSales).toBe(0);
   return books;
 }

@@ -238,6 +238,25 @@ export const authorHourlyRollups = pgTable(
   ],
 );
 
+/**
+ * The same per-author sales per UTC day, kept beside the hourly rows in the purchase's
+ * transaction, so a long period's leaderboard reads one row per author and day.
+ */
+export const authorDailyRollups = pgTable(
+  'author_daily_rollups',
+  {
+    authorWalletId: uuid('author_wallet_id').notNull(),
+    dayStart: timestamptz('day_start').notNull(),
+    salesCount: bigint('sales_count', { mode: 'number' }).notNull().default(0),
+    grossVolumeCents: cents('gross_volume').notNull().default(0),
+    royaltyCents: cents('royalty').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.authorWalletId, t.dayStart] }),
+    index('author_daily_rollups_day_start_idx').on(t.dayStart),
+  ],
+);
+
 export const financialReports = pgTable(
   'financial_reports',
   {
