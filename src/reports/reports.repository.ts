@@ -46,7 +46,6 @@ export interface AuthorRanking {
 /** A report's statements run under their own, tighter bound than the pool's default. */
 const REPORT_STATEMENT_TIMEOUT_MS = 10_000;
 /** One snapshot for everything a report reads; read-only, so it never blocks or aborts writers. */
-const NO_SEGMENTS: PeriodSegments = { wholeBuckets: null, edges: [] };
 const SNAPSHOT = 'isolation level repeatable read read only';
 
 const reportColumns = {
@@ -201,11 +200,8 @@ export class ReportsRepository {
         WITH sales AS (
           SELECT sales_count, gross_volume, royalty FROM (${rolled}) rolled
           UNION ALL
-          SELECT 1::bigint, p.item_price, p.author_amount
-            FROM ${edgeRanges(sql, segments ?? NO_SEGMENTS)} AS r (edge_from, edge_to)
-           CROSS JOIN LATERAL (
-             SELECT item_price, author_amount FROM purchases
-              WHERE author_wallet_id = ${authorWalletId} AND created_at >= r.edge_from AND created_at < r.edge_to) p
+          SELECT 1::bigint, item_price, author_amount FROM purchases
+           WHERE author_wallet_id = ${authorWalletId} AND (${inRanges(sql, 'created_at', segments?.edges ?? [])})
         )
         SELECT coalesce(sum(sales_count), 0)::text AS sales_count, coalesce(sum(gross_volume), 0)::text AS gross_volume,
                coalesce(sum(royalty), 0)::text AS royalty
@@ -226,11 +222,8 @@ export class ReportsRepository {
         WITH sales AS (
           SELECT author_wallet_id, sales_count, gross_volume, royalty FROM (${authorRollupRows(sql, segments)}) rolled
           UNION ALL
-          SELECT p.author_wallet_id, 1::bigint, p.item_price, p.author_amount
-            FROM ${edgeRanges(sql, segments)} AS r (edge_from, edge_to)
-           CROSS JOIN LATERAL (
-             SELECT author_wallet_id, item_price, author_amount
-               FROM purchases WHERE created_at >= r.edge_from AND created_at < r.edge_to) p
+          SELECT author_wallet_id, 1::bigint, item_price, author_amount FROM purchases
+           WHERE ${inRanges(sql, 'created_at', segments.edges)}
         )
         SELECT author_wallet_id, sum(sales_count)::text AS sales_count, sum(gross_volume)::text AS gross_volume,
                sum(royalty)::text AS royalty
@@ -279,23 +272,27 @@ function edgeRanges(sql: Sql, segments: PeriodSegments) {
  * of hours around them. Columns: author_wallet_id, sales_count, gross_volume, royalty.
  */
 function authorRollupRows(sql: Sql, segments: PeriodSegments, authorWalletId?: string) {
+  const { wholeDays, hours } = segments.wholeBuckets ? splitWholeDays(segments.wholeBuckets) : { wholeDays: null, hours: [] };
   const ofAuthor = authorWalletId === undefined ? sql`` : sql`AND author_wallet_id = ${authorWalletId}`;
-  if (!segments.wholeBuckets) {
-    return sql`SELECT author_wallet_id, sales_count, gross_volume, royalty FROM author_daily_rollups WHERE false`;
-  }
-  const { wholeDays, hours } = splitWholeDays(segments.wholeBuckets);
-  const [first, second] = hours;
-  const iso = (date: Date | undefined) => date?.toISOString() ?? null;
-  // An absent run is a NULL pair, which matches no row.
   return sql`
     SELECT author_wallet_id, sales_count, gross_volume, royalty FROM author_daily_rollups
-     WHERE day_start >= ${iso(wholeDays?.from)}::timestamptz AND day_start < ${iso(wholeDays?.to)}::timestamptz
-           ${ofAuthor}
+     WHERE (${inRanges(sql, 'day_start', wholeDays ? [wholeDays] : [])}) ${ofAuthor}
     UNION ALL
     SELECT author_wallet_id, sales_count, gross_volume, royalty FROM author_hourly_rollups
-     WHERE ((bucket_start >= ${iso(first?.from)}::timestamptz AND bucket_start < ${iso(first?.to)}::timestamptz)
-         OR (bucket_start >= ${iso(second?.from)}::timestamptz AND bucket_start < ${iso(second?.to)}::timestamptz))
-           ${ofAuthor}`;
+     WHERE (${inRanges(sql, 'bucket_start', hours)}) ${ofAuthor}`;
+}
+
+/**
+ * `column` within any of the half-open ranges, as plain range conditions (an index range scan
+ * each); `false` for none. Only the ranges present are written: a NULL placeholder for an absent
+ * one would leave the planner a generic plan that cannot rule it out.
+ */
+function inRanges(sql: Sql, column: 'created_at' | 'bucket_start' | 'day_start', ranges: readonly Period[]) {
+  if (ranges.length === 0) return sql`false`;
+  const conditions = ranges.map(
+    (range) => sql`(${sql(column)} >= ${range.from.toISOString()}::timestamptz AND ${sql(column)} < ${range.to.toISOString()}::timestamptz)`,
+  );
+  return conditions.reduce((all, condition) => sql`${all} OR ${condition}`);
 }
 
 function toFigures(row: TotalsSqlRow): FinancialFigures {
