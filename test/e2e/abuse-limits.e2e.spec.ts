@@ -76,6 +76,12 @@ describe('abuse limits: per-caller rate limit, security headers, CORS (e2e)', ()
       const csp = response.headers.get('content-security-policy') ?? '';
       expect(csp).toContain("default-src 'self'");
       expect(csp).toContain("frame-ancestors 'none'");
+      // Errors too, whether Nest or the router answered.
+      for (const answer of [await t.api.get('/no-such-route'), await t.api.post('/purchases', { userId: randomUUID() })]) {
+        expect(answer.status).toBeGreaterThanOrEqual(400);
+        expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(answer.headers.get('content-security-policy')).toBe(csp);
+      }
     });
 
     it('keeps Swagger UI loadable under the content security policy', async () => {
