@@ -102,6 +102,7 @@ describe('loadConfig', () => {
     ['HTTP_WORKERS', '17'],
     ['PURCHASE_LANES', '0'],
     ['PURCHASE_BATCH_SIZE_MAX', '501'],
+    ['IDEMPOTENCY_MEMORY_RESULTS', '-1'],
     ['JWT_SECRET', 'too-short'],
     ['JWT_PUBLIC_KEY', 'not a key'],
   ])('refuses %s=%j and names the variable', (name, value) => {

@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../common/errors/domain-errors';
+import { AppConfig } from '../config/app-config';
 import { MetricsService, OperationOutcome } from '../metrics/metrics.service';
 import { REDIS_CACHE } from '../redis/redis.module';
 import { IdempotencyInFlightError, IdempotencyKeyReusedError } from './idempotency.errors';
@@ -69,11 +71,20 @@ type IdempotencyRedis = Redis & {
 export class IdempotencyService {
   private readonly logger = new Logger(IdempotencyService.name);
   private readonly redis: IdempotencyRedis;
+  /**
+   * Results this process has already replayed. A completed result never changes (the database
+   * answers a replay with the same row for good), so a key retried again is answered without a
+   * Redis round trip. Only replayed keys are kept: most keys are never retried at all.
+   */
+  private readonly replayed: LRUCache<string, CachedResult> | undefined;
 
   constructor(
     @Inject(REDIS_CACHE) redis: Redis,
+    config: AppConfig,
     @Optional() private readonly metrics?: MetricsService,
   ) {
+    const size = config.idempotencyMemoryResults;
+    this.replayed = size > 0 ? new LRUCache({ max: size, ttl: RESULT_TTL_SECONDS * 1_000 }) : undefined;
     if (!('idempotencyClaim' in redis)) {
       redis.defineCommand('idempotencyClaim', { numberOfKeys: 2, lua: CLAIM_SCRIPT });
       redis.defineCommand('idempotencyComplete', { numberOfKeys: 2, lua: COMPLETE_SCRIPT });
@@ -119,12 +130,14 @@ export class IdempotencyService {
   ): Promise<IdempotentOutcome<T>> {
     const resultKey = `idem:${scope.operation}:${scope.callerId}:${scope.key}`;
     const lockKey = `${resultKey}:lock`;
+    const remembered = this.replayed?.get(resultKey);
+    if (remembered) return replayOf<T>(remembered, fingerprint);
     const token = randomUUID();
 
     const claim = await this.claim(resultKey, lockKey, token);
     if (claim.state === 'result') {
-      if (claim.cached.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
-      return { body: claim.cached.body as T, replayed: true };
+      this.replayed?.set(resultKey, claim.cached);
+      return replayOf<T>(claim.cached, fingerprint);
     }
     if (claim.state === 'in_flight') throw new IdempotencyInFlightError();
 
@@ -141,6 +154,7 @@ export class IdempotencyService {
       throw new IdempotencyKeyReusedError();
     }
     const cached: CachedResult = { fingerprint, body: result.body };
+    if (result.replayed) this.replayed?.set(resultKey, cached);
     await this.bestEffort(() =>
       this.redis.idempotencyComplete(resultKey, lockKey, token, JSON.stringify(cached), RESULT_TTL_SECONDS),
     );
@@ -169,6 +183,12 @@ export class IdempotencyService {
       this.logger.debug({ err: (error as Error).message }, 'idempotency cache write skipped');
     }
   }
+}
+
+/** A stored result answers only the request it was made for; the same key with another body is a 422. */
+function replayOf<T>(cached: CachedResult, fingerprint: string): IdempotentOutcome<T> {
+  if (cached.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+  return { body: cached.body as T, replayed: true };
 }
 
 function outcomeOf(error: unknown): OperationOutcome {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { createWallet, deposit, purchase, TestWallet } from '../factories/wallets.factory';
 import { expectBooksBalanced } from '../setup/books';
+import { REDIS_CACHE } from '../../src/redis/redis.module';
 import { PrivateRedis } from '../setup/private-redis';
 import { ADMIN_USER_ID, PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 
@@ -150,6 +151,39 @@ describe('purchases (e2e)', () => {
     const retry = await purchase(t.api, buyer, author, 500, key);
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('answers a key replayed again from process memory: same 201, no Redis round trip, another body still 422', async () => {
+    const buyer = await createWallet(t.api, 10_000);
+    const author = await createWallet(t.api);
+    const key = randomUUID();
+    const first = await purchase(t.api, buyer, author, 1_000, key);
+    expect(first.status).toBe(201);
+    const claims = jest.spyOn(t.app.get(REDIS_CACHE), 'idempotencyClaim' as never);
+    // Requests that asked Redis, told apart by their claim token (the client's auto-pipelining
+    // calls the command function a second time with the same arguments).
+    const redisAsked = () => new Set(claims.mock.calls.map((call: unknown[]) => call[2])).size;
+    try {
+      const fromRedis = await purchase(t.api, buyer, author, 1_000, key);
+      expect(redisAsked()).toBe(1);
+      const fromMemory = await purchase(t.api, buyer, author, 1_000, key);
+      expect(redisAsked()).toBe(1);
+      for (const replay of [fromRedis, fromMemory]) {
+        expect(replay.status).toBe(201);
+        expect(replay.headers.get('idempotent-replayed')).toBe('true');
+        expect(replay.body).toEqual(first.body);
+      }
+      const reused = await purchase(t.api, buyer, author, 999, key);
+      expect(reused.status).toBe(422);
+      expect(redisAsked()).toBe(1);
+      // Another caller's identical key is a different key.
+      const other = await createWallet(t.api, 10_000);
+      expect((await purchase(t.api, other, author, 1_000, key)).headers.get('idempotent-replayed')).toBeNull();
+    } finally {
+      claims.mockRestore();
+    }
+    expect((await balanceOf(t, buyer)).balance).toBe(9_000);
+    await expectBooksBalanced(t.db.sql);
   });
 
   it.each([
