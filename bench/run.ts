@@ -11,8 +11,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
+import Redis from 'ioredis';
 import postgres, { Sql } from 'postgres';
 import { checkBooks } from './books';
+import { Counters, countersBetween, readCounters } from './counters';
 import { ClientScript, runLoad } from './load';
 import { backendPids, hasBatchFunction, PgbenchResult, preparePgbench, runPgbench } from './pgbench';
 import {
@@ -21,6 +23,7 @@ import {
   HTTP_WORKERS,
   PLATFORM_ACCOUNT_ID,
   processTree,
+  REDIS_URL,
   RssSampler,
   RunningService,
   startService,
@@ -94,6 +97,8 @@ interface WorkloadResult {
   serviceCpu: number;
   databaseCpu: number;
   generatorCpu: number;
+  /** Redis commands, database commits, WAL flushes and Redis CPU over the timed phase. */
+  counters: Counters;
   note?: string;
 }
 
@@ -109,6 +114,7 @@ async function measure(
   workload: Workload,
   service: RunningService,
   sql: Sql,
+  redis: Redis,
   sampler: RssSampler,
 ): Promise<WorkloadResult> {
   const scriptFactory = await workload.prepare();
@@ -118,9 +124,11 @@ async function measure(
   let serviceCpuBefore = 0;
   let databaseCpuBefore = new Map<number, number>();
   let generatorCpuBefore = process.cpuUsage();
+  let countersBefore: Promise<Counters> | undefined;
   // Measure CPU and memory for the timed phase only, from the end of the warm-up.
   const warmupEnd = setTimeout(() => {
     sampler.reset();
+    countersBefore = readCounters(sql, redis, service.databaseName);
     serviceCpuBefore = cpuOf(serviceTree);
     generatorCpuBefore = process.cpuUsage();
     void backendPids(sql, service.databaseName).then((pids) => {
@@ -137,6 +145,7 @@ async function measure(
     script: () => scriptFactory(),
   });
   clearTimeout(warmupEnd);
+  const countersAfter = await readCounters(sql, redis, service.databaseName);
   const note = await besides?.stop();
   const seconds = result.measuredMs / 1_000;
   const generatorCpu = process.cpuUsage(generatorCpuBefore);
@@ -157,6 +166,7 @@ async function measure(
     serviceCpu: (cpuOf(serviceTree) - serviceCpuBefore) / seconds,
     databaseCpu: databaseCpu / seconds,
     generatorCpu: (generatorCpu.user + generatorCpu.system) / 1e6 / seconds,
+    counters: countersBetween((await countersBefore) ?? countersAfter, countersAfter),
     note,
   };
 }
@@ -229,6 +239,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
   const sql = postgres(service.databaseUrl, { max: 2, onnotice: () => undefined });
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const failures: string[] = [];
   try {
     log(`service pid ${service.pid} on port ${service.port}, database ${service.databaseName}`);
@@ -244,7 +255,7 @@ async function main(): Promise<number> {
     );
     const results: WorkloadResult[] = [];
     for (const workload of selected) {
-      const result = await measure(workload, service, sql, sampler);
+      const result = await measure(workload, service, sql, redis, sampler);
       log(
         `  ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, p99 ${fixed(result.p99, 1)} ms, ${result.statuses}, ` +
           `machine load average ${fixed(os.loadavg()[0]!, 1)}` +
@@ -325,6 +336,28 @@ async function main(): Promise<number> {
       ),
     );
     for (const result of results) if (result.note) log(`${result.name}: ${result.note}`);
+    log('');
+    log(
+      table(
+        ['where the time goes', 'Redis scripts/req', 'Redis cmds/req', 'Redis CPU', 'db commits/req', 'WAL flushes/s', 'WAL KiB/req'],
+        results.map(({ name, requests, counters, perSecond }) => {
+          const seconds = requests / perSecond;
+          return [
+            name,
+            fixed(counters.redisScripts / requests, 2),
+            fixed(counters.redisCommands / requests, 2),
+            fixed(counters.redisCpuSeconds / seconds, 2),
+            fixed(counters.commits / requests, 3),
+            fixed(counters.walSyncs / seconds),
+            fixed(counters.walBytes / 1024 / requests, 2),
+          ];
+        }),
+      ),
+    );
+    log(
+      'Server counters over the timed phase: scripts are round trips from the service, commands include those run ' +
+        'inside scripts; PostgreSQL publishes its statistics about once a second.',
+    );
     if (limits.length > 0) {
       log('');
       log(
@@ -375,6 +408,7 @@ async function main(): Promise<number> {
     }
   } finally {
     await sql.end({ timeout: 5 });
+    redis.disconnect();
     await service.stop();
   }
   if (failures.length > 0) {
