@@ -230,11 +230,13 @@ async function main() {
     }
 
     const sizes = Object.keys(results);
-    const [rollupRows] = await sql<{ hourly: string; author: string }[]>`
-      SELECT (SELECT count(*) FROM hourly_rollups)::text AS hourly, (SELECT count(*) FROM author_hourly_rollups)::text AS author`;
+    const [rollupRows] = await sql<{ hourly: string; author: string; authorDaily: string }[]>`
+      SELECT (SELECT count(*) FROM hourly_rollups)::text AS hourly, (SELECT count(*) FROM author_hourly_rollups)::text AS author,
+             (SELECT count(*) FROM author_daily_rollups)::text AS "authorDaily"`;
     const lines = [
       `runs per query: ${RUNS} (after ${WARMUP_RUNS} warm-up runs); fill times (s): ${JSON.stringify(fillTimes)}`,
-      `rollup rows at the largest size: hourly ${rollupRows!.hourly}, author-hourly ${rollupRows!.author}`,
+      `rollup rows at the largest size: hourly ${rollupRows!.hourly}, author-hourly ${rollupRows!.author}, ` +
+        `author-daily ${rollupRows!.authorDaily}`,
       '',
       `| query | ${sizes.map((s) => `median ms @ ${Number(s).toLocaleString('en-US')} entries`).join(' | ')} |`,
       `| --- | ${sizes.map(() => '---').join(' | ')} |`,

@@ -2,11 +2,11 @@ import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { renderFrameworkError } from './common/errors/framework-errors';
 import { useBoundedJsonParser } from './common/http/json-body';
+import { createRootLogger, logRequests, PinoLoggerService } from './common/logging/pino-logger';
 import { requestIdFor } from './common/http/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { createValidationPipe } from './common/http/validation';
@@ -51,7 +51,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     // Nest would add a form-urlencoded parser; the API speaks JSON only (Fastify's own parser).
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  const logger = createRootLogger(config.logLevel);
+  app.useLogger(new PinoLoggerService(logger));
   app.useGlobalPipes(createValidationPipe());
   // Browsers may call the API only from configured origins; without any, no CORS headers at all.
   if (config.corsOrigins.length > 0) {
@@ -85,6 +86,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   fastify.addHook('onSend', async (_request, reply) => {
     if (draining) void reply.header('Connection', 'close');
   });
+  logRequests(fastify, logger);
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', async (request, reply) => {
     // The route template (`/wallets/:walletId`), never the raw URL: ids would explode the label set.
@@ -100,7 +102,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
 /** Builds the worker-only process: queues and schedules, no HTTP. */
 export async function createWorkerContext(config: AppConfig): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(AppModule.register(config), { bufferLogs: true });
-  app.useLogger(app.get(Logger));
+  app.useLogger(new PinoLoggerService(createRootLogger(config.logLevel)));
   return app;
 }
 

@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './db/database.module';
@@ -27,24 +26,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            // Fastify made the id (accepting a caller's X-Request-Id); log lines carry the same one.
-            genReqId: (request) => (request as { id?: string }).id ?? '',
-            customAttributeKeys: { reqId: 'requestId' },
-            autoLogging: { ignore: (request) => (request.url ?? '').startsWith('/health') },
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
-            serializers: {
-              req: (request: { id: string; method: string; url: string }) => ({
-                id: request.id,
-                method: request.method,
-                url: request.url,
-              }),
-              res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
-            },
-          },
-        }),
         JwtModule.register({}),
         AuthModule,
         DatabaseModule,
