@@ -2,17 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { eq } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { Database } from '../db/database';
-import { isDatabaseUnavailableError, isRetryableTransactionError, PgCode, pgErrorCode } from '../db/postgres-errors';
 import { purchases, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
 import {
   AuthorWalletNotFoundError,
+  callMoneyBatch,
   callMoneyFunction,
   InsufficientFundsError,
   SelfPurchaseError,
   WalletNotFoundError,
 } from '../wallets/wallet.errors';
-import type { ItemResult } from './purchase-batcher';
+import { ItemResult, settle } from '../common/batching/batcher';
 
 export interface PurchaseRow {
   id: string;
@@ -85,9 +85,6 @@ const REFUSALS: Record<Exclude<BatchOutcome, 'completed' | 'replayed'>, () => Er
   insufficient_funds: () => new InsufficientFundsError(),
 };
 
-/** A whole batch is re-run at most this many times (deadlock, serialization, key race). */
-const BATCH_ATTEMPTS_MAX = 3;
-
 const buyerWallets = alias(wallets, 'buyer_wallets');
 const authorWallets = alias(wallets, 'author_wallets');
 
@@ -135,17 +132,8 @@ export class PurchasesRepository {
           ${sql.array(calls.map((c) => String(c.itemPriceCents)))}::bigint[],
           ${first.royaltyPercent}, ${first.platformWalletId})`;
 
-    let rows: BatchSqlRow[] | undefined;
-    for (let attempt = 1; rows === undefined; attempt++) {
-      try {
-        rows = await run();
-      } catch (error) {
-        const keyRace = pgErrorCode(error) === PgCode.uniqueViolation;
-        if ((keyRace || isRetryableTransactionError(error)) && attempt < BATCH_ATTEMPTS_MAX) continue;
-        if (isDatabaseUnavailableError(error) || calls.length === 1) throw error;
-        return Promise.all(calls.map((call) => this.settle(() => this.execute(call))));
-      }
-    }
+    const rows = await callMoneyBatch(run, calls.length);
+    if (!rows) return Promise.all(calls.map((call) => settle(() => this.execute(call))));
     const byOrdinal = new Map(rows.map((row) => [row.ordinal, row]));
     return calls.map((call, index): ItemResult<ExecutedPurchase> => {
       const row = byOrdinal.get(index + 1);
@@ -162,14 +150,6 @@ export class PurchasesRepository {
       }
       return { ok: false, error: REFUSALS[row.outcome]() };
     });
-  }
-
-  private async settle<T>(work: () => Promise<T>): Promise<ItemResult<T>> {
-    try {
-      return { ok: true, value: await work() };
-    } catch (error) {
-      return { ok: false, error };
-    }
   }
 
   async findWithParties(purchaseId: string): Promise<PurchaseWithParties | undefined> {

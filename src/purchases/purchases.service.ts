@@ -8,7 +8,7 @@ import { SelfPurchaseError } from '../wallets/wallet.errors';
 import { WalletsService } from '../wallets/wallets.service';
 import { PurchaseDto, toPurchaseDto } from './dto/purchase.dto';
 import { PurchaseNotFoundError } from './purchase.errors';
-import { Batcher } from './purchase-batcher';
+import { Batcher } from '../common/batching/batcher';
 import { ExecutedPurchase, ExecutePurchaseCall, PurchasesRepository } from './purchases.repository';
 import { assertSplitInvariants } from './royalty-split';
 

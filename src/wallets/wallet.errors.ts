@@ -1,6 +1,12 @@
 import { DomainError, NotFoundError } from '../common/errors/domain-errors';
 import { retryTransient } from '../db/database';
-import { PgCode, WalletSqlCode, pgErrorCode } from '../db/postgres-errors';
+import {
+  isDatabaseUnavailableError,
+  isRetryableTransactionError,
+  PgCode,
+  WalletSqlCode,
+  pgErrorCode,
+} from '../db/postgres-errors';
 
 export class WalletNotFoundError extends NotFoundError {
   constructor() {
@@ -56,6 +62,29 @@ export async function callMoneyFunction<T>(call: () => Promise<T>): Promise<T> {
       return await call();
     } catch (retryError) {
       rethrowWalletSqlError(retryError);
+    }
+  }
+}
+
+/** A whole batch is re-run at most this many times (deadlock, serialization, key race). */
+const BATCH_ATTEMPTS_MAX = 3;
+
+/**
+ * Runs one call of a batched money function. A unique violation means another instance
+ * committed one of the batch's keys first: running the batch again turns that item into a
+ * replay; deadlocks and serialization failures are re-run too. Undefined means "run the items
+ * one by one": something unexpected failed the whole batch, and one bad item must not fail its
+ * neighbours. An unreachable database, or a batch of one, fails as it is.
+ */
+export async function callMoneyBatch<R>(run: () => Promise<R[]>, itemCount: number): Promise<R[] | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const keyRace = pgErrorCode(error) === PgCode.uniqueViolation;
+      if ((keyRace || isRetryableTransactionError(error)) && attempt < BATCH_ATTEMPTS_MAX) continue;
+      if (isDatabaseUnavailableError(error) || itemCount === 1) throw error;
+      return undefined;
     }
   }
 }

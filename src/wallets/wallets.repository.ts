@@ -3,7 +3,8 @@ import { and, desc, eq, lt } from 'drizzle-orm';
 import { Database } from '../db/database';
 import { ledgerEntries, ledgerTransactions, users, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
-import { callMoneyFunction } from './wallet.errors';
+import { ItemResult, settle } from '../common/batching/batcher';
+import { callMoneyBatch, callMoneyFunction, WalletNotFoundError } from './wallet.errors';
 
 export interface WalletRow {
   id: string;
@@ -38,7 +39,9 @@ export interface LedgerEntryRow {
   createdAt: Date;
 }
 
-interface MoneyCall {
+type DepositSqlRow = WalletSqlRow & { wallet_id: string; replayed: boolean; request_hash: string; wallet_created_at: Date | string };
+
+export interface MoneyCall {
   operationId: string;
   userId: string;
   idempotencyKey: string | undefined;
@@ -76,18 +79,39 @@ export class WalletsRepository {
 
   async deposit(call: MoneyCall): Promise<DepositRow> {
     const rows = await callMoneyFunction(
-      () => this.database.sql<(WalletSqlRow & { wallet_id: string; replayed: boolean; request_hash: string; wallet_created_at: Date | string })[]>`
+      () => this.database.sql<DepositSqlRow[]>`
         SELECT id, replayed, request_hash, wallet_id, user_id, balance, fractional_balance, wallet_created_at, updated_at
           FROM wallet_deposit(${call.operationId}, ${call.userId}, ${call.idempotencyKey ?? null},
                               ${call.requestHash}, ${call.walletId}, ${call.amountCents})`,
     );
-    const row = rows[0]!;
-    return {
-      depositId: row.id,
-      replayed: row.replayed,
-      requestHash: row.request_hash,
-      wallet: toWalletRow({ ...row, id: row.wallet_id, created_at: row.wallet_created_at }),
-    };
+    return toDepositRow(rows[0]!);
+  }
+
+  /**
+   * Many deposits in one transaction (see wallet_deposit_batch); each gets its own result.
+   * Calls must not repeat a (user, key). Retried and split up as callMoneyBatch says.
+   */
+  async depositBatch(calls: MoneyCall[]): Promise<ItemResult<DepositRow>[]> {
+    if (calls.length === 0) return [];
+    const sql = this.database.sql;
+    const run = () => sql<(DepositSqlRow & { ordinal: number; outcome: 'completed' | 'replayed' | 'wallet_not_found' })[]>`
+      SELECT ordinal, outcome, id, request_hash, wallet_id, user_id, balance, fractional_balance, wallet_created_at, updated_at
+        FROM wallet_deposit_batch(
+          ${sql.array(calls.map((c) => c.operationId))}::uuid[],
+          ${sql.array(calls.map((c) => c.userId))}::uuid[],
+          ${sql.array(calls.map((c) => c.idempotencyKey ?? null) as string[])}::text[],
+          ${sql.array(calls.map((c) => c.requestHash))}::text[],
+          ${sql.array(calls.map((c) => c.walletId))}::uuid[],
+          ${sql.array(calls.map((c) => String(c.amountCents)))}::bigint[])`;
+    const rows = await callMoneyBatch(run, calls.length);
+    if (!rows) return Promise.all(calls.map((call) => settle(() => this.deposit(call))));
+    const byOrdinal = new Map(rows.map((row) => [row.ordinal, row]));
+    return calls.map((_call, index): ItemResult<DepositRow> => {
+      const row = byOrdinal.get(index + 1);
+      if (!row) return { ok: false, error: new Error('deposit batch returned no row for an item') };
+      if (row.outcome === 'wallet_not_found') return { ok: false, error: new WalletNotFoundError() };
+      return { ok: true, value: toDepositRow({ ...row, replayed: row.outcome === 'replayed' }) };
+    });
   }
 
   async withdraw(call: MoneyCall): Promise<WithdrawalRow> {
@@ -148,5 +172,14 @@ function toWalletRow(row: WalletSqlRow): WalletRow {
     carryCentiCents: row.fractional_balance,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
+  };
+}
+
+function toDepositRow(row: DepositSqlRow): DepositRow {
+  return {
+    depositId: row.id,
+    replayed: row.replayed,
+    requestHash: row.request_hash,
+    wallet: toWalletRow({ ...row, id: row.wallet_id, created_at: row.wallet_created_at }),
   };
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Batcher } from '../common/batching/batcher';
 import { Caller } from '../common/auth/caller';
 import { AppConfig } from '../config/app-config';
 import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
@@ -9,18 +10,31 @@ import { toWalletDto, WalletDto } from './dto/wallet.dto';
 import { toWithdrawalDto, WithdrawalDto } from './dto/withdrawal.dto';
 import { decodeLedgerCursor, encodeLedgerCursor } from './ledger-cursor';
 import { WalletNotFoundError } from './wallet.errors';
-import { WalletRow, WalletsRepository } from './wallets.repository';
+import { DepositRow, MoneyCall, WalletRow, WalletsRepository } from './wallets.repository';
 
 @Injectable()
 export class WalletsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(WalletsService.name);
   private platformWallet: WalletRow | undefined;
+  /** Group commit for deposits, with the purchases' settings (ADR 0014). */
+  private readonly deposits: Batcher<MoneyCall, DepositRow>;
 
   constructor(
     private readonly repository: WalletsRepository,
     private readonly idempotency: IdempotencyService,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.deposits = new Batcher(
+      {
+        lanes: config.purchaseBatching.lanes,
+        batchSizeMax: config.purchaseBatching.batchSizeMax,
+        laneKey: (call) => call.walletId,
+        // Deposits without a key never collide; their operation id keeps them apart.
+        dedupeKey: (call) => `${call.userId}:${call.idempotencyKey ?? call.operationId}`,
+      },
+      (calls) => this.repository.depositBatch(calls),
+    );
+  }
 
   /** Seeds the platform account and its wallet (idempotent; every instance may do it). */
   async onApplicationBootstrap(): Promise<void> {
@@ -68,7 +82,7 @@ export class WalletsService implements OnApplicationBootstrap {
   ): Promise<IdempotentOutcome<WalletDto>> {
     const fingerprint = requestFingerprint('deposit', { walletId, amount: amountCents });
     const execute = async () => {
-      const result = await this.repository.deposit({
+      const result = await this.deposits.submit({
         operationId: randomUUID(),
         userId: caller.userId,
         idempotencyKey,

@@ -165,7 +165,15 @@ describe('the service process', () => {
       expect(created.status).toBe(201);
       const walletId = ((await created.json()) as { id: string }).id;
 
-      // Hold the wallet row so that the deposits below are in flight, waiting inside PostgreSQL.
+      const funded = await fetch(`${service.baseUrl}/wallets/${walletId}/deposit`, {
+        method: 'POST',
+        headers: { 'x-user-id': userId, 'content-type': 'application/json' },
+        body: JSON.stringify({ amount: 1_000 }),
+      });
+      expect(funded.status).toBe(201);
+
+      // Hold the wallet row so that the withdrawals below are in flight, waiting inside
+      // PostgreSQL (each is its own transaction; deposits and purchases would be batched).
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let locked!: () => void;
@@ -177,32 +185,30 @@ describe('the service process', () => {
       });
       await isLocked;
 
-      const depositCount = 5;
-      const deposits = Array.from({ length: depositCount }, () =>
-        fetch(`${service.baseUrl}/wallets/${walletId}/deposit`, {
+      const withdrawalCount = 5;
+      const withdrawals = Array.from({ length: withdrawalCount }, () =>
+        fetch(`${service.baseUrl}/wallets/${walletId}/withdrawals`, {
           method: 'POST',
-          headers: { 'x-user-id': userId, 'content-type': 'application/json' },
+          headers: { 'x-user-id': userId, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
           body: JSON.stringify({ amount: 100 }),
-        }).then(async (response) => ({ status: response.status, body: (await response.json()) as { balance: number } })),
+        }).then((response) => response.status),
       );
       const waiting = async () => {
         const [row] = await db.sql<{ n: number }[]>`
           SELECT count(*)::int AS n FROM pg_stat_activity
-           WHERE datname = ${db.name} AND wait_event_type = 'Lock' AND query LIKE '%wallet_deposit%'`;
-        return row!.n === depositCount;
+           WHERE datname = ${db.name} AND wait_event_type = 'Lock' AND query LIKE '%wallet_withdraw%'`;
+        return row!.n === withdrawalCount;
       };
-      await waitFor(waiting, () => 'deposits never blocked on the wallet row');
+      await waitFor(waiting, () => 'withdrawals never blocked on the wallet row');
 
       service.child.kill('SIGTERM');
-      // The listener closes first: new connections are refused while the deposits still wait.
+      // The listener closes first: new connections are refused while the withdrawals still wait.
       await waitFor(async () => !(await accepts(port)), () => 'the service kept accepting connections after SIGTERM');
       expect(service.child.exitCode).toBeNull();
 
       release();
       await holder;
-      const responses = await Promise.all(deposits);
-      expect(responses.map((r) => r.status)).toEqual(Array(depositCount).fill(201));
-      expect(responses.map((r) => r.body.balance).sort((a, b) => a - b)).toEqual([100, 200, 300, 400, 500]);
+      expect(await Promise.all(withdrawals)).toEqual(Array(withdrawalCount).fill(201));
 
       // The watchdog exits 1 past SHUTDOWN_TIMEOUT_MS, so 0 means the drain finished in time.
       expect(await service.exited).toEqual({ code: 0, signal: null });

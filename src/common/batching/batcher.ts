@@ -15,6 +15,15 @@ export interface BatcherOptions<I> {
 /** What the runner says about each item, in the order it received them. */
 export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
+/** One item's outcome as an ItemResult, for runners that fall back to items one by one. */
+export async function settle<T>(work: () => Promise<T>): Promise<ItemResult<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 interface Pending<I, R> {
   item: I;
   resolve: (value: R) => void;

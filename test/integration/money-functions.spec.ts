@@ -25,7 +25,9 @@ async function openBooks(count: number, fundCents: number): Promise<Books> {
   for (let i = 0; i < count; i++) {
     const userId = randomUUID();
     const { wallet } = await wallets.createForUser(userId);
-    await wallets.deposit({ operationId: randomUUID(), userId, idempotencyKey: undefined, requestHash: 'h', walletId: wallet.id, amountCents: fundCents });
+    if (fundCents > 0) {
+      await wallets.deposit({ operationId: randomUUID(), userId, idempotencyKey: undefined, requestHash: 'h', walletId: wallet.id, amountCents: fundCents });
+    }
     parties.push({ userId, walletId: wallet.id });
   }
   return { db, database, purchases: new PurchasesRepository(database), wallets, platformWalletId: platform.wallet.id, parties };
@@ -117,6 +119,92 @@ describe('purchase_execute and purchase_execute_batch', () => {
       }
       const [row] = await books.db.sql`SELECT count(*)::int AS n FROM purchases WHERE buyer_wallet_id = ${books.parties[0]!.walletId}`;
       expect(row!.n).toBe(10);
+      await expectBooksBalanced(books.db.sql);
+    } finally {
+      await otherDatabase.close();
+      await closeBooks(books);
+    }
+  });
+});
+
+describe('wallet_deposit and wallet_deposit_batch', () => {
+  it('agree to the cent on any sequence of deposits: keyed, unkeyed, replayed, to a wallet of someone else', async () => {
+    const single = await openBooks(3, 0);
+    const batched = await openBooks(3, 0);
+    // The same (user, key) never twice in one batch (the batcher's rule); across steps it may
+    // repeat, which makes the later ones replays.
+    const depositCall = (books: Books, step: { owner: number; wallet: number; amount: number; key: number | null }) => ({
+      operationId: randomUUID(),
+      userId: books.parties[step.owner]!.userId,
+      idempotencyKey: step.key === null ? undefined : `k${step.key}`,
+      requestHash: `h:${step.wallet}:${step.amount}`,
+      walletId: books.parties[step.wallet]!.walletId,
+      amountCents: step.amount,
+    });
+    const outcome = (value: { replayed: boolean; wallet: { balanceCents: number } }) =>
+      `${value.replayed ? 'replayed' : 'ok'}:${value.wallet.balanceCents}`;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(
+            fc.record({
+              owner: fc.nat(2),
+              wallet: fc.nat(2),
+              amount: fc.integer({ min: 1, max: 5_000 }),
+              key: fc.option(fc.nat(3), { nil: null }),
+            }),
+            { minLength: 1, maxLength: 25, selector: (s) => (s.key === null ? Math.random() : `${s.owner}:${s.key}`) },
+          ),
+          async (steps) => {
+            const singleOutcomes: string[] = [];
+            for (const step of steps) {
+              try {
+                singleOutcomes.push(outcome(await single.wallets.deposit(depositCall(single, step))));
+              } catch (error) {
+                singleOutcomes.push((error as Error).name);
+              }
+            }
+            const results = await batched.wallets.depositBatch(steps.map((step) => depositCall(batched, step)));
+            expect(results.map((r) => (r.ok ? outcome(r.value) : (r.error as Error).name))).toEqual(singleOutcomes);
+            expect(await walletStates(batched)).toEqual(await walletStates(single));
+          },
+        ),
+        { numRuns: 12 },
+      );
+      await expectBooksBalanced(single.db.sql);
+      await expectBooksBalanced(batched.db.sql);
+    } finally {
+      await closeBooks(single);
+      await closeBooks(batched);
+    }
+  });
+
+  it('resolves a key raced by two batches on separate connections to one deposit and one replay', async () => {
+    const books = await openBooks(2, 0);
+    const otherDatabase = new Database(createSqlClient({ url: books.db.url, poolMax: 2 }));
+    const other = new WalletsRepository(otherDatabase);
+    const party = books.parties[0]!;
+    const deposit = (key: string | undefined, amountCents: number) => ({
+      operationId: randomUUID(),
+      userId: party.userId,
+      idempotencyKey: key,
+      requestHash: `h:${amountCents}`,
+      walletId: party.walletId,
+      amountCents,
+    });
+    try {
+      for (let round = 0; round < 10; round++) {
+        const key = randomUUID();
+        const [a, b] = await Promise.all([
+          books.wallets.depositBatch([deposit(undefined, 1), deposit(key, 100)]),
+          other.depositBatch([deposit(key, 100), deposit(undefined, 2)]),
+        ]);
+        const racers = [a[1]!, b[0]!].map((r) => (r.ok ? r.value : undefined));
+        expect(racers.filter((v) => v?.replayed)).toHaveLength(1);
+        expect(racers[0]!.depositId).toBe(racers[1]!.depositId);
+        expect(a[0]!.ok && b[1]!.ok).toBe(true);
+      }
+      expect((await books.wallets.findById(party.walletId))!.balanceCents).toBe(10 * (1 + 100 + 2));
       await expectBooksBalanced(books.db.sql);
     } finally {
       await otherDatabase.close();

@@ -1,4 +1,4 @@
-import { Batcher, ItemResult } from './purchase-batcher';
+import { Batcher, ItemResult } from './batcher';
 
 interface Item {
   lane: string;
