@@ -102,6 +102,8 @@ export const ledgerEntries = pgTable(
     index('ledger_entries_wallet_id_idx').on(t.walletId, t.id.desc()).where(sql`${t.walletId} IS NOT NULL`),
     index('ledger_entries_transaction_id_idx').on(t.transactionId),
     index('ledger_entries_created_at_idx').on(t.createdAt),
+    // Funding and payout postings by time: a report's partial edge hours read only these.
+    index('ledger_entries_system_created_at_idx').on(t.createdAt).where(sql`${t.systemAccount} IS NOT NULL`),
     check('ledger_entries_amount_non_zero', sql`${t.amountCents} <> 0`),
     check('ledger_entries_system_account', sql`${t.systemAccount} IN ('funding', 'payout')`),
     check('ledger_entries_one_account', sql`(${t.walletId} IS NULL) <> (${t.systemAccount} IS NULL)`),

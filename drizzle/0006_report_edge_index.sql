@@ -1,0 +1,1 @@
+CREATE INDEX "ledger_entries_system_created_at_idx" ON "ledger_entries" USING btree ("created_at") WHERE "ledger_entries"."system_account" IS NOT NULL;
