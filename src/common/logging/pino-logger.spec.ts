@@ -60,8 +60,8 @@ describe('logRequests', () => {
     await fastify.inject({ method: 'GET', url: '/nope' });
     await fastify.close();
     expect(lines.map(({ requestId, req, res, msg }) => ({ requestId, req, res, msg }))).toEqual([
-      { requestId: 'req-42', req: { method: 'GET', url: '/wallets/7' }, res: { statusCode: 200 }, msg: 'request completed' },
-      { requestId: 'req-42', req: { method: 'GET', url: '/nope' }, res: { statusCode: 404 }, msg: 'request completed' },
+      { requestId: 'req-42', req: { id: 'req-42', method: 'GET', url: '/wallets/7' }, res: { statusCode: 200 }, msg: 'request completed' },
+      { requestId: 'req-42', req: { id: 'req-42', method: 'GET', url: '/nope' }, res: { statusCode: 404 }, msg: 'request completed' },
     ]);
     expect(JSON.stringify(lines)).not.toContain('secret');
   });

@@ -12,7 +12,8 @@ export function createRootLogger(level: LogLevel): Pino {
 }
 
 /**
- * One line per answered request, with the request id, written after the response went out.
+ * One line per answered request, with the request id (also as `req.id`, the shape the lines had
+ * under pino-http), written after the response went out.
  * Only method, URL and status are logged, never headers (credentials stay out of the log).
  */
 export function logRequests(fastify: FastifyInstance, logger: Pino): void {
@@ -22,7 +23,7 @@ export function logRequests(fastify: FastifyInstance, logger: Pino): void {
     logger.info(
       {
         requestId: request.id,
-        req: { method: request.method, url: request.url },
+        req: { id: request.id, method: request.method, url: request.url },
         res: { statusCode: reply.statusCode },
         responseTime: reply.elapsedTime,
       },
