@@ -110,36 +110,40 @@ export function checkPeriod(period: Period): Period {
  * Splits [from, to) into whole UTC hours and the partial hours at its edges. A period inside
  * one hour is a single edge; a period on hour boundaries has no edges at all.
  */
-export function periodSegments({ from, to }: Period): PeriodSegments {
-  const fromMs = from.getTime();
-  const toMs = to.getTime();
-  if (fromMs >= toMs) throw new RangeError('period must have from < to');
-  const firstWholeMs = Math.ceil(fromMs / BUCKET_MS) * BUCKET_MS;
-  const lastWholeEndMs = Math.floor(toMs / BUCKET_MS) * BUCKET_MS;
-  if (firstWholeMs > lastWholeEndMs) return { wholeBuckets: null, edges: [{ from, to }] };
-  const edges: Period[] = [];
-  if (fromMs < firstWholeMs) edges.push({ from, to: new Date(firstWholeMs) });
-  if (lastWholeEndMs < toMs) edges.push({ from: new Date(lastWholeEndMs), to });
-  const wholeBuckets = firstWholeMs < lastWholeEndMs ? { from: new Date(firstWholeMs), to: new Date(lastWholeEndMs) } : null;
-  return { wholeBuckets, edges };
+export function periodSegments(period: Period): PeriodSegments {
+  if (period.from.getTime() >= period.to.getTime()) throw new RangeError('period must have from < to');
+  const { whole, parts } = splitAtUnits(period, BUCKET_MS);
+  return { wholeBuckets: whole, edges: parts };
 }
 
 /**
  * Splits an hour-aligned [from, to) into whole UTC days and the runs of hours before and after
  * them, so a long period reads one author rollup row per day instead of one per hour.
  */
-export function splitWholeDays({ from, to }: Period): HourSegments {
-  const fromMs = from.getTime();
-  const toMs = to.getTime();
+export function splitWholeDays(range: Period): HourSegments {
+  const fromMs = range.from.getTime();
+  const toMs = range.to.getTime();
   if (fromMs >= toMs || fromMs % BUCKET_MS !== 0 || toMs % BUCKET_MS !== 0) {
     throw new RangeError('range must be hour-aligned with from < to');
   }
-  const firstDayMs = Math.ceil(fromMs / DAY_MS) * DAY_MS;
-  const lastDayEndMs = Math.floor(toMs / DAY_MS) * DAY_MS;
-  if (firstDayMs > lastDayEndMs) return { wholeDays: null, hours: [{ from, to }] };
-  const hours: Period[] = [];
-  if (fromMs < firstDayMs) hours.push({ from, to: new Date(firstDayMs) });
-  if (lastDayEndMs < toMs) hours.push({ from: new Date(lastDayEndMs), to });
-  const wholeDays = firstDayMs < lastDayEndMs ? { from: new Date(firstDayMs), to: new Date(lastDayEndMs) } : null;
-  return { wholeDays, hours };
+  const { whole, parts } = splitAtUnits(range, DAY_MS);
+  return { wholeDays: whole, hours: parts };
+}
+
+/**
+ * [from, to) cut at multiples of `unitMs` (UTC hours or days): the aligned middle, null when no
+ * whole unit fits, and the at most two parts outside it, each within one unit. A period that
+ * crosses one boundary without a whole unit is two parts; one inside a unit is a single part.
+ */
+function splitAtUnits({ from, to }: Period, unitMs: number): { whole: Period | null; parts: Period[] } {
+  const fromMs = from.getTime();
+  const toMs = to.getTime();
+  const firstWholeMs = Math.ceil(fromMs / unitMs) * unitMs;
+  const lastWholeEndMs = Math.floor(toMs / unitMs) * unitMs;
+  if (firstWholeMs > lastWholeEndMs) return { whole: null, parts: [{ from, to }] };
+  const parts: Period[] = [];
+  if (fromMs < firstWholeMs) parts.push({ from, to: new Date(firstWholeMs) });
+  if (lastWholeEndMs < toMs) parts.push({ from: new Date(lastWholeEndMs), to });
+  const whole = firstWholeMs < lastWholeEndMs ? { from: new Date(firstWholeMs), to: new Date(lastWholeEndMs) } : null;
+  return { whole, parts };
 }
