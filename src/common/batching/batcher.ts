@@ -2,8 +2,9 @@
  * Coalesces concurrent submissions into batches, one batch in flight per lane. An idle lane
  * runs a submission at once (no added latency); while a lane's batch runs, new submissions
  * queue and go together in the next one. Items whose lane key is equal always share a lane,
- * so a popular author's purchases end up in the same transaction instead of queuing on its
- * row lock one commit at a time. Two items with the same dedupe key never share a batch.
+ * so the items that lock the same row (a popular author's purchases, one wallet's deposits) end
+ * up in the same transaction instead of queuing on that row one commit at a time. Two items
+ * with the same dedupe key never share a batch.
  */
 export interface BatcherOptions<I> {
   lanes: number;
