@@ -1,7 +1,11 @@
 // Report latency at 10 thousand and at 10 million ledger entries, side by side.
 //
-//   npm run bench:reports [-- --runs=15 --entries=10000000 --keep]
+//   npm run bench:reports [-- --runs=15 --entries=10000000 --keep --layout=dense|history]
 //
+// --layout=dense (the default) puts every entry into the 90 days before the run, so the larger
+// ledger is a thousand times busier; --layout=history puts the entries beyond the first 10
+// thousand into the years before those 90 days, so both sizes have the same recent activity and
+// differ only in how much history lies behind it.
 // Creates its own database on the configured server (DATABASE_URL names the server), fills the
 // ledger with set-based SQL (generate_series) straight into ledger_transactions, ledger_entries,
 // deposits, purchases and withdrawals, derives running_totals, hourly_rollups and
@@ -30,6 +34,8 @@ const BUYERS = 2_000;
 const AUTHORS = 500;
 /** Operations are spread over the 90 days before the anchor. */
 const SPREAD_MS = 90 * 24 * 3_600_000;
+const LAYOUT = args.layout ?? 'dense';
+if (LAYOUT !== 'dense' && LAYOUT !== 'history') throw new Error('--layout must be dense or history');
 /** Transactions per INSERT statement while filling, so progress shows and memory stays flat. */
 const CHUNK = 250_000;
 
@@ -47,13 +53,26 @@ const uuidOf = (prefix: string, expression: string) =>
 const buyerWallet = (i: string) => uuidOf('b0000000', `1 + (${i}) % ${BUYERS}`);
 const authorWallet = (i: string) => uuidOf('a0000000', `1 + ((${i}) * 7 + (${i}) / 13) % ${AUTHORS}`);
 const PLATFORM_WALLET = `'f0000000-0000-4000-8000-000000000001'::uuid`;
-/** A deterministic, well-spread millisecond inside the window, per operation kind and index. */
-const createdAt = (i: string, salt: number) =>
-  `(timestamptz '${'ANCHOR'}' - (((${i}) * 2654435761 + ${salt}) % ${SPREAD_MS}) * interval '1 millisecond')`;
+/** Where a fill step puts its operations: `spreadMs` of time ending `offsetMs` before the anchor. */
+interface Window {
+  offsetMs: number;
+  spreadMs: number;
+}
 
-async function fillRange(sql: Sql, anchor: string, kind: 'deposit' | 'purchase' | 'withdrawal', from: number, to: number) {
+/** A deterministic, well-spread millisecond inside the window, per operation kind and index. */
+const createdAt = (i: string, salt: number, window: Window) =>
+  `(timestamptz '${'ANCHOR'}' - (${window.offsetMs} + ((${i}) * 2654435761 + ${salt}) % ${window.spreadMs}) * interval '1 millisecond')`;
+
+async function fillRange(
+  sql: Sql,
+  anchor: string,
+  window: Window,
+  kind: 'deposit' | 'purchase' | 'withdrawal',
+  from: number,
+  to: number,
+) {
   if (to < from) return;
-  const at = (i: string, salt: number) => createdAt(i, salt).replace('ANCHOR', anchor);
+  const at = (i: string, salt: number) => createdAt(i, salt, window).replace('ANCHOR', anchor);
   for (let start = from; start <= to; start += CHUNK) {
     const end = Math.min(to, start + CHUNK - 1);
     const series = `generate_series(${start}::bigint, ${end}::bigint) AS g(i)`;
@@ -217,9 +236,14 @@ async function main() {
     for (const entries of [SMALL_ENTRIES, TARGET_ENTRIES]) {
       const mix = mixFor(entries);
       const started = Date.now();
-      await fillRange(sql, anchor, 'deposit', filled.deposits + 1, mix.deposits);
-      await fillRange(sql, anchor, 'purchase', filled.purchases + 1, mix.purchases);
-      await fillRange(sql, anchor, 'withdrawal', filled.withdrawals + 1, mix.withdrawals);
+      // history: what the larger fill adds goes before the first 90 days, as densely as they are.
+      const window: Window =
+        LAYOUT === 'history' && entries > SMALL_ENTRIES
+          ? { offsetMs: SPREAD_MS, spreadMs: SPREAD_MS * Math.ceil(entries / SMALL_ENTRIES) }
+          : { offsetMs: 0, spreadMs: SPREAD_MS };
+      await fillRange(sql, anchor, window, 'deposit', filled.deposits + 1, mix.deposits);
+      await fillRange(sql, anchor, window, 'purchase', filled.purchases + 1, mix.purchases);
+      await fillRange(sql, anchor, window, 'withdrawal', filled.withdrawals + 1, mix.withdrawals);
       const insertedMs = Date.now() - started;
       await rebuildAggregates(sql);
       const count = await checkAggregates(sql);
@@ -234,7 +258,7 @@ async function main() {
       SELECT (SELECT count(*) FROM hourly_rollups)::text AS hourly, (SELECT count(*) FROM author_hourly_rollups)::text AS author,
              (SELECT count(*) FROM author_daily_rollups)::text AS "authorDaily"`;
     const lines = [
-      `runs per query: ${RUNS} (after ${WARMUP_RUNS} warm-up runs); fill times (s): ${JSON.stringify(fillTimes)}`,
+      `layout: ${LAYOUT}; runs per query: ${RUNS} (after ${WARMUP_RUNS} warm-up runs); fill times (s): ${JSON.stringify(fillTimes)}`,
       `rollup rows at the largest size: hourly ${rollupRows!.hourly}, author-hourly ${rollupRows!.author}, ` +
         `author-daily ${rollupRows!.authorDaily}`,
       '',
