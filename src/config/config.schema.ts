@@ -79,7 +79,7 @@ export const environmentSchema = z
     HTTP_WORKERS: integer(1, 16).default('1'),
     PURCHASE_LANES: integer(1, 64).default('1'),
     PURCHASE_BATCH_SIZE_MAX: integer(1, 500).default('64'),
-    IDEMPOTENCY_MEMORY_RESULTS: integer(0, 1_000_000).default('10000'),
+    IDEMPOTENCY_MEMORY_RESULTS: integer(0, 1_000_000).default('5000'),
     RECONCILE_EVERY: durationMs.default('10m'),
     RECONCILE_FIX_BALANCES: booleanFromString.default('false'),
     // Per caller, across all instances; 0 turns a window off. Generous so that load tests pass.
