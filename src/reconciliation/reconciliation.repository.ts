@@ -141,6 +141,12 @@ type SqlRow = Record<string, unknown>;
 
 const num = (value: unknown): number => toSafeInteger(value as string | number);
 
+/** The author rollup tables by grain, and the column that names their UTC hour or day. */
+const AUTHOR_ROLLUPS = {
+  hour: { table: 'author_hourly_rollups', column: 'bucket_start' },
+  day: { table: 'author_daily_rollups', column: 'day_start' },
+} as const;
+
 /** An author rollup repair's rows: counts on the first, one drifted (author, bucket) on each. */
 function authorRepairOf(rows: SqlRow[]): WindowRepair<AuthorBucketDrift> {
   const head = rows[0]!;
@@ -481,24 +487,31 @@ export class ReconciliationRepository {
     };
   }
 
-  /** Per-author hourly rollups in [from, to) against purchases; drifted rows get their delta. */
-  async repairAuthorHourlyRollups(
+  /**
+   * Per-author rollups of one grain in [from, to) against purchases, grouped by author and UTC
+   * hour or day (the window must be whole units of that grain); drifted rows get their delta.
+   * The trigger that keeps days equal to their hours carries hourly repairs to the days, so a
+   * daily drift takes a direct write to the daily table.
+   */
+  async repairAuthorRollups(
+    grain: 'hour' | 'day',
     window: { from: Date; to: Date },
     detailLimit: number,
   ): Promise<WindowRepair<AuthorBucketDrift>> {
+    const { table, column } = AUTHOR_ROLLUPS[grain];
     const from = window.from.toISOString();
     const to = window.to.toISOString();
     const rows = await this.withTimeout(
       (sql) => sql<SqlRow[]>`
         WITH ledger AS (
-          SELECT author_wallet_id, date_trunc('hour', created_at, 'UTC') AS bucket_start,
+          SELECT author_wallet_id, date_trunc(${grain}, created_at, 'UTC') AS bucket_start,
                  count(*)::bigint AS sales_count, sum(item_price)::bigint AS gross_volume,
                  sum(author_amount)::bigint AS royalty
             FROM purchases WHERE created_at >= ${from} AND created_at < ${to}
            GROUP BY 1, 2
         ), kept AS (
-          SELECT author_wallet_id, bucket_start, sales_count, gross_volume, royalty
-            FROM author_hourly_rollups WHERE bucket_start >= ${from} AND bucket_start < ${to}
+          SELECT author_wallet_id, ${sql(column)} AS bucket_start, sales_count, gross_volume, royalty
+            FROM ${sql(table)} WHERE ${sql(column)} >= ${from} AND ${sql(column)} < ${to}
         ), compared AS (
           SELECT coalesce(l.author_wallet_id, k.author_wallet_id) AS author_wallet_id,
                  coalesce(l.bucket_start, k.bucket_start) AS bucket_start,
@@ -512,11 +525,11 @@ export class ReconciliationRepository {
           SELECT * FROM compared
            WHERE (sales_count, gross_volume, royalty) IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty)
         ), repaired AS (
-          INSERT INTO author_hourly_rollups AS a (author_wallet_id, bucket_start, sales_count, gross_volume, royalty)
+          INSERT INTO ${sql(table)} AS a (author_wallet_id, ${sql(column)}, sales_count, gross_volume, royalty)
           SELECT author_wallet_id, bucket_start, sales_count - kept_sales_count, gross_volume - kept_gross_volume,
                  royalty - kept_royalty
             FROM drift
-          ON CONFLICT (author_wallet_id, bucket_start) DO UPDATE SET
+          ON CONFLICT (author_wallet_id, ${sql(column)}) DO UPDATE SET
             sales_count = a.sales_count + excluded.sales_count,
             gross_volume = a.gross_volume + excluded.gross_volume,
             royalty = a.royalty + excluded.royalty
@@ -528,53 +541,6 @@ export class ReconciliationRepository {
           LEFT JOIN LATERAL (
             SELECT * FROM drift ORDER BY bucket_start, author_wallet_id LIMIT ${detailLimit}
           ) d ON true`,
-    );
-    return authorRepairOf(rows);
-  }
-
-  /**
-   * Per-author daily rollups for one UTC day against that day's purchases; drifted rows get
-   * their delta. The trigger that keeps days equal to their hours makes drift here rare: it
-   * takes a direct write to the daily table.
-   */
-  async repairAuthorDailyRollups(day: { from: Date; to: Date }, detailLimit: number): Promise<WindowRepair<AuthorBucketDrift>> {
-    const from = day.from.toISOString();
-    const to = day.to.toISOString();
-    const rows = await this.withTimeout(
-      (sql) => sql<SqlRow[]>`
-        WITH ledger AS (
-          SELECT author_wallet_id, count(*)::bigint AS sales_count, sum(item_price)::bigint AS gross_volume,
-                 sum(author_amount)::bigint AS royalty
-            FROM purchases WHERE created_at >= ${from} AND created_at < ${to}
-           GROUP BY 1
-        ), kept AS (
-          SELECT author_wallet_id, sales_count, gross_volume, royalty
-            FROM author_daily_rollups WHERE day_start = ${from}
-        ), compared AS (
-          SELECT coalesce(l.author_wallet_id, k.author_wallet_id) AS author_wallet_id, ${from}::timestamptz AS bucket_start,
-                 coalesce(k.sales_count, 0) AS kept_sales_count, coalesce(k.gross_volume, 0) AS kept_gross_volume,
-                 coalesce(k.royalty, 0) AS kept_royalty,
-                 coalesce(l.sales_count, 0) AS sales_count, coalesce(l.gross_volume, 0) AS gross_volume,
-                 coalesce(l.royalty, 0) AS royalty
-            FROM ledger l FULL JOIN kept k ON k.author_wallet_id = l.author_wallet_id
-        ), drift AS (
-          SELECT * FROM compared
-           WHERE (sales_count, gross_volume, royalty) IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty)
-        ), repaired AS (
-          INSERT INTO author_daily_rollups AS a (author_wallet_id, day_start, sales_count, gross_volume, royalty)
-          SELECT author_wallet_id, bucket_start, sales_count - kept_sales_count, gross_volume - kept_gross_volume,
-                 royalty - kept_royalty
-            FROM drift
-          ON CONFLICT (author_wallet_id, day_start) DO UPDATE SET
-            sales_count = a.sales_count + excluded.sales_count,
-            gross_volume = a.gross_volume + excluded.gross_volume,
-            royalty = a.royalty + excluded.royalty
-          RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,
-               (SELECT count(*) FROM repaired)::int AS repaired_rows, d.*
-          FROM (SELECT 1) one
-          LEFT JOIN LATERAL (SELECT * FROM drift ORDER BY author_wallet_id LIMIT ${detailLimit}) d ON true`,
     );
     return authorRepairOf(rows);
   }

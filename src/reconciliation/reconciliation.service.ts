@@ -272,10 +272,10 @@ export class ReconciliationService {
 
       // Hours first: their repairs reach the daily rows through the trigger, so the daily check
       // only finds what was written to the daily table directly.
-      const authorHours = await this.repository.repairAuthorHourlyRollups(window, DETAIL_ROWS_PER_STATEMENT);
+      const authorHours = await this.repository.repairAuthorRollups('hour', window, DETAIL_ROWS_PER_STATEMENT);
       checked.authorHourlyBuckets += authorHours.groupsChecked;
       logAuthorRepair(log, 'author_hourly_rollups', authorHours);
-      const authorDays = await this.repository.repairAuthorDailyRollups(window, DETAIL_ROWS_PER_STATEMENT);
+      const authorDays = await this.repository.repairAuthorRollups('day', window, DETAIL_ROWS_PER_STATEMENT);
       checked.authorDailyBuckets += authorDays.groupsChecked;
       logAuthorRepair(log, 'author_daily_rollups', authorDays);
       cursor = window.to;
