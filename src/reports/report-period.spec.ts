@@ -5,6 +5,15 @@ const at = (iso: string) => new Date(iso);
 const iso = (period: { from: Date; to: Date } | null) =>
   period && { from: period.from.toISOString(), to: period.to.toISOString() };
 
+/** The parts are non-empty, do not overlap and leave no gap between fromMs and toMs. */
+function expectExactCover(periods: { from: Date; to: Date }[], fromMs: number, toMs: number) {
+  const parts = periods.map((p) => [p.from.getTime(), p.to.getTime()] as const).sort((a, b) => a[0] - b[0]);
+  expect(parts[0]![0]).toBe(fromMs);
+  expect(parts[parts.length - 1]![1]).toBe(toMs);
+  for (let k = 1; k < parts.length; k++) expect(parts[k]![0]).toBe(parts[k - 1]![1]);
+  for (const [start, end] of parts) expect(end).toBeGreaterThan(start);
+}
+
 function fieldsOf(run: () => unknown): string[] {
   try {
     run();
@@ -115,13 +124,7 @@ describe('periodSegments', () => {
       const fromMs = Date.UTC(2026, 0, 1) + Math.floor(Math.random() * 5 * 3_600_000);
       const toMs = fromMs + 1 + Math.floor(Math.random() * 4 * 3_600_000);
       const { wholeBuckets, edges } = periodSegments({ from: new Date(fromMs), to: new Date(toMs) });
-      const parts = [...edges, ...(wholeBuckets ? [wholeBuckets] : [])]
-        .map((p) => [p.from.getTime(), p.to.getTime()] as const)
-        .sort((a, b) => a[0] - b[0]);
-      expect(parts[0]![0]).toBe(fromMs);
-      expect(parts[parts.length - 1]![1]).toBe(toMs);
-      for (let k = 1; k < parts.length; k++) expect(parts[k]![0]).toBe(parts[k - 1]![1]);
-      for (const [start, end] of parts) expect(end).toBeGreaterThan(start);
+      expectExactCover([...edges, ...(wholeBuckets ? [wholeBuckets] : [])], fromMs, toMs);
       for (const edge of edges) {
         expect(Math.floor(edge.from.getTime() / 3_600_000)).toBe(Math.floor((edge.to.getTime() - 1) / 3_600_000));
       }
@@ -170,13 +173,7 @@ describe('splitWholeDays', () => {
       const fromMs = Date.UTC(2026, 0, 1) + Math.floor(Math.random() * 72) * 3_600_000;
       const toMs = fromMs + (1 + Math.floor(Math.random() * 120)) * 3_600_000;
       const { wholeDays, hours } = splitWholeDays({ from: new Date(fromMs), to: new Date(toMs) });
-      const parts = [...hours, ...(wholeDays ? [wholeDays] : [])]
-        .map((p) => [p.from.getTime(), p.to.getTime()] as const)
-        .sort((a, b) => a[0] - b[0]);
-      expect(parts[0]![0]).toBe(fromMs);
-      expect(parts[parts.length - 1]![1]).toBe(toMs);
-      for (let k = 1; k < parts.length; k++) expect(parts[k]![0]).toBe(parts[k - 1]![1]);
-      for (const [start, end] of parts) expect(end).toBeGreaterThan(start);
+      expectExactCover([...hours, ...(wholeDays ? [wholeDays] : [])], fromMs, toMs);
       for (const run of hours) expect(run.to.getTime() - run.from.getTime()).toBeLessThan(DAY_MS);
       if (wholeDays) {
         expect(wholeDays.from.getTime() % DAY_MS).toBe(0);
