@@ -59,7 +59,7 @@ export async function runPgbench(options: {
   buyers: number;
   authors: number;
   platformWalletId: string;
-  /** Purchases per transaction through purchase_execute_batch; absent: one purchase_execute each. */
+  /** Purchases per transaction through purchase_execute_batch; absent: a batch of one each. */
   batch?: number;
 }): Promise<PgbenchResult> {
   const url = new URL(options.databaseUrl);

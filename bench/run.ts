@@ -295,8 +295,8 @@ async function main(): Promise<number> {
         limits.push({ name, workload, clients, result, batched: batch !== undefined });
       };
       const authors = fixture.authors.length;
-      await pgbench(`purchase_execute, ${authors} authors`, 'purchases-spread', authors, settings.clients);
-      await pgbench('purchase_execute, one hot author', 'purchases-hot-author', 1, settings.clients);
+      await pgbench(`purchase_execute_batch of one, ${authors} authors`, 'purchases-spread', authors, settings.clients);
+      await pgbench('purchase_execute_batch of one, one hot author', 'purchases-hot-author', 1, settings.clients);
       if (await hasBatchFunction(sql)) {
         // The shape of the service's group commit: one batch in flight per lane in each HTTP
         // process, the clients spread over the lanes; one author's purchases share a lane.
@@ -373,7 +373,7 @@ async function main(): Promise<number> {
           ]),
         ),
       );
-      log('vs pgbench: HTTP purchases/s over purchase_execute called directly; vs batched: over purchase_execute_batch.');
+      log('vs pgbench: HTTP purchases/s over purchase_execute_batch called with one purchase; vs batched: with several.');
     }
     log('');
     log(`peak RSS of the service over the whole run (VmHWM): ${lifetimePeak.map((mib) => `${fixed(mib)} MiB`).join(', ')}`);

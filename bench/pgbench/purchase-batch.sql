@@ -11,11 +11,11 @@ WITH picks AS MATERIALIZED (
     FROM picks p JOIN bench_buyers b ON b.n = p.buyer_n JOIN bench_authors a ON a.n = p.author_n
 )
 SELECT count(*) FROM purchase_execute_batch(
-  (SELECT array_agg(gen_random_uuid() ORDER BY g) FROM items),
-  (SELECT array_agg(user_id ORDER BY g) FROM items),
-  (SELECT array_agg(gen_random_uuid()::text ORDER BY g) FROM items),
-  (SELECT array_agg('h'::text ORDER BY g) FROM items),
-  (SELECT array_agg(buyer_id ORDER BY g) FROM items),
-  (SELECT array_agg(author_id ORDER BY g) FROM items),
-  (SELECT array_agg(price ORDER BY g) FROM items),
-  70, :platform);
+  p_purchase_ids => (SELECT array_agg(gen_random_uuid() ORDER BY g) FROM items),
+  p_user_ids => (SELECT array_agg(user_id ORDER BY g) FROM items),
+  p_idempotency_keys => (SELECT array_agg(gen_random_uuid()::text ORDER BY g) FROM items),
+  p_request_hashes => (SELECT array_agg('h'::text ORDER BY g) FROM items),
+  p_buyer_wallet_ids => (SELECT array_agg(buyer_id ORDER BY g) FROM items),
+  p_author_wallet_ids => (SELECT array_agg(author_id ORDER BY g) FROM items),
+  p_item_prices_cents => (SELECT array_agg(price ORDER BY g) FROM items),
+  p_royalty_percent => 70, p_platform_wallet_id => :platform);

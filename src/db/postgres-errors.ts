@@ -12,12 +12,10 @@ export const PgCode = {
   cannotConnectNow: '57P03',
 } as const;
 
-/** SQLSTATEs raised on purpose by the service's own SQL functions (see drizzle/ migrations). */
+/** SQLSTATEs raised on purpose by the service's own SQL functions (src/db/functions/wallet_debit.sql). */
 export const WalletSqlCode = {
   walletNotFound: 'WL001',
   insufficientFunds: 'WL002',
-  authorWalletNotFound: 'WL003',
-  selfPurchase: 'WL004',
 } as const;
 
 export function pgErrorCode(error: unknown): string | undefined {

@@ -1,7 +1,19 @@
-import { NotFoundError } from '../common/errors/domain-errors';
+import { DomainError, NotFoundError } from '../common/errors/domain-errors';
 
 export class PurchaseNotFoundError extends NotFoundError {
   constructor() {
     super('purchase', 'PURCHASE_NOT_FOUND');
+  }
+}
+
+export class AuthorWalletNotFoundError extends DomainError {
+  constructor() {
+    super('bad_request', 'AUTHOR_WALLET_NOT_FOUND', 'authorWalletId does not name an existing wallet');
+  }
+}
+
+export class SelfPurchaseError extends DomainError {
+  constructor() {
+    super('bad_request', 'SELF_PURCHASE', 'buyerWalletId and authorWalletId must be different wallets');
   }
 }

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
-import { ApiIdempotencyKey, ApiProblems, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
+import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
 import { RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
@@ -60,6 +60,7 @@ export class PurchasesController {
   @ApiOperation({ summary: 'Read a purchase (buyer, author or admin)' })
   @ApiOkResponse({ type: PurchaseDto })
   @ApiProblems(400, 'PURCHASE_NOT_FOUND')
+  @ApiUuidParam('purchaseId', 'The purchase id')
   get(
     @CurrentCaller() caller: Caller,
     @Param('purchaseId', new UuidParamPipe('purchaseId')) purchaseId: string,

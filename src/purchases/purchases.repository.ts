@@ -4,15 +4,10 @@ import { alias } from 'drizzle-orm/pg-core';
 import { Database } from '../db/database';
 import { purchases, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
-import {
-  AuthorWalletNotFoundError,
-  callMoneyBatch,
-  callMoneyFunction,
-  InsufficientFundsError,
-  SelfPurchaseError,
-  WalletNotFoundError,
-} from '../wallets/wallet.errors';
+import { callMoneyBatch } from '../db/money-call';
+import { InsufficientFundsError, WalletNotFoundError } from '../wallets/wallet.errors';
 import { ItemResult, settle } from '../common/batching/batcher';
+import { AuthorWalletNotFoundError, SelfPurchaseError } from './purchase.errors';
 
 export interface PurchaseRow {
   id: string;
@@ -50,9 +45,19 @@ export interface ExecutePurchaseCall {
   platformWalletId: string;
 }
 
-interface PurchaseSqlRow {
+type BatchOutcome =
+  | 'completed'
+  | 'replayed'
+  | 'self_purchase'
+  | 'wallet_not_found'
+  | 'author_not_found'
+  | 'insufficient_funds';
+
+/** A row of purchase_execute_batch: the purchase's columns are null unless completed or replayed. */
+interface BatchSqlRow {
+  ordinal: number;
+  outcome: BatchOutcome;
   id: string;
-  replayed: boolean;
   request_hash: string;
   buyer_wallet_id: string;
   author_wallet_id: string;
@@ -63,19 +68,6 @@ interface PurchaseSqlRow {
   fractional_before: number;
   fractional_after: number;
   created_at: Date | string;
-}
-
-type BatchOutcome =
-  | 'completed'
-  | 'replayed'
-  | 'self_purchase'
-  | 'wallet_not_found'
-  | 'author_not_found'
-  | 'insufficient_funds';
-
-interface BatchSqlRow extends Omit<PurchaseSqlRow, 'replayed'> {
-  ordinal: number;
-  outcome: BatchOutcome;
 }
 
 const REFUSALS: Record<Exclude<BatchOutcome, 'completed' | 'replayed'>, () => Error> = {
@@ -92,20 +84,12 @@ const authorWallets = alias(wallets, 'author_wallets');
 export class PurchasesRepository {
   constructor(private readonly database: Database) {}
 
-  /**
-   * The whole purchase in one round trip (see purchase_execute). A unique violation on the
-   * idempotency key means a same-key request committed first: one more call replays it.
-   */
+  /** One purchase: a batch of one, so a purchase has one implementation (purchase_execute_batch). */
   async execute(call: ExecutePurchaseCall): Promise<ExecutedPurchase> {
-    const run = () => this.database.sql<PurchaseSqlRow[]>`
-      SELECT id, replayed, request_hash, buyer_wallet_id, author_wallet_id, item_price,
-             royalty_percent, author_amount, platform_amount,
-             fractional_before, fractional_after, created_at
-        FROM purchase_execute(${call.purchaseId}, ${call.userId}, ${call.idempotencyKey}, ${call.requestHash},
-                              ${call.buyerWalletId}, ${call.authorWalletId}, ${call.itemPriceCents},
-                              ${call.royaltyPercent}, ${call.platformWalletId})`;
-    const row = (await callMoneyFunction(run))[0]!;
-    return { ...toPurchaseRow(row, call.idempotencyKey), replayed: row.replayed, requestHash: row.request_hash };
+    const [result] = await this.executeBatch([call]);
+    if (!result) throw new Error('purchase batch returned no result');
+    if (!result.ok) throw result.error;
+    return result.value;
   }
 
   /**
@@ -113,7 +97,7 @@ export class PurchasesRepository {
    * result. Items must share the royalty percent and platform wallet and must not repeat a
    * (user, key). A unique violation means another instance committed one of the keys first:
    * re-running the batch turns that item into a replay. Anything unexpected falls back to
-   * running the items one by one, so one bad item cannot fail its neighbours.
+   * running the items as batches of one, so one bad item cannot fail its neighbours.
    */
   async executeBatch(calls: ExecutePurchaseCall[]): Promise<ItemResult<ExecutedPurchase>[]> {
     const first = calls[0];
@@ -123,14 +107,15 @@ export class PurchasesRepository {
       SELECT ordinal, outcome, id, request_hash, buyer_wallet_id, author_wallet_id, item_price, royalty_percent,
              author_amount, platform_amount, fractional_before, fractional_after, created_at
         FROM purchase_execute_batch(
-          ${sql.array(calls.map((c) => c.purchaseId))}::uuid[],
-          ${sql.array(calls.map((c) => c.userId))}::uuid[],
-          ${sql.array(calls.map((c) => c.idempotencyKey))}::text[],
-          ${sql.array(calls.map((c) => c.requestHash))}::text[],
-          ${sql.array(calls.map((c) => c.buyerWalletId))}::uuid[],
-          ${sql.array(calls.map((c) => c.authorWalletId))}::uuid[],
-          ${sql.array(calls.map((c) => String(c.itemPriceCents)))}::bigint[],
-          ${first.royaltyPercent}, ${first.platformWalletId})`;
+          p_purchase_ids => ${sql.array(calls.map((c) => c.purchaseId))}::uuid[],
+          p_user_ids => ${sql.array(calls.map((c) => c.userId))}::uuid[],
+          p_idempotency_keys => ${sql.array(calls.map((c) => c.idempotencyKey))}::text[],
+          p_request_hashes => ${sql.array(calls.map((c) => c.requestHash))}::text[],
+          p_buyer_wallet_ids => ${sql.array(calls.map((c) => c.buyerWalletId))}::uuid[],
+          p_author_wallet_ids => ${sql.array(calls.map((c) => c.authorWalletId))}::uuid[],
+          p_item_prices_cents => ${sql.array(calls.map((c) => String(c.itemPriceCents)))}::bigint[],
+          p_royalty_percent => ${first.royaltyPercent}::integer,
+          p_platform_wallet_id => ${first.platformWalletId}::uuid)`;
 
     const rows = await callMoneyBatch(run, calls.length);
     if (!rows) return Promise.all(calls.map((call) => settle(() => this.execute(call))));
@@ -141,11 +126,7 @@ export class PurchasesRepository {
       if (row.outcome === 'completed' || row.outcome === 'replayed') {
         return {
           ok: true,
-          value: {
-            ...toPurchaseRow({ ...row, replayed: row.outcome === 'replayed' }, call.idempotencyKey),
-            replayed: row.outcome === 'replayed',
-            requestHash: row.request_hash,
-          },
+          value: { ...toPurchaseRow(row, call.idempotencyKey), replayed: row.outcome === 'replayed', requestHash: row.request_hash },
         };
       }
       return { ok: false, error: REFUSALS[row.outcome]() };
@@ -177,7 +158,7 @@ export class PurchasesRepository {
   }
 }
 
-function toPurchaseRow(row: PurchaseSqlRow, idempotencyKey: string): PurchaseRow {
+function toPurchaseRow(row: BatchSqlRow, idempotencyKey: string): PurchaseRow {
   return {
     id: row.id,
     idempotencyKey,

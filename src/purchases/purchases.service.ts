@@ -4,10 +4,9 @@ import { Caller } from '../common/auth/caller';
 import { AppConfig } from '../config/app-config';
 import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
 import { requestFingerprint } from '../idempotency/request-fingerprint';
-import { SelfPurchaseError } from '../wallets/wallet.errors';
 import { WalletsService } from '../wallets/wallets.service';
 import { PurchaseDto, toPurchaseDto } from './dto/purchase.dto';
-import { PurchaseNotFoundError } from './purchase.errors';
+import { PurchaseNotFoundError, SelfPurchaseError } from './purchase.errors';
 import { Batcher } from '../common/batching/batcher';
 import { ExecutedPurchase, ExecutePurchaseCall, PurchasesRepository } from './purchases.repository';
 import { assertSplitInvariants } from './royalty-split';
@@ -55,7 +54,7 @@ export class PurchasesService {
       { callerId: caller.userId, operation: 'purchase', key: idempotencyKey },
       fingerprint,
       async () => {
-        // Checked before the database only to answer fast; purchase_execute checks it too.
+        // Checked before the database only to answer fast; purchase_execute_batch checks it too.
         if (buyerWalletId === authorWalletId) throw new SelfPurchaseError();
         const executed = await this.batcher.submit({
           purchaseId: randomUUID(),

@@ -2,8 +2,8 @@
  * The royalty split of one purchase, in integer arithmetic only. The author's exact share is
  * `price * percent` centi-cents (1/100 cent); whole cents of it plus the author's carry are paid
  * now and the rest (0..99 centi-cents) stays as the new carry. The platform gets what the
- * author does not. The SQL function purchase_execute does the same arithmetic under the lock
- * on the author's wallet; the service checks every result against this function.
+ * author does not. The SQL function purchase_execute_batch does the same arithmetic under the
+ * lock on the author's wallet; the service checks every result against this function.
  */
 export interface RoyaltySplitInput {
   itemPriceCents: number;

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
-import { ApiIdempotencyKey, ApiProblems, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
+import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
 import { OptionalIdempotencyKey, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
@@ -39,6 +39,7 @@ export class WalletsController {
   })
   @ApiOkResponse({ type: WalletDto })
   @ApiProblems(400, 'WALLET_NOT_FOUND')
+  @ApiUuidParam('walletId', 'The wallet id')
   get(@CurrentCaller() caller: Caller, @Param('walletId', new UuidParamPipe('walletId')) walletId: string): Promise<WalletDto> {
     return this.wallets.getWallet(caller, walletId);
   }
@@ -47,6 +48,7 @@ export class WalletsController {
   @ApiOperation({ summary: "The wallet's postings, newest first, with keyset pagination (owner or admin)" })
   @ApiOkResponse({ type: LedgerPageDto })
   @ApiProblems(400, 'WALLET_NOT_FOUND')
+  @ApiUuidParam('walletId', 'The wallet id')
   ledger(
     @CurrentCaller() caller: Caller,
     @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
@@ -66,6 +68,7 @@ export class WalletsController {
   @ApiIdempotencyKey({ required: false })
   @ApiCreatedResponse({ type: WalletDto, description: 'The wallet after the deposit', headers: REPLAY_RESPONSE_HEADERS })
   @ApiProblems('VALIDATION_FAILED', 'WALLET_NOT_FOUND', 409, 422, 503)
+  @ApiUuidParam('walletId', 'The wallet id')
   async deposit(
     @CurrentCaller() caller: Caller,
     @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
@@ -88,6 +91,7 @@ export class WalletsController {
   @ApiIdempotencyKey({ required: true })
   @ApiCreatedResponse({ type: WithdrawalDto, headers: REPLAY_RESPONSE_HEADERS })
   @ApiProblems('VALIDATION_FAILED', 'IDEMPOTENCY_KEY_MISSING', 'INSUFFICIENT_FUNDS', 'WALLET_NOT_FOUND', 409, 422, 503)
+  @ApiUuidParam('walletId', 'The wallet id')
   async withdraw(
     @CurrentCaller() caller: Caller,
     @Param('walletId', new UuidParamPipe('walletId')) walletId: string,

@@ -4,7 +4,8 @@ import { Database } from '../db/database';
 import { ledgerEntries, ledgerTransactions, users, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
 import { ItemResult, settle } from '../common/batching/batcher';
-import { callMoneyBatch, callMoneyFunction, WalletNotFoundError } from './wallet.errors';
+import { callMoneyBatch, callMoneyFunction } from '../db/money-call';
+import { rethrowWalletSqlError, WalletNotFoundError } from './wallet.errors';
 
 export interface WalletRow {
   id: string;
@@ -39,7 +40,23 @@ export interface LedgerEntryRow {
   createdAt: Date;
 }
 
-type DepositSqlRow = WalletSqlRow & { wallet_id: string; replayed: boolean; request_hash: string; wallet_created_at: Date | string };
+/** A row of wallet_deposit_batch: the deposit's columns are null when the wallet was not found. */
+interface DepositBatchSqlRow extends WalletSqlRow {
+  ordinal: number;
+  outcome: 'completed' | 'replayed' | 'wallet_not_found';
+  request_hash: string;
+  wallet_id: string;
+  wallet_created_at: Date | string;
+}
+
+interface WithdrawalSqlRow {
+  id: string;
+  replayed: boolean;
+  request_hash: string;
+  wallet_id: string;
+  amount: string;
+  created_at: Date | string;
+}
 
 export interface MoneyCall {
   operationId: string;
@@ -63,7 +80,8 @@ export class WalletsRepository {
       .onConflictDoNothing({ target: wallets.userId })
       .returning({ id: wallets.id });
     const wallet = await this.findByUserId(userId);
-    return { wallet: wallet!, created: inserted !== undefined };
+    if (!wallet) throw new Error(`the wallet of user ${userId} vanished right after it was created`);
+    return { wallet, created: inserted !== undefined };
   }
 
   async findById(walletId: string): Promise<WalletRow | undefined> {
@@ -77,32 +95,31 @@ export class WalletsRepository {
     return wallet ? this.findById(wallet.id) : undefined;
   }
 
+  /** One deposit: a batch of one, so a deposit has one implementation (wallet_deposit_batch). */
   async deposit(call: MoneyCall): Promise<DepositRow> {
-    const rows = await callMoneyFunction(
-      () => this.database.sql<DepositSqlRow[]>`
-        SELECT id, replayed, request_hash, wallet_id, user_id, balance, fractional_balance, wallet_created_at, updated_at
-          FROM wallet_deposit(${call.operationId}, ${call.userId}, ${call.idempotencyKey ?? null},
-                              ${call.requestHash}, ${call.walletId}, ${call.amountCents})`,
-    );
-    return toDepositRow(rows[0]!);
+    const [result] = await this.depositBatch([call]);
+    if (!result) throw new Error('deposit batch returned no result');
+    if (!result.ok) throw result.error;
+    return result.value;
   }
 
   /**
    * Many deposits in one transaction (see wallet_deposit_batch); each gets its own result.
-   * Calls must not repeat a (user, key). Retried and split up as callMoneyBatch says.
+   * Calls must not repeat a (user, key). Retried, or split into batches of one, as
+   * callMoneyBatch says.
    */
   async depositBatch(calls: MoneyCall[]): Promise<ItemResult<DepositRow>[]> {
     if (calls.length === 0) return [];
     const sql = this.database.sql;
-    const run = () => sql<(DepositSqlRow & { ordinal: number; outcome: 'completed' | 'replayed' | 'wallet_not_found' })[]>`
+    const run = () => sql<DepositBatchSqlRow[]>`
       SELECT ordinal, outcome, id, request_hash, wallet_id, user_id, balance, fractional_balance, wallet_created_at, updated_at
         FROM wallet_deposit_batch(
-          ${sql.array(calls.map((c) => c.operationId))}::uuid[],
-          ${sql.array(calls.map((c) => c.userId))}::uuid[],
-          ${sql.array(calls.map((c) => c.idempotencyKey ?? null) as string[])}::text[],
-          ${sql.array(calls.map((c) => c.requestHash))}::text[],
-          ${sql.array(calls.map((c) => c.walletId))}::uuid[],
-          ${sql.array(calls.map((c) => String(c.amountCents)))}::bigint[])`;
+          p_deposit_ids => ${sql.array(calls.map((c) => c.operationId))}::uuid[],
+          p_user_ids => ${sql.array(calls.map((c) => c.userId))}::uuid[],
+          p_idempotency_keys => ${sql.array(calls.map((c) => c.idempotencyKey ?? null) as string[])}::text[],
+          p_request_hashes => ${sql.array(calls.map((c) => c.requestHash))}::text[],
+          p_wallet_ids => ${sql.array(calls.map((c) => c.walletId))}::uuid[],
+          p_amounts_cents => ${sql.array(calls.map((c) => String(c.amountCents)))}::bigint[])`;
     const rows = await callMoneyBatch(run, calls.length);
     if (!rows) return Promise.all(calls.map((call) => settle(() => this.deposit(call))));
     const byOrdinal = new Map(rows.map((row) => [row.ordinal, row]));
@@ -110,20 +127,23 @@ export class WalletsRepository {
       const row = byOrdinal.get(index + 1);
       if (!row) return { ok: false, error: new Error('deposit batch returned no row for an item') };
       if (row.outcome === 'wallet_not_found') return { ok: false, error: new WalletNotFoundError() };
-      return { ok: true, value: toDepositRow({ ...row, replayed: row.outcome === 'replayed' }) };
+      return { ok: true, value: toDepositRow(row) };
     });
   }
 
   async withdraw(call: MoneyCall): Promise<WithdrawalRow> {
+    const sql = this.database.sql;
     const rows = await callMoneyFunction(
-      () => this.database.sql<
-        { id: string; replayed: boolean; request_hash: string; wallet_id: string; amount: string; created_at: Date | string }[]
-      >`
+      () => sql<WithdrawalSqlRow[]>`
         SELECT id, replayed, request_hash, wallet_id, amount, created_at
-          FROM wallet_withdraw(${call.operationId}, ${call.userId}, ${call.idempotencyKey ?? null},
-                               ${call.requestHash}, ${call.walletId}, ${call.amountCents})`,
+          FROM wallet_withdraw(
+            p_withdrawal_id => ${call.operationId}::uuid, p_user_id => ${call.userId}::uuid,
+            p_idempotency_key => ${call.idempotencyKey ?? null}::text, p_request_hash => ${call.requestHash}::text,
+            p_wallet_id => ${call.walletId}::uuid, p_amount => ${call.amountCents}::bigint)`,
+      rethrowWalletSqlError,
     );
-    const row = rows[0]!;
+    const [row] = rows;
+    if (!row) throw new Error('wallet_withdraw returned no row');
     return {
       id: row.id,
       replayed: row.replayed,
@@ -175,10 +195,10 @@ function toWalletRow(row: WalletSqlRow): WalletRow {
   };
 }
 
-function toDepositRow(row: DepositSqlRow): DepositRow {
+function toDepositRow(row: DepositBatchSqlRow): DepositRow {
   return {
     depositId: row.id,
-    replayed: row.replayed,
+    replayed: row.outcome === 'replayed',
     requestHash: row.request_hash,
     wallet: toWalletRow({ ...row, id: row.wallet_id, created_at: row.wallet_created_at }),
   };

@@ -61,7 +61,7 @@ async function walletStates(books: Books): Promise<Array<[number, number]>> {
   return states;
 }
 
-describe('purchase_execute and purchase_execute_batch', () => {
+describe('purchase_execute_batch: one at a time and batched', () => {
   it('agree to the cent on any sequence of purchases, refusals included', async () => {
     const single = await openBooks(4, 3_000);
     const batched = await openBooks(4, 3_000);
@@ -127,7 +127,7 @@ describe('purchase_execute and purchase_execute_batch', () => {
   });
 });
 
-describe('wallet_deposit and wallet_deposit_batch', () => {
+describe('wallet_deposit_batch: one at a time and batched', () => {
   it('agree to the cent on any sequence of deposits: keyed, unkeyed, replayed, to a wallet of someone else', async () => {
     const single = await openBooks(3, 0);
     const batched = await openBooks(3, 0);

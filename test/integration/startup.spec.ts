@@ -52,7 +52,7 @@ describe('startup', () => {
       );
       const functions = await sql<{ name: string }[]>`
         SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'public' AND p.proname = 'purchase_execute'`;
+        WHERE n.nspname = 'public' AND p.proname = 'purchase_execute_batch'`;
       expect(functions).toHaveLength(1);
       const applied = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`;
       expect(applied[0]!.n).toBe(JOURNAL_TAGS.length);

@@ -20,12 +20,6 @@ const timestamptz = (name: string) => timestamp(name, { withTimezone: true, prec
 // Cents fit a JavaScript number exactly far beyond any real balance (2^53 cents).
 const cents = (name: string) => bigint(name, { mode: 'number' });
 
-/**
- * How many slots the platform's balance and the running totals are split into. A purchase
- * writes the slot of its database connection, so concurrent purchases never queue on one row.
- */
-export const STAT_SLOTS = 16;
-
 export const users = pgTable('users', {
   id: uuid('id').primaryKey(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
@@ -51,8 +45,9 @@ export const wallets = pgTable(
 );
 
 /**
- * Credits to a hot wallet (the platform's) land in one of STAT_SLOTS rows instead of the
- * wallet row; the wallet's balance is `wallets.balance + sum(slots)`. Debits fold the slots back.
+ * Credits to a hot wallet (the platform's) land in the slot of the writing connection (see
+ * stat_slot(), the one place the slot count is set) instead of the wallet row; the wallet's
+ * balance is `wallets.balance + sum(slots)`. Debits fold the slots back.
  */
 export const walletBalanceSlots = pgTable(
   'wallet_balance_slots',
@@ -207,7 +202,7 @@ const totalsColumns = {
   purchaseCount: bigint('purchase_count', { mode: 'number' }).notNull().default(0),
 };
 
-/** All-time running totals, split into STAT_SLOTS rows summed on read. */
+/** All-time running totals, split into slot rows (see stat_slot()) summed on read. */
 export const runningTotals = pgTable('running_totals', {
   slot: smallint('slot').primaryKey(),
   ...totalsColumns,

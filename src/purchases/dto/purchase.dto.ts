@@ -1,20 +1,22 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
+import { IDEMPOTENCY_KEY_SCHEMA } from '../../common/http/idempotency-key.decorator';
 import type { PurchaseRow } from '../purchases.repository';
 
 export const ITEM_PRICE_CENTS_MIN = 1;
 export const ITEM_PRICE_CENTS_MAX = 1_000_000_000;
 
 export class CreatePurchaseDto {
-  @ApiProperty({ format: 'uuid', description: "The buyer's wallet; must be the caller's", example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
+  @ApiProperty({ ...UUID, description: "The buyer's wallet; must be the caller's", example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
   @IsUUID('all', { message: 'buyerWalletId must be a UUID' })
   buyerWalletId!: string;
 
-  @ApiProperty({ format: 'uuid', description: "The item author's wallet", example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
+  @ApiProperty({ ...UUID, description: "The item author's wallet", example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
   @IsUUID('all', { message: 'authorWalletId must be a UUID' })
   authorWalletId!: string;
 
-  @ApiProperty({ description: 'Integer cents, 1 to 1,000,000,000', example: 1999, minimum: ITEM_PRICE_CENTS_MIN, maximum: ITEM_PRICE_CENTS_MAX })
+  @ApiProperty({ ...CENTS, description: 'Integer cents, 1 to 1,000,000,000', example: 1999, minimum: ITEM_PRICE_CENTS_MIN, maximum: ITEM_PRICE_CENTS_MAX })
   @IsInt({ message: 'itemPrice must be an integer number of cents' })
   @Min(ITEM_PRICE_CENTS_MIN, { message: `itemPrice must be at least ${ITEM_PRICE_CENTS_MIN}` })
   @Max(ITEM_PRICE_CENTS_MAX, { message: `itemPrice must be at most ${ITEM_PRICE_CENTS_MAX}` })
@@ -22,31 +24,43 @@ export class CreatePurchaseDto {
 }
 
 export class PurchaseDto {
-  @ApiProperty({ format: 'uuid', example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
+  @ApiProperty({ ...UUID, example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
   id!: string;
 
-  @ApiProperty({ example: '7d0e2f9c-4b1a-4f3e-9c2d-1a2b3c4d5e6f' })
+  @ApiProperty({ ...IDEMPOTENCY_KEY_SCHEMA, description: 'The Idempotency-Key this purchase was made with', example: '7d0e2f9c-4b1a-4f3e-9c2d-1a2b3c4d5e6f' })
   idempotencyKey!: string;
 
-  @ApiProperty({ format: 'uuid', example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
+  @ApiProperty({ ...UUID, example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
   buyerWalletId!: string;
 
-  @ApiProperty({ format: 'uuid', example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
+  @ApiProperty({ ...UUID, example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
   authorWalletId!: string;
 
-  @ApiProperty({ description: 'Integer cents', example: 1999 })
+  @ApiProperty({ ...CENTS, minimum: ITEM_PRICE_CENTS_MIN, maximum: ITEM_PRICE_CENTS_MAX, description: 'Integer cents', example: 1999 })
   itemPrice!: number;
 
-  @ApiProperty({ description: 'Cents credited to the author now, including any swept carry', example: 1399 })
+  @ApiProperty({
+    ...CENTS,
+    minimum: 0,
+    maximum: ITEM_PRICE_CENTS_MAX,
+    description: 'Cents credited to the author now, including any swept carry',
+    example: 1399,
+  })
   authorAmount!: number;
 
-  @ApiProperty({ description: 'Cents credited to the platform (itemPrice − authorAmount)', example: 600 })
+  @ApiProperty({
+    ...CENTS,
+    minimum: 0,
+    maximum: ITEM_PRICE_CENTS_MAX,
+    description: 'Cents credited to the platform (itemPrice − authorAmount)',
+    example: 600,
+  })
   platformAmount!: number;
 
   @ApiProperty({ enum: ['completed'], example: 'completed' })
   status!: 'completed';
 
-  @ApiProperty({ example: '2026-11-21T10:30:00.000Z' })
+  @ApiProperty({ ...INSTANT, example: '2026-11-21T10:30:00.000Z' })
   createdAt!: Date;
 }
 

@@ -1,11 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
+import { CENTS } from '../../common/http/api-schema';
 
 export const AMOUNT_CENTS_MIN = 1;
 export const AMOUNT_CENTS_MAX = 1_000_000_000;
 
 export class AmountDto {
   @ApiProperty({
+    ...CENTS,
     description: 'Integer cents, 1 to 1,000,000,000 (a JSON number, never a string)',
     example: 5000,
     minimum: AMOUNT_CENTS_MIN,

@@ -1,50 +1,79 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
+import { AMOUNT_CENTS_MAX } from './amount.dto';
+import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
 import type { LedgerEntryRow } from '../wallets.repository';
 
 export const LEDGER_PAGE_LIMIT_DEFAULT = 50;
 export const LEDGER_PAGE_LIMIT_MAX = 200;
 
+/** What a nextCursor looks like (base64url of a posting id); anything else is a 400. */
+const LEDGER_CURSOR_LENGTH_MAX = 64;
+const LEDGER_CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 export class LedgerQueryDto {
   @ApiPropertyOptional({
     description: `Page size, 1 to ${LEDGER_PAGE_LIMIT_MAX} (default ${LEDGER_PAGE_LIMIT_DEFAULT})`,
+    type: 'integer',
+    format: 'int32',
+    minimum: 1,
+    maximum: LEDGER_PAGE_LIMIT_MAX,
+    default: LEDGER_PAGE_LIMIT_DEFAULT,
     example: 50,
   })
   @IsOptional()
   @Matches(/^(?:[1-9]|[1-9]\d|1\d\d|200)$/, { message: `limit must be a whole number from 1 to ${LEDGER_PAGE_LIMIT_MAX}` })
   limit?: string;
 
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page', example: 'MTIzNDU' })
+  @ApiPropertyOptional({
+    description: 'The nextCursor of the previous page',
+    pattern: LEDGER_CURSOR_PATTERN.source,
+    maxLength: LEDGER_CURSOR_LENGTH_MAX,
+    example: 'MTIzNDU',
+  })
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'cursor must be a nextCursor returned by this endpoint' })
+  @Matches(LEDGER_CURSOR_PATTERN, { message: 'cursor must be a nextCursor returned by this endpoint' })
   cursor?: string;
 }
 
 export class LedgerEntryDto {
-  @ApiProperty({ description: 'Posting id (a string: it may exceed 2^53)', example: '12345' })
+  @ApiProperty({ description: 'Posting id (a string: it may exceed 2^53)', pattern: '^[0-9]{1,19}$', maxLength: 19, example: '12345' })
   id!: string;
 
-  @ApiProperty({ format: 'uuid', example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
+  @ApiProperty({ ...UUID, example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
   transactionId!: string;
 
   @ApiProperty({ enum: ['deposit', 'withdrawal', 'purchase'], example: 'purchase' })
   type!: 'deposit' | 'withdrawal' | 'purchase';
 
-  @ApiProperty({ description: 'Signed integer cents: + credit, − debit', example: -1999 })
+  @ApiProperty({
+    ...CENTS,
+    minimum: -AMOUNT_CENTS_MAX,
+    maximum: AMOUNT_CENTS_MAX,
+    description: 'Signed integer cents: + credit, − debit',
+    example: -1999,
+  })
   amount!: number;
 
-  @ApiProperty({ example: '2026-11-21T10:30:00.000Z' })
+  @ApiProperty({ ...INSTANT, example: '2026-11-21T10:30:00.000Z' })
   createdAt!: Date;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Present on purchase postings', example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
+  @ApiPropertyOptional({ ...UUID, description: 'Present on purchase postings', example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
   purchaseId?: string;
 }
 
 export class LedgerPageDto {
-  @ApiProperty({ type: [LedgerEntryDto] })
+  @ApiProperty({ type: [LedgerEntryDto], maxItems: LEDGER_PAGE_LIMIT_MAX })
   items!: LedgerEntryDto[];
 
-  @ApiProperty({ type: String, nullable: true, description: 'null on the last page', example: 'MTIzMDA' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    pattern: LEDGER_CURSOR_PATTERN.source,
+    maxLength: LEDGER_CURSOR_LENGTH_MAX,
+    description: 'null on the last page',
+    example: 'MTIzMDA',
+  })
   nextCursor!: string | null;
 }
 

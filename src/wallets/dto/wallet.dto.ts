@@ -1,28 +1,31 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CENTS, INSTANT, SAFE_INTEGER_MAX, UUID } from '../../common/http/api-schema';
 import type { WalletRow } from '../wallets.repository';
 
 export class WalletDto {
-  @ApiProperty({ format: 'uuid', example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
+  @ApiProperty({ ...UUID, example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
   id!: string;
 
-  @ApiProperty({ format: 'uuid', example: '9d2b2b8e-1f4a-4f7e-8c43-2a8f5d6e7b01' })
+  @ApiProperty({ ...UUID, example: '9d2b2b8e-1f4a-4f7e-8c43-2a8f5d6e7b01' })
   userId!: string;
 
-  @ApiProperty({ description: 'Balance in integer cents', example: 12500 })
+  @ApiProperty({ ...CENTS, minimum: 0, maximum: SAFE_INTEGER_MAX, description: 'Balance in integer cents', example: 12500 })
   balance!: number;
 
   @ApiProperty({
     description: 'Royalty carry in centi-cents (1/100 cent), 0..99; swept into balance at 100',
+    type: 'integer',
+    format: 'int32',
     example: 20,
     minimum: 0,
     maximum: 99,
   })
   fractionalBalance!: number;
 
-  @ApiProperty({ example: '2026-11-21T10:15:30.123Z' })
+  @ApiProperty({ ...INSTANT, example: '2026-11-21T10:15:30.123Z' })
   createdAt!: Date;
 
-  @ApiProperty({ example: '2026-11-21T10:20:00.456Z' })
+  @ApiProperty({ ...INSTANT, example: '2026-11-21T10:20:00.456Z' })
   updatedAt!: Date;
 }
 

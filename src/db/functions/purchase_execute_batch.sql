@@ -1,0 +1,188 @@
+-- The one implementation of a purchase: a batch of them in one transaction (ADR 0014).
+-- Items run in array order under locks taken once for the whole batch; a single purchase is a
+-- batch of one.
+-- For each item: debit the buyer, credit the author whole cents plus the centi-cent carry
+-- (sweeping whole cents out of it), credit the platform the rest, post the balanced entries, and
+-- add to the running totals and rollups. The split must match src/purchases/royalty-split.ts;
+-- the purchases table's CHECKs hold both to the same identities (ADR 0008).
+-- outcome: completed | replayed | self_purchase | wallet_not_found | author_not_found |
+-- insufficient_funds; a refused item moves nothing and does not disturb the others. The caller
+-- must not put one (user, key) in a batch twice.
+CREATE OR REPLACE FUNCTION purchase_execute_batch(
+  p_purchase_ids uuid[], p_user_ids uuid[], p_idempotency_keys text[], p_request_hashes text[],
+  p_buyer_wallet_ids uuid[], p_author_wallet_ids uuid[], p_item_prices_cents bigint[],
+  p_royalty_percent integer, p_platform_wallet_id uuid
+) RETURNS TABLE (
+  ordinal integer, outcome text, id uuid, request_hash text, buyer_wallet_id uuid, author_wallet_id uuid,
+  item_price bigint, royalty_percent smallint, author_amount bigint, platform_amount bigint,
+  fractional_before smallint, fractional_after smallint, created_at timestamptz
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  v_at timestamptz := now()::timestamptz(3);
+  v_count integer := coalesce(array_length(p_purchase_ids, 1), 0);
+  v_replayed boolean[] := array_fill(false, ARRAY[v_count]);
+  v_replay record;
+  v_existing purchases%ROWTYPE;
+  v_owner uuid;
+  v_carry_before_centi_cents integer;
+  v_debit text;
+  v_royalty_centi_cents bigint;
+  v_author_amount_cents bigint;
+  v_carry_after_centi_cents integer;
+  v_platform_amount_cents bigint;
+  v_platform_total_cents bigint := 0;
+  v_volume_cents bigint := 0;
+  v_royalties_cents bigint := 0;
+  -- Completed purchases, written with one statement per table after the loop.
+  c_ids uuid[] := '{}';
+  c_users uuid[] := '{}';
+  c_keys text[] := '{}';
+  c_hashes text[] := '{}';
+  c_buyers uuid[] := '{}';
+  c_authors uuid[] := '{}';
+  c_prices_cents bigint[] := '{}';
+  c_author_amounts_cents bigint[] := '{}';
+  c_platform_amounts_cents bigint[] := '{}';
+  c_carries_before smallint[] := '{}';
+  c_carries_after smallint[] := '{}';
+BEGIN
+  -- Retries of purchases that already committed are answered first, without taking locks.
+  FOR v_replay IN
+    SELECT k.ordinal::integer AS replay_ordinal, p.id, p.request_hash, p.buyer_wallet_id, p.author_wallet_id,
+           p.item_price, p.royalty_percent, p.author_amount, p.platform_amount, p.fractional_before,
+           p.fractional_after, p.created_at
+      FROM unnest(p_user_ids, p_idempotency_keys) WITH ORDINALITY AS k (user_id, idempotency_key, ordinal)
+      JOIN purchases p ON p.user_id = k.user_id AND p.idempotency_key = k.idempotency_key
+  LOOP
+    v_replayed[v_replay.replay_ordinal] := true;
+    RETURN QUERY SELECT v_replay.replay_ordinal, 'replayed'::text, v_replay.id, v_replay.request_hash,
+      v_replay.buyer_wallet_id, v_replay.author_wallet_id, v_replay.item_price, v_replay.royalty_percent,
+      v_replay.author_amount, v_replay.platform_amount, v_replay.fractional_before, v_replay.fractional_after,
+      v_replay.created_at;
+  END LOOP;
+  IF v_count = 0 OR false <> ALL (v_replayed) THEN RETURN; END IF;
+
+  -- The batch's other wallets, locked once, in id order: batches (and withdrawals) touching the
+  -- same wallets queue instead of deadlocking.
+  PERFORM 1 FROM wallets w
+   WHERE w.id = ANY (ARRAY(SELECT unnest(ARRAY[p_buyer_wallet_ids[i], p_author_wallet_ids[i]])
+                             FROM generate_subscripts(p_purchase_ids, 1) AS i WHERE NOT v_replayed[i]))
+   ORDER BY w.id FOR UPDATE;
+
+  FOR i IN 1 .. v_count LOOP
+    CONTINUE WHEN v_replayed[i];
+    -- Under the lock: a same-key purchase that committed while this one waited is a replay.
+    SELECT * INTO v_existing FROM purchases p
+     WHERE p.user_id = p_user_ids[i] AND p.idempotency_key = p_idempotency_keys[i];
+    IF FOUND THEN
+      RETURN QUERY SELECT i, 'replayed'::text, v_existing.id, v_existing.request_hash, v_existing.buyer_wallet_id,
+        v_existing.author_wallet_id, v_existing.item_price, v_existing.royalty_percent, v_existing.author_amount,
+        v_existing.platform_amount, v_existing.fractional_before, v_existing.fractional_after, v_existing.created_at;
+      CONTINUE;
+    END IF;
+
+    IF p_buyer_wallet_ids[i] = p_author_wallet_ids[i] THEN
+      RETURN QUERY SELECT i, 'self_purchase'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz;
+      CONTINUE;
+    END IF;
+
+    SELECT w.user_id INTO v_owner FROM wallets w WHERE w.id = p_buyer_wallet_ids[i];
+    IF v_owner IS DISTINCT FROM p_user_ids[i] THEN
+      RETURN QUERY SELECT i, 'wallet_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz;
+      CONTINUE;
+    END IF;
+
+    SELECT w.fractional_balance INTO v_carry_before_centi_cents FROM wallets w WHERE w.id = p_author_wallet_ids[i];
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT i, 'author_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz;
+      CONTINUE;
+    END IF;
+
+    v_debit := wallet_try_debit(p_wallet_id => p_buyer_wallet_ids[i], p_user_id => p_user_ids[i],
+                                p_amount => p_item_prices_cents[i], p_at => v_at);
+    IF v_debit <> 'ok' THEN
+      RETURN QUERY SELECT i, v_debit, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz;
+      CONTINUE;
+    END IF;
+
+    -- The split: the author's share in centi-cents plus the carry; whole cents are paid now.
+    v_royalty_centi_cents := p_item_prices_cents[i] * p_royalty_percent + v_carry_before_centi_cents;
+    v_author_amount_cents := v_royalty_centi_cents / 100;
+    v_carry_after_centi_cents := (v_royalty_centi_cents % 100)::integer;
+    v_platform_amount_cents := p_item_prices_cents[i] - v_author_amount_cents;
+
+    UPDATE wallets w SET balance = w.balance + v_author_amount_cents, fractional_balance = v_carry_after_centi_cents,
+                         updated_at = v_at
+     WHERE w.id = p_author_wallet_ids[i];
+
+    c_ids := c_ids || p_purchase_ids[i];
+    c_users := c_users || p_user_ids[i];
+    c_keys := c_keys || p_idempotency_keys[i];
+    c_hashes := c_hashes || p_request_hashes[i];
+    c_buyers := c_buyers || p_buyer_wallet_ids[i];
+    c_authors := c_authors || p_author_wallet_ids[i];
+    c_prices_cents := c_prices_cents || p_item_prices_cents[i];
+    c_author_amounts_cents := c_author_amounts_cents || v_author_amount_cents;
+    c_platform_amounts_cents := c_platform_amounts_cents || v_platform_amount_cents;
+    c_carries_before := c_carries_before || v_carry_before_centi_cents::smallint;
+    c_carries_after := c_carries_after || v_carry_after_centi_cents::smallint;
+    v_platform_total_cents := v_platform_total_cents + v_platform_amount_cents;
+    v_volume_cents := v_volume_cents + p_item_prices_cents[i];
+    v_royalties_cents := v_royalties_cents + v_author_amount_cents;
+
+    RETURN QUERY SELECT i, 'completed'::text, p_purchase_ids[i], p_request_hashes[i], p_buyer_wallet_ids[i],
+      p_author_wallet_ids[i], p_item_prices_cents[i], p_royalty_percent::smallint, v_author_amount_cents,
+      v_platform_amount_cents, v_carry_before_centi_cents::smallint, v_carry_after_centi_cents::smallint, v_at;
+  END LOOP;
+
+  IF cardinality(c_ids) = 0 THEN RETURN; END IF;
+
+  INSERT INTO ledger_transactions (id, type, created_at)
+  SELECT t.id, 'purchase', v_at FROM unnest(c_ids) AS t (id);
+
+  INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id,
+                         item_price, royalty_percent, author_amount, platform_amount,
+                         fractional_before, fractional_after, created_at)
+  SELECT c.id, c.user_id, c.key, c.hash, c.buyer, c.author, c.price, p_royalty_percent, c.author_amount,
+         c.platform_amount, c.before, c.after, v_at
+    FROM unnest(c_ids, c_users, c_keys, c_hashes, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents,
+                c_platform_amounts_cents, c_carries_before, c_carries_after)
+      AS c (id, user_id, key, hash, buyer, author, price, author_amount, platform_amount, before, after);
+
+  -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing.
+  INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
+  SELECT leg.transaction_id, leg.wallet_id, NULL, leg.amount, v_at
+    FROM unnest(c_ids, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents)
+      AS c (id, buyer, author, price, author_amount, platform_amount)
+   CROSS JOIN LATERAL (VALUES (c.id, c.buyer, -c.price),
+                              (c.id, c.author, c.author_amount),
+                              (c.id, p_platform_wallet_id, c.platform_amount)) AS leg (transaction_id, wallet_id, amount)
+   WHERE leg.amount <> 0;
+
+  -- The platform is every purchase's payee: its credits go to this connection's slot, not its
+  -- wallet row, so purchases never queue on that row (ADR 0013).
+  IF v_platform_total_cents > 0 THEN
+    INSERT INTO wallet_balance_slots AS s (wallet_id, slot, balance)
+    VALUES (p_platform_wallet_id, stat_slot(), v_platform_total_cents)
+    ON CONFLICT (wallet_id, slot) DO UPDATE SET balance = s.balance + excluded.balance;
+  END IF;
+
+  PERFORM totals_add(p_at => v_at, p_purchase_volume_cents => v_volume_cents, p_royalties_cents => v_royalties_cents,
+                     p_platform_revenue_cents => v_platform_total_cents, p_purchase_count => cardinality(c_ids));
+
+  INSERT INTO author_hourly_rollups AS a (author_wallet_id, bucket_start, sales_count, gross_volume, royalty)
+  SELECT c.author, date_trunc('hour', v_at, 'UTC'), count(*), sum(c.price), sum(c.author_amount)
+    FROM unnest(c_authors, c_prices_cents, c_author_amounts_cents) AS c (author, price, author_amount)
+   GROUP BY c.author
+   ORDER BY c.author
+  ON CONFLICT (author_wallet_id, bucket_start) DO UPDATE SET
+    sales_count = a.sales_count + excluded.sales_count,
+    gross_volume = a.gross_volume + excluded.gross_volume,
+    royalty = a.royalty + excluded.royalty;
+END
+$$;

@@ -1,0 +1,83 @@
+-- The one implementation of a deposit: a batch of them in one transaction (ADR 0014).
+-- Items run in array order; one commit serves them all, and each gets its own outcome:
+-- completed | replayed | wallet_not_found. A single deposit is a batch of one.
+-- A NULL key is a deposit without idempotency. The caller must not put one (user, key) in a
+-- batch twice.
+CREATE OR REPLACE FUNCTION wallet_deposit_batch(
+  p_deposit_ids uuid[], p_user_ids uuid[], p_idempotency_keys text[], p_request_hashes text[],
+  p_wallet_ids uuid[], p_amounts_cents bigint[]
+) RETURNS TABLE (
+  ordinal integer, outcome text, id uuid, request_hash text, wallet_id uuid, user_id uuid, balance bigint,
+  fractional_balance integer, wallet_created_at timestamptz, updated_at timestamptz
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  v_at timestamptz := now()::timestamptz(3);
+  v_count integer := coalesce(array_length(p_deposit_ids, 1), 0);
+  v_replayed boolean[] := array_fill(false, ARRAY[v_count]);
+  v_replay record;
+  v_balance_cents bigint;
+  v_carry_centi_cents integer;
+  v_wallet_created timestamptz;
+  v_total_cents bigint := 0;
+BEGIN
+  -- Retries of deposits that already committed are answered first, without taking locks.
+  FOR v_replay IN
+    SELECT k.ordinal::integer AS replay_ordinal, d.id, d.request_hash, d.wallet_id, w.user_id, d.balance_after,
+           d.fractional_balance_after, w.created_at AS wallet_created_at, d.created_at
+      FROM unnest(p_user_ids, p_idempotency_keys) WITH ORDINALITY AS k (user_id, idempotency_key, ordinal)
+      JOIN deposits d ON d.user_id = k.user_id AND d.idempotency_key = k.idempotency_key
+      JOIN wallets w ON w.id = d.wallet_id
+  LOOP
+    v_replayed[v_replay.replay_ordinal] := true;
+    RETURN QUERY SELECT v_replay.replay_ordinal, 'replayed'::text, v_replay.id, v_replay.request_hash, v_replay.wallet_id,
+      v_replay.user_id, v_replay.balance_after, v_replay.fractional_balance_after, v_replay.wallet_created_at,
+      v_replay.created_at;
+  END LOOP;
+  IF v_count = 0 OR false <> ALL (v_replayed) THEN RETURN; END IF;
+
+  -- The batch's other wallets, locked once, in id order, as purchases lock theirs.
+  PERFORM 1 FROM wallets w
+   WHERE w.id = ANY (ARRAY(SELECT p_wallet_ids[i] FROM generate_subscripts(p_wallet_ids, 1) AS i WHERE NOT v_replayed[i]))
+   ORDER BY w.id FOR UPDATE;
+
+  FOR i IN 1 .. v_count LOOP
+    CONTINUE WHEN v_replayed[i];
+    -- Under the lock: a same-key deposit that committed while this one waited is a replay.
+    IF p_idempotency_keys[i] IS NOT NULL THEN
+      RETURN QUERY
+        SELECT i, 'replayed'::text, d.id, d.request_hash, d.wallet_id, w.user_id, d.balance_after,
+               d.fractional_balance_after, w.created_at, d.created_at
+          FROM deposits d JOIN wallets w ON w.id = d.wallet_id
+         WHERE d.user_id = p_user_ids[i] AND d.idempotency_key = p_idempotency_keys[i];
+      IF FOUND THEN CONTINUE; END IF;
+    END IF;
+
+    UPDATE wallets w SET balance = w.balance + p_amounts_cents[i], updated_at = v_at
+     WHERE w.id = p_wallet_ids[i] AND w.user_id = p_user_ids[i]
+    RETURNING w.balance, w.fractional_balance, w.created_at INTO v_balance_cents, v_carry_centi_cents, v_wallet_created;
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT i, 'wallet_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid,
+        NULL::bigint, NULL::integer, NULL::timestamptz, NULL::timestamptz;
+      CONTINUE;
+    END IF;
+    v_balance_cents := v_balance_cents
+      + coalesce((SELECT sum(s.balance) FROM wallet_balance_slots s WHERE s.wallet_id = p_wallet_ids[i]), 0);
+
+    INSERT INTO ledger_transactions (id, type, created_at) VALUES (p_deposit_ids[i], 'deposit', v_at);
+    INSERT INTO deposits (id, user_id, idempotency_key, request_hash, wallet_id, amount,
+                          balance_after, fractional_balance_after, created_at)
+    VALUES (p_deposit_ids[i], p_user_ids[i], p_idempotency_keys[i], p_request_hashes[i], p_wallet_ids[i],
+            p_amounts_cents[i], v_balance_cents, v_carry_centi_cents, v_at);
+    INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
+    VALUES (p_deposit_ids[i], NULL, 'funding', -p_amounts_cents[i], v_at),
+           (p_deposit_ids[i], p_wallet_ids[i], NULL, p_amounts_cents[i], v_at);
+    v_total_cents := v_total_cents + p_amounts_cents[i];
+
+    RETURN QUERY SELECT i, 'completed'::text, p_deposit_ids[i], p_request_hashes[i], p_wallet_ids[i], p_user_ids[i],
+      v_balance_cents, v_carry_centi_cents, v_wallet_created, v_at;
+  END LOOP;
+
+  IF v_total_cents > 0 THEN PERFORM totals_add(p_at => v_at, p_deposited_cents => v_total_cents); END IF;
+END
+$$;
