@@ -1,36 +1,19 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { renderFrameworkError } from './common/errors/framework-errors';
 import { useBoundedJsonParser } from './common/http/json-body';
 import { createRootLogger, logRequests, PinoLoggerService } from './common/logging/pino-logger';
 import { requestIdFor } from './common/http/request-id';
+import { setSecurityHeaders } from './common/http/security-headers';
 import { MetricsService } from './metrics/metrics.service';
 import { createValidationPipe } from './common/http/validation';
 import { setupSwagger } from './swagger';
 
 /** Request bodies are small JSON objects; anything larger is refused before parsing. */
 const BODY_LIMIT_BYTES = 16 * 1024;
-
-/**
- * Strict by default; Swagger UI at /api needs inline scripts and styles for its bootstrap code
- * and data: images for its icons, nothing from other hosts.
- */
-const CONTENT_SECURITY_POLICY = {
-  defaultSrc: ["'self'"],
-  scriptSrc: ["'self'", "'unsafe-inline'"],
-  styleSrc: ["'self'", "'unsafe-inline'"],
-  imgSrc: ["'self'", 'data:'],
-  connectSrc: ["'self'"],
-  frameAncestors: ["'none'"],
-  objectSrc: ["'none'"],
-  // Helmet's default would make browsers rewrite Swagger UI's calls to https on any plain-HTTP
-  // host but localhost; TLS is the gateway's business (HSTS still applies where it is used).
-  upgradeInsecureRequests: null,
-};
 
 export function createFastifyAdapter(): FastifyAdapter {
   return new FastifyAdapter({
@@ -65,12 +48,10 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     });
   }
   const fastify = app.getHttpAdapter().getInstance();
-  // helmet's middleware, built once: the Fastify plugin rebuilds it (and re-parses the policy)
-  // on every request, which cost about 5% of the CPU of a replayed purchase.
-  const setSecurityHeaders = helmet({ contentSecurityPolicy: { directives: CONTENT_SECURITY_POLICY } });
-  fastify.addHook('onRequest', (request, reply, done) =>
-    setSecurityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)),
-  );
+  fastify.addHook('onRequest', (request, reply, done) => {
+    setSecurityHeaders(request.raw, reply.raw);
+    done();
+  });
   useBoundedJsonParser(fastify);
   // Any other media type, text/plain included, is a 415 rather than a string handed to validation.
   fastify.removeContentTypeParser('text/plain');
