@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics (text exposition format)
-         * @description For a Prometheus scrape job: HTTP latency by route, money operations by outcome, queues, reconciliation.
+         * @description For a Prometheus scrape job: HTTP latency by route, money operations by outcome, database pool usage, queues, reconciliation. When the service is configured with METRICS_TOKEN, the scraper must send `Authorization: Bearer <METRICS_TOKEN>`; without it the answer is 401.
          */
         get: operations["MetricsController_render"];
         put?: never;
@@ -298,6 +298,30 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        LivenessDto: {
+            /**
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok";
+        };
+        ReadinessDto: {
+            /**
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok";
+            /**
+             * @description Each dependency checked, all `up`
+             * @example {
+             *       "postgres": "up",
+             *       "redis": "up"
+             *     }
+             */
+            checks: {
+                [key: string]: "up";
+            };
+        };
         WalletDto: {
             /**
              * Format: uuid
@@ -310,11 +334,13 @@ export interface components {
              */
             userId: string;
             /**
+             * Format: int64
              * @description Balance in integer cents
              * @example 12500
              */
             balance: number;
             /**
+             * Format: int32
              * @description Royalty carry in centi-cents (1/100 cent), 0..99; swept into balance at 100
              * @example 20
              */
@@ -347,6 +373,7 @@ export interface components {
              */
             type: "deposit" | "withdrawal" | "purchase";
             /**
+             * Format: int64
              * @description Signed integer cents: + credit, − debit
              * @example -1999
              */
@@ -373,6 +400,7 @@ export interface components {
         };
         AmountDto: {
             /**
+             * Format: int64
              * @description Integer cents, 1 to 1,000,000,000 (a JSON number, never a string)
              * @example 5000
              */
@@ -390,6 +418,7 @@ export interface components {
              */
             walletId: string;
             /**
+             * Format: int64
              * @description Integer cents
              * @example 2500
              */
@@ -414,6 +443,7 @@ export interface components {
              */
             authorWalletId: string;
             /**
+             * Format: int64
              * @description Integer cents, 1 to 1,000,000,000
              * @example 1999
              */
@@ -425,7 +455,10 @@ export interface components {
              * @example 5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09
              */
             id: string;
-            /** @example 7d0e2f9c-4b1a-4f3e-9c2d-1a2b3c4d5e6f */
+            /**
+             * @description The Idempotency-Key this purchase was made with
+             * @example 7d0e2f9c-4b1a-4f3e-9c2d-1a2b3c4d5e6f
+             */
             idempotencyKey: string;
             /**
              * Format: uuid
@@ -438,16 +471,19 @@ export interface components {
              */
             authorWalletId: string;
             /**
+             * Format: int64
              * @description Integer cents
              * @example 1999
              */
             itemPrice: number;
             /**
+             * Format: int64
              * @description Cents credited to the author now, including any swept carry
              * @example 1399
              */
             authorAmount: number;
             /**
+             * Format: int64
              * @description Cents credited to the platform (itemPrice − authorAmount)
              * @example 600
              */
@@ -490,43 +526,54 @@ export interface components {
         };
         FinancialReportResultDto: {
             /**
+             * Format: int64
              * @description Cents deposited from the funding account
              * @example 12500000
              */
             totalDeposited: number;
             /**
+             * Format: int64
              * @description Sum of item prices of all purchases, in cents
              * @example 8400350
              */
             totalPurchaseVolume: number;
             /**
+             * Format: int64
              * @description Cents credited to authors (including carry swept into whole cents)
              * @example 5880240
              */
             totalRoyaltiesPaid: number;
             /**
+             * Format: int64
              * @description Cents credited to the platform (volume − royalties)
              * @example 2520110
              */
             platformRevenue: number;
             /**
+             * Format: int64
              * @description Cents paid out to the payout account
              * @example 1200000
              */
             totalWithdrawn: number;
-            /** @example 4211 */
+            /**
+             * Format: int64
+             * @example 4211
+             */
             purchaseCount: number;
             /**
+             * Format: date-time
              * @description Inclusive start; null for an all-time report
              * @example 2026-10-01T00:00:00.000Z
              */
             from: string | null;
             /**
+             * Format: date-time
              * @description Exclusive end; null for an all-time report
              * @example 2026-11-01T00:00:00.000Z
              */
             to: string | null;
             /**
+             * Format: date-time
              * @description When the figures were read (the snapshot time)
              * @example 2026-11-21T10:30:02.117Z
              */
@@ -568,25 +615,36 @@ export interface components {
              */
             authorWalletId: string;
             /**
+             * Format: int64
              * @description Purchases of this author’s items in the period
              * @example 128
              */
             salesCount: number;
             /**
+             * Format: int64
              * @description Sum of item prices, in cents
              * @example 255872
              */
             grossVolume: number;
             /**
+             * Format: int64
              * @description Whole cents credited to the author in the period
              * @example 179110
              */
             royaltiesCredited: number;
         };
         TopAuthorsDto: {
-            /** @example 2026-10-01T00:00:00.000Z */
+            /**
+             * Format: date-time
+             * @description Inclusive start of the period
+             * @example 2026-10-01T00:00:00.000Z
+             */
             from: string;
-            /** @example 2026-11-01T00:00:00.000Z */
+            /**
+             * Format: date-time
+             * @description Exclusive end of the period
+             * @example 2026-11-01T00:00:00.000Z
+             */
             to: string;
             /** @description Ordered by royaltiesCredited descending, then authorWalletId ascending */
             items: components["schemas"]["AuthorRankingDto"][];
@@ -598,28 +656,36 @@ export interface components {
              */
             walletId: string;
             /**
+             * Format: date-time
              * @description Inclusive start; null for all time
              * @example 2026-10-01T00:00:00.000Z
              */
             from: string | null;
             /**
+             * Format: date-time
              * @description Exclusive end; null for all time
              * @example 2026-11-01T00:00:00.000Z
              */
             to: string | null;
-            /** @example 128 */
+            /**
+             * Format: int64
+             * @example 128
+             */
             salesCount: number;
             /**
+             * Format: int64
              * @description Sum of item prices, in cents
              * @example 255872
              */
             grossVolume: number;
             /**
+             * Format: int64
              * @description Whole cents credited to the author
              * @example 179110
              */
             royaltiesCredited: number;
             /**
+             * Format: int32
              * @description Current carry in centi-cents (0..99), not yet a whole cent
              * @example 40
              */
@@ -712,14 +778,21 @@ export interface components {
             } | null;
             /** @description Every drift found (up to 500 stored; driftCount is exact) */
             drifts: components["schemas"]["ReconciliationDriftDto"][];
-            /** @example 1 */
+            /**
+             * Format: int64
+             * @example 1
+             */
             driftCount: number;
             /**
+             * Format: int64
              * @description How many of the drifts were corrected
              * @example 0
              */
             correctedCount: number;
-            /** @example null */
+            /**
+             * @description Why the run failed
+             * @example null
+             */
             error: string | null;
             /**
              * Format: date-time
@@ -740,7 +813,7 @@ export interface components {
         FieldErrorDto: {
             /** @example amount */
             field: string;
-            /** @example amount must be an integer between 1 and 1000000000 */
+            /** @example amount must be an integer number of cents */
             message: string;
         };
         ProblemDetailsDto: {
@@ -751,7 +824,10 @@ export interface components {
             type: string;
             /** @example Payment Required */
             title: string;
-            /** @example 402 */
+            /**
+             * Format: int32
+             * @example 402
+             */
             status: number;
             /** @example The wallet balance does not cover 2000 cents */
             detail: string;
@@ -765,16 +841,40 @@ export interface components {
              * @example 5f0c6a5e-3f5b-4c41-9a5e-2f4f5b1c0d7e
              */
             requestId: string;
-            /** @example /purchases */
+            /**
+             * @description The request path
+             * @example /purchases
+             */
             instance?: string;
             /** @description Present on validation errors */
             errors?: components["schemas"]["FieldErrorDto"][];
+            /**
+             * @description Readiness only: the state of each dependency
+             * @example {
+             *       "postgres": "up",
+             *       "redis": "down"
+             *     }
+             */
+            checks?: {
+                [key: string]: "up" | "down";
+            };
         };
     };
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request id: the caller’s own X-Request-Id when well formed, else a new UUID; also in error bodies and logs */
+        "X-Request-Id": string;
+        /** @description Seconds to wait before retrying */
+        "Retry-After": number;
+        /** @description Requests allowed per caller in the window that was exceeded */
+        "RateLimit-Limit": number;
+        /** @description Requests left in that window: 0 on a 429 */
+        "RateLimit-Remaining": number;
+        /** @description Seconds until the window lets requests through again (the same as Retry-After) */
+        "RateLimit-Reset": number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -791,6 +891,7 @@ export interface operations {
             /** @description Prometheus text format 0.0.4 */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -800,6 +901,37 @@ export interface operations {
                      *     wallet_operations_total{operation="purchase",outcome="completed"} 42
                      */
                     "text/plain": string;
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
         };
@@ -816,10 +948,32 @@ export interface operations {
             /** @description The process is up */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LivenessDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
         };
@@ -836,15 +990,28 @@ export interface operations {
             /** @description Ready to serve */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReadinessDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
             /** @description A dependency is down; `checks` names it */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -879,6 +1046,7 @@ export interface operations {
             /** @description The caller already had this wallet */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -888,15 +1056,47 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WalletDto"];
                 };
             };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -906,8 +1106,32 @@ export interface operations {
             /** @description Too many requests; retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -921,6 +1145,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The wallet id */
                 walletId: string;
             };
             cookie?: never;
@@ -929,6 +1154,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -938,6 +1164,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -947,6 +1174,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -956,6 +1184,7 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -965,8 +1194,32 @@ export interface operations {
             /** @description Too many requests; retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -979,12 +1232,13 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Page size, 1 to 200 (default 50) */
-                limit?: string;
+                limit?: number;
                 /** @description The nextCursor of the previous page */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The wallet id */
                 walletId: string;
             };
             cookie?: never;
@@ -993,6 +1247,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1002,6 +1257,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1011,6 +1267,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1020,6 +1277,7 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1029,8 +1287,32 @@ export interface operations {
             /** @description Too many requests; retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1047,6 +1329,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description The wallet id */
                 walletId: string;
             };
             cookie?: never;
@@ -1062,8 +1345,7 @@ export interface operations {
                 headers: {
                     /** @description Present (`true`) when this body replays the first result for the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description The request id, also in error bodies and logs */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1073,6 +1355,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1082,6 +1365,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1091,6 +1375,7 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1100,8 +1385,28 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still in flight; retry after Retry-After seconds */
             409: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1111,6 +1416,7 @@ export interface operations {
             /** @description This Idempotency-Key was used with a different payload */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1120,19 +1426,32 @@ export interface operations {
             /** @description Too many requests; retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description A dependency is unavailable; retry with the same Idempotency-Key */
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1149,6 +1468,7 @@ export interface operations {
                 "Idempotency-Key": string;
             };
             path: {
+                /** @description The wallet id */
                 walletId: string;
             };
             cookie?: never;
@@ -1163,8 +1483,7 @@ export interface operations {
                 headers: {
                     /** @description Present (`true`) when this body replays the first result for the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description The request id, also in error bodies and logs */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1174,6 +1493,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1183,6 +1503,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1192,6 +1513,7 @@ export interface operations {
             /** @description Insufficient funds */
             402: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1201,6 +1523,7 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1210,8 +1533,28 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still in flight; retry after Retry-After seconds */
             409: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1221,6 +1564,7 @@ export interface operations {
             /** @description This Idempotency-Key was used with a different payload */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1230,19 +1574,32 @@ export interface operations {
             /** @description Too many requests; retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description A dependency is unavailable; retry with the same Idempotency-Key */
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1271,8 +1628,7 @@ export interface operations {
                 headers: {
                     /** @description Present (`true`) when this body replays the first result for the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description The request id, also in error bodies and logs */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1282,6 +1638,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1291,6 +1648,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1300,6 +1658,7 @@ export interface operations {
             /** @description Insufficient funds */
             402: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1309,6 +1668,7 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1318,8 +1678,28 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still in flight; retry after Retry-After seconds */
             409: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1329,6 +1709,7 @@ export interface operations {
             /** @description This Idempotency-Key was used with a different payload */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1338,19 +1719,32 @@ export interface operations {
             /** @description Too many requests; retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description A dependency is unavailable; retry with the same Idempotency-Key */
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1364,6 +1758,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The purchase id */
                 purchaseId: string;
             };
             cookie?: never;
@@ -1372,6 +1767,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1381,6 +1777,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1390,6 +1787,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1399,6 +1797,7 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1408,8 +1807,32 @@ export interface operations {
             /** @description Too many requests; retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1435,6 +1858,7 @@ export interface operations {
                 headers: {
                     /** @description Where to poll the report */
                     Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1444,6 +1868,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1453,6 +1878,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1462,17 +1888,62 @@ export interface operations {
             /** @description Administrators only */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description A dependency is unavailable; retry with the same Idempotency-Key */
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1486,6 +1957,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The report id (jobId of POST /reports/financial) */
                 jobId: string;
             };
             cookie?: never;
@@ -1494,6 +1966,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1503,6 +1976,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1512,6 +1986,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1521,6 +1996,42 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1531,13 +2042,13 @@ export interface operations {
     };
     ReportsController_topAuthors: {
         parameters: {
-            query?: {
-                /** @description Start of the period, inclusive (ISO 8601 with an offset, or a date meaning UTC midnight). Give both from and to, or neither; at most 366 days apart */
-                from?: string;
+            query: {
+                /** @description Start of the period, inclusive (ISO 8601 with an offset, or a date meaning UTC midnight); at most 366 days before to */
+                from: string;
                 /** @description End of the period, exclusive, exact to the millisecond */
-                to?: string;
+                to: string;
                 /** @description How many authors, 1 to 100 (default 10) */
-                limit?: string;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -1547,6 +2058,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1556,6 +2068,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1565,6 +2078,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1574,6 +2088,42 @@ export interface operations {
             /** @description Administrators only */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1592,6 +2142,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The wallet id */
                 walletId: string;
             };
             cookie?: never;
@@ -1600,6 +2151,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1609,6 +2161,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1618,6 +2171,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1627,6 +2181,42 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1646,15 +2236,27 @@ export interface operations {
         responses: {
             202: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ReconciliationQueuedDto"];
                 };
             };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1664,17 +2266,62 @@ export interface operations {
             /** @description Administrators only */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description A dependency is unavailable; retry with the same Idempotency-Key */
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1688,6 +2335,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The reconciliation run id */
                 runId: string;
             };
             cookie?: never;
@@ -1696,6 +2344,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1705,6 +2354,7 @@ export interface operations {
             /** @description Invalid input; `errors` names each field */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1714,6 +2364,7 @@ export interface operations {
             /** @description Missing or malformed identity */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1723,6 +2374,42 @@ export interface operations {
             /** @description Not found, or not yours */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

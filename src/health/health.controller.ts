@@ -2,6 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Public } from '../common/auth/auth.decorators';
 import { ProblemDetailsDto } from '../common/errors/problem-details';
+import { LivenessDto, ReadinessDto } from './dto/health.dto';
 import { HealthService, ReadinessReport } from './health.service';
 
 @ApiTags('health')
@@ -12,17 +13,14 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Liveness: the process is up (no dependency checks)', security: [] })
-  @ApiOkResponse({ description: 'The process is up', schema: { example: { status: 'ok' } } })
+  @ApiOkResponse({ description: 'The process is up', type: LivenessDto })
   liveness(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: PostgreSQL and Redis answer', security: [] })
-  @ApiOkResponse({
-    description: 'Ready to serve',
-    schema: { example: { status: 'ok', checks: { postgres: 'up', redis: 'up' } } },
-  })
+  @ApiOkResponse({ description: 'Ready to serve', type: ReadinessDto })
   @ApiServiceUnavailableResponse({
     description: 'A dependency is down; `checks` names it',
     content: {

@@ -1,6 +1,6 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestWithCaller } from '../common/auth/auth.decorators';
 import { DomainError } from '../common/errors/domain-errors';
 
@@ -37,10 +37,21 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     return `ratelimit:${name}:${tracker}`;
   }
 
+  /**
+   * The 429 says which limit was hit and when it lets requests through again, in the IETF draft's
+   * RateLimit-* headers beside Retry-After (documented on every limited operation, ADR 0043).
+   */
   protected override async throwThrottlingException(
-    _context: ExecutionContext,
+    context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    throw new RateLimitedError(Math.max(1, detail.timeToBlockExpire));
+    const retryAfterSeconds = Math.max(1, detail.timeToBlockExpire);
+    void context
+      .switchToHttp()
+      .getResponse<FastifyReply>()
+      .header('RateLimit-Limit', String(detail.limit))
+      .header('RateLimit-Remaining', '0')
+      .header('RateLimit-Reset', String(retryAfterSeconds));
+    throw new RateLimitedError(retryAfterSeconds);
   }
 }

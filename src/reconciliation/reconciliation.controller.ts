@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
-import { ApiProblems } from '../common/http/api-docs';
+import { ApiProblems, ApiUuidParam } from '../common/http/api-docs';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { ReconciliationQueuedDto, ReconciliationRunDto } from './dto/reconciliation-run.dto';
 import { ReconciliationService } from './reconciliation.service';
@@ -28,6 +28,7 @@ export class ReconciliationController {
   @ApiOperation({ summary: 'What a reconciliation run checked, what drifted and what was corrected (admin)' })
   @ApiOkResponse({ type: ReconciliationRunDto })
   @ApiProblems(400, 404)
+  @ApiUuidParam('runId', 'The reconciliation run id')
   get(
     @CurrentCaller() caller: Caller,
     @Param('runId', new UuidParamPipe('runId')) runId: string,

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
-import { ApiProblems } from '../common/http/api-docs';
+import { ApiProblems, ApiUuidParam } from '../common/http/api-docs';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { AuthorRoyaltiesDto } from './dto/authors.dto';
 import { PeriodDto } from './dto/period.dto';
@@ -21,6 +21,7 @@ export class AuthorRoyaltiesController {
   })
   @ApiOkResponse({ type: AuthorRoyaltiesDto })
   @ApiProblems(400, 404)
+  @ApiUuidParam('walletId', 'The wallet id')
   royalties(
     @CurrentCaller() caller: Caller,
     @Param('walletId', new UuidParamPipe('walletId')) walletId: string,

@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } fr
 import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
-import { ApiProblems } from '../common/http/api-docs';
+import { ApiProblems, ApiUuidParam } from '../common/http/api-docs';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { TopAuthorsDto, TopAuthorsQueryDto } from './dto/authors.dto';
 import { CreateFinancialReportDto, FinancialReportDto, ReportQueuedDto } from './dto/financial-report.dto';
@@ -33,7 +33,7 @@ export class ReportsController {
   })
   @ApiAcceptedResponse({
     type: ReportQueuedDto,
-    headers: { Location: { description: 'Where to poll the report', schema: { type: 'string', example: '/reports/financial/0b9f7c52-5d1e-4c1a-9a57-2f3e4d5c6b7a' } } },
+    headers: { Location: { description: 'Where to poll the report', schema: { type: 'string', pattern: '^/reports/financial/[0-9a-f-]{36}$', maxLength: 55, example: '/reports/financial/0b9f7c52-5d1e-4c1a-9a57-2f3e4d5c6b7a' } } },
   })
   @ApiProblems(400, 403, 503)
   async create(
@@ -102,6 +102,7 @@ export class ReportsController {
     },
   })
   @ApiProblems(400, 404)
+  @ApiUuidParam('jobId', 'The report id (jobId of POST /reports/financial)')
   get(@CurrentCaller() caller: Caller, @Param('jobId', new UuidParamPipe('jobId')) jobId: string): Promise<FinancialReportDto> {
     return this.reports.getFinancialReport(caller, jobId);
   }

@@ -1,3 +1,5 @@
+import { FIELD_ERRORS_MAX, FIELD_MESSAGE_LENGTH_MAX, FIELD_NAME_LENGTH_MAX } from './problem-details';
+
 /**
  * What went wrong, in domain terms. Services throw these; one exception filter turns them into
  * problem details. `kind` decides the HTTP status, `code` is the stable machine-readable name.
@@ -32,9 +34,19 @@ export class DomainError extends Error {
 
 export class RequestValidationError extends DomainError {
   constructor(errors: FieldError[]) {
-    const fields = [...new Set(errors.map((error) => error.field))].join(', ');
-    super('bad_request', 'VALIDATION_FAILED', `Invalid request: ${fields}`, { errors });
+    // Field names come from the client (unknown keys): bounded in number and length, as documented.
+    const bounded = errors.slice(0, FIELD_ERRORS_MAX).map(({ field, message }) => ({
+      field: cut(field, FIELD_NAME_LENGTH_MAX),
+      message: cut(message, FIELD_MESSAGE_LENGTH_MAX),
+    }));
+    const fields = [...new Set(bounded.map((error) => error.field))].join(', ');
+    super('bad_request', 'VALIDATION_FAILED', `Invalid request: ${fields}`, { errors: bounded });
   }
+}
+
+/** `text` cut to `length` characters, the last one an ellipsis when it was longer. */
+function cut(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }
 
 export class UnauthenticatedError extends DomainError {

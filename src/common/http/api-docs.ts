@@ -1,7 +1,10 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiHeader, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiHeader, ApiParam, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import type { ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { STATUS_CODES } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, ProblemDetailsDto } from '../errors/problem-details';
-import { IDEMPOTENCY_KEY_HEADER } from './idempotency-key.decorator';
+import { UUID } from './api-schema';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_SCHEMA } from './idempotency-key.decorator';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; `errors` names each field',
@@ -10,12 +13,15 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Administrators only',
   404: 'Not found, or not yours',
   409: 'A request with this Idempotency-Key is still in flight; retry after Retry-After seconds',
+  413: 'The request body is larger than 16 KiB',
+  415: 'The request body is not application/json',
   422: 'This Idempotency-Key was used with a different payload',
   429: 'Too many requests; retry after Retry-After seconds',
-  503: 'A dependency is unavailable; retry with the same Idempotency-Key',
+  500: 'An unexpected error; the service logs name the cause under the request id',
+  503: 'A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent)',
 };
 
-interface ProblemExample {
+export interface ProblemExample {
   status: number;
   /** The `code` sent, when the example's name is more specific than the code. */
   code?: string;
@@ -44,9 +50,15 @@ export const PROBLEM_EXAMPLES = {
       },
     ],
   },
+  INVALID_JSON: { status: 400, code: 'BAD_REQUEST', detail: 'The request body is not valid JSON' },
   SELF_PURCHASE: { status: 400, detail: 'buyerWalletId and authorWalletId must be different wallets' },
   AUTHOR_WALLET_NOT_FOUND: { status: 400, detail: 'authorWalletId does not name an existing wallet' },
   UNAUTHENTICATED: { status: 401, detail: 'X-User-Id must be a UUID' },
+  METRICS_TOKEN_REQUIRED: {
+    status: 401,
+    code: 'UNAUTHENTICATED',
+    detail: 'GET /metrics requires Authorization: Bearer <METRICS_TOKEN>',
+  },
   INSUFFICIENT_FUNDS: { status: 402, detail: 'The wallet balance does not cover this amount' },
   FORBIDDEN: { status: 403, detail: 'This operation is for administrators' },
   WALLET_NOT_FOUND: { status: 404, detail: 'Wallet not found' },
@@ -57,7 +69,10 @@ export const PROBLEM_EXAMPLES = {
     status: 422,
     detail: 'This Idempotency-Key was already used with a different request payload',
   },
+  PAYLOAD_TOO_LARGE: { status: 413, detail: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, detail: 'Unsupported Content-Type; send application/json' },
   RATE_LIMITED: { status: 429, detail: 'Too many requests from this caller; retry after the Retry-After delay' },
+  INTERNAL_ERROR: { status: 500, detail: 'Internal server error' },
   SERVICE_UNAVAILABLE: {
     status: 503,
     detail: 'The database is unavailable; retry with the same Idempotency-Key',
@@ -74,29 +89,24 @@ const DEFAULT_CODE_BY_STATUS: Record<number, ProblemCode> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   409: 'IDEMPOTENCY_KEY_IN_FLIGHT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'IDEMPOTENCY_KEY_REUSED',
   429: 'RATE_LIMITED',
+  500: 'INTERNAL_ERROR',
   503: 'SERVICE_UNAVAILABLE',
 };
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  402: 'Payment Required',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};
+export function exampleBody(code: ProblemCode): Record<string, unknown> {
+  return problemBody(PROBLEM_EXAMPLES[code], code);
+}
 
-function exampleBody(code: ProblemCode) {
-  const example: ProblemExample = PROBLEM_EXAMPLES[code];
+/** A problem body as the service renders it (ProblemDetailsFilter), for examples. */
+export function problemBody(example: ProblemExample, code: string): Record<string, unknown> {
   const sent = example.code ?? code;
   return {
     type: `urn:problem:${sent.toLowerCase().replace(/_/g, '-')}`,
-    title: TITLES[example.status] ?? 'Error',
+    title: STATUS_CODES[example.status] ?? 'Error',
     status: example.status,
     detail: example.detail,
     code: sent,
@@ -118,24 +128,34 @@ export function ApiProblems(...items: (number | ProblemCode)[]): MethodDecorator
     codesByStatus.set(status, [...(codesByStatus.get(status) ?? []), ...codes]);
   }
   return applyDecorators(
-    ...[...codesByStatus].map(([status, codes]) =>
-      ApiResponse({
-        status,
-        description: DESCRIPTIONS[status] ?? 'Error',
-        ...(status === 409 || status === 429 || status === 503
-          ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', example: 1 } } } }
-          : {}),
-        content: {
-          [PROBLEM_CONTENT_TYPE]: {
-            schema: { $ref: getSchemaPath(ProblemDetailsDto) },
-            examples: Object.fromEntries(
-              [...new Set(codes)].map((code) => [code, { summary: code, value: exampleBody(code) }]),
-            ),
-          },
-        },
-      }),
-    ),
+    ...[...codesByStatus].map(([status, codes]) => ApiResponse({ status, ...problemResponse(status, codes) })),
   );
+}
+
+/**
+ * The response object of one problem status with a named example per code. Headers are added for
+ * every operation at once when the document is completed (`completeOpenApiDocument`).
+ */
+export function problemResponse(status: number, codes: ProblemCode[]): ResponseObject {
+  return {
+    description: DESCRIPTIONS[status] ?? STATUS_CODES[status] ?? 'Error',
+    content: {
+      [PROBLEM_CONTENT_TYPE]: {
+        schema: { $ref: getSchemaPath(ProblemDetailsDto) },
+        examples: Object.fromEntries([...new Set(codes)].map((code) => [code, { summary: code, value: exampleBody(code) }])),
+      },
+    },
+  };
+}
+
+/** A problem status's typical code, for statuses an operation gets by default. */
+export function defaultProblemCode(status: number): ProblemCode {
+  return DEFAULT_CODE_BY_STATUS[status] ?? 'NOT_FOUND';
+}
+
+/** A path parameter that is a UUID, as `UuidParamPipe` checks it. */
+export function ApiUuidParam(name: string, description: string): MethodDecorator {
+  return ApiParam({ name, description, schema: { ...UUID, type: 'string' } });
 }
 
 /** Response headers of an operation that honours `Idempotency-Key`. */
@@ -144,7 +164,6 @@ export const REPLAY_RESPONSE_HEADERS = {
     description: 'Present (`true`) when this body replays the first result for the same Idempotency-Key',
     schema: { type: 'string', enum: ['true'] },
   },
-  'X-Request-Id': { description: 'The request id, also in error bodies and logs', schema: { type: 'string' } },
 };
 
 export function ApiIdempotencyKey({ required }: { required: boolean }): MethodDecorator {
@@ -152,6 +171,7 @@ export function ApiIdempotencyKey({ required }: { required: boolean }): MethodDe
     ApiHeader({
       name: IDEMPOTENCY_KEY_HEADER,
       required,
+      schema: { ...IDEMPOTENCY_KEY_SCHEMA },
       description:
         '1 to 255 characters of [A-Za-z0-9_.:-], chosen by the client (a UUID is recommended). ' +
         'A retry with the same key and payload replays the first result with `Idempotent-Replayed: true`.',

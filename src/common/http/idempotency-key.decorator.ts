@@ -4,6 +4,14 @@ import { RequestValidationError } from '../errors/domain-errors';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,255}$/;
+
+/** The key's rule as an OpenAPI schema, for the header and for the purchase that echoes it. */
+export const IDEMPOTENCY_KEY_SCHEMA = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  pattern: IDEMPOTENCY_KEY.source,
+} as const;
 const FORMAT = 'must be 1 to 255 characters of [A-Za-z0-9_.:-] (a UUID is recommended)';
 
 function read(context: ExecutionContext, required: boolean): string | undefined {

@@ -1,14 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
+import { CENTS, COUNT, INSTANT, SAFE_INTEGER_MAX, UUID } from '../../common/http/api-schema';
 import type { AuthorFigures, AuthorRanking } from '../reports.repository';
-import { PeriodDto } from './period.dto';
+import { RequiredPeriodDto } from './period.dto';
 
 export const TOP_AUTHORS_LIMIT_DEFAULT = 10;
 export const TOP_AUTHORS_LIMIT_MAX = 100;
 
-export class TopAuthorsQueryDto extends PeriodDto {
+/** A sum of cents over a period or all time. */
+const MONEY_TOTAL = { ...CENTS, minimum: 0, maximum: SAFE_INTEGER_MAX } as const;
+
+export class TopAuthorsQueryDto extends RequiredPeriodDto {
   @ApiPropertyOptional({
     description: `How many authors, 1 to ${TOP_AUTHORS_LIMIT_MAX} (default ${TOP_AUTHORS_LIMIT_DEFAULT})`,
+    type: 'integer',
+    format: 'int32',
+    minimum: 1,
+    maximum: TOP_AUTHORS_LIMIT_MAX,
+    default: TOP_AUTHORS_LIMIT_DEFAULT,
     example: 10,
   })
   @IsOptional()
@@ -17,53 +26,61 @@ export class TopAuthorsQueryDto extends PeriodDto {
 }
 
 export class AuthorRankingDto {
-  @ApiProperty({ format: 'uuid', example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
+  @ApiProperty({ ...UUID, example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
   authorWalletId!: string;
 
-  @ApiProperty({ description: 'Purchases of this author’s items in the period', example: 128 })
+  @ApiProperty({ ...COUNT, description: 'Purchases of this author’s items in the period', example: 128 })
   salesCount!: number;
 
-  @ApiProperty({ description: 'Sum of item prices, in cents', example: 255_872 })
+  @ApiProperty({ ...MONEY_TOTAL, description: 'Sum of item prices, in cents', example: 255_872 })
   grossVolume!: number;
 
-  @ApiProperty({ description: 'Whole cents credited to the author in the period', example: 179_110 })
+  @ApiProperty({ ...MONEY_TOTAL, description: 'Whole cents credited to the author in the period', example: 179_110 })
   royaltiesCredited!: number;
 }
 
 export class TopAuthorsDto {
-  @ApiProperty({ example: '2026-10-01T00:00:00.000Z' })
+  @ApiProperty({ ...INSTANT, description: 'Inclusive start of the period', example: '2026-10-01T00:00:00.000Z' })
   from!: string;
 
-  @ApiProperty({ example: '2026-11-01T00:00:00.000Z' })
+  @ApiProperty({ ...INSTANT, description: 'Exclusive end of the period', example: '2026-11-01T00:00:00.000Z' })
   to!: string;
 
   @ApiProperty({
     type: [AuthorRankingDto],
+    maxItems: TOP_AUTHORS_LIMIT_MAX,
     description: 'Ordered by royaltiesCredited descending, then authorWalletId ascending',
   })
   items!: AuthorRankingDto[];
 }
 
 export class AuthorRoyaltiesDto {
-  @ApiProperty({ format: 'uuid', example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
+  @ApiProperty({ ...UUID, example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
   walletId!: string;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Inclusive start; null for all time', example: '2026-10-01T00:00:00.000Z' })
+  @ApiProperty({ ...INSTANT, nullable: true, description: 'Inclusive start; null for all time', example: '2026-10-01T00:00:00.000Z' })
   from!: string | null;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Exclusive end; null for all time', example: '2026-11-01T00:00:00.000Z' })
+  @ApiProperty({ ...INSTANT, nullable: true, description: 'Exclusive end; null for all time', example: '2026-11-01T00:00:00.000Z' })
   to!: string | null;
 
-  @ApiProperty({ example: 128 })
+  @ApiProperty({ ...COUNT, example: 128 })
   salesCount!: number;
 
-  @ApiProperty({ description: 'Sum of item prices, in cents', example: 255_872 })
+  @ApiProperty({ ...MONEY_TOTAL, description: 'Sum of item prices, in cents', example: 255_872 })
   grossVolume!: number;
 
-  @ApiProperty({ description: 'Whole cents credited to the author', example: 179_110 })
+  @ApiProperty({ ...MONEY_TOTAL, description: 'Whole cents credited to the author', example: 179_110 })
   royaltiesCredited!: number;
 
-  @ApiProperty({ description: 'Current carry in centi-cents (0..99), not yet a whole cent', example: 40 })
+  @ApiProperty({
+    type: 'integer',
+    format: 'int32',
+    minimum: 0,
+    maximum: 99,
+    description: 'Current carry in centi-cents (0..99), not yet a whole cent',
+    example: 40,
+  })
   fractionalBalance!: number;
 }
 

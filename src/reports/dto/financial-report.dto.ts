@@ -1,12 +1,16 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CENTS, COUNT, INSTANT, MESSAGE_LENGTH_MAX, SAFE_INTEGER_MAX, UUID } from '../../common/http/api-schema';
 import type { FinancialFigures, FinancialReportRow, ReportStatus } from '../reports.repository';
 import { PeriodDto } from './period.dto';
 
 /** Optional body of POST /reports/financial: without a period the report is all-time. */
 export class CreateFinancialReportDto extends PeriodDto {}
 
+/** A sum of cents over a period or all time. */
+const MONEY_TOTAL = { ...CENTS, minimum: 0, maximum: SAFE_INTEGER_MAX } as const;
+
 export class ReportQueuedDto {
-  @ApiProperty({ format: 'uuid', description: 'The report id; poll GET /reports/financial/{jobId}', example: '0b9f7c52-5d1e-4c1a-9a57-2f3e4d5c6b7a' })
+  @ApiProperty({ ...UUID, description: 'The report id; poll GET /reports/financial/{jobId}', example: '0b9f7c52-5d1e-4c1a-9a57-2f3e4d5c6b7a' })
   jobId!: string;
 
   @ApiProperty({ enum: ['queued'], example: 'queued' })
@@ -14,36 +18,36 @@ export class ReportQueuedDto {
 }
 
 export class FinancialReportResultDto {
-  @ApiProperty({ description: 'Cents deposited from the funding account', example: 12_500_000 })
+  @ApiProperty({ ...MONEY_TOTAL, description: 'Cents deposited from the funding account', example: 12_500_000 })
   totalDeposited!: number;
 
-  @ApiProperty({ description: 'Sum of item prices of all purchases, in cents', example: 8_400_350 })
+  @ApiProperty({ ...MONEY_TOTAL, description: 'Sum of item prices of all purchases, in cents', example: 8_400_350 })
   totalPurchaseVolume!: number;
 
-  @ApiProperty({ description: "Cents credited to authors (including carry swept into whole cents)", example: 5_880_240 })
+  @ApiProperty({ ...MONEY_TOTAL, description: "Cents credited to authors (including carry swept into whole cents)", example: 5_880_240 })
   totalRoyaltiesPaid!: number;
 
-  @ApiProperty({ description: "Cents credited to the platform (volume − royalties)", example: 2_520_110 })
+  @ApiProperty({ ...MONEY_TOTAL, description: "Cents credited to the platform (volume − royalties)", example: 2_520_110 })
   platformRevenue!: number;
 
-  @ApiProperty({ description: 'Cents paid out to the payout account', example: 1_200_000 })
+  @ApiProperty({ ...MONEY_TOTAL, description: 'Cents paid out to the payout account', example: 1_200_000 })
   totalWithdrawn!: number;
 
-  @ApiProperty({ example: 4211 })
+  @ApiProperty({ ...COUNT, example: 4211 })
   purchaseCount!: number;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Inclusive start; null for an all-time report', example: '2026-10-01T00:00:00.000Z' })
+  @ApiProperty({ ...INSTANT, nullable: true, description: 'Inclusive start; null for an all-time report', example: '2026-10-01T00:00:00.000Z' })
   from!: string | null;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Exclusive end; null for an all-time report', example: '2026-11-01T00:00:00.000Z' })
+  @ApiProperty({ ...INSTANT, nullable: true, description: 'Exclusive end; null for an all-time report', example: '2026-11-01T00:00:00.000Z' })
   to!: string | null;
 
-  @ApiProperty({ description: 'When the figures were read (the snapshot time)', example: '2026-11-21T10:30:02.117Z' })
+  @ApiProperty({ ...INSTANT, description: 'When the figures were read (the snapshot time)', example: '2026-11-21T10:30:02.117Z' })
   generatedAt!: string;
 }
 
 export class FinancialReportDto {
-  @ApiProperty({ format: 'uuid', example: '0b9f7c52-5d1e-4c1a-9a57-2f3e4d5c6b7a' })
+  @ApiProperty({ ...UUID, example: '0b9f7c52-5d1e-4c1a-9a57-2f3e4d5c6b7a' })
   jobId!: string;
 
   @ApiProperty({ enum: ['queued', 'processing', 'completed', 'failed'], example: 'completed' })
@@ -52,13 +56,13 @@ export class FinancialReportDto {
   @ApiProperty({ type: FinancialReportResultDto, nullable: true, description: 'Present once completed' })
   result!: FinancialReportResultDto | null;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Why the report failed', example: null })
+  @ApiProperty({ type: String, nullable: true, maxLength: MESSAGE_LENGTH_MAX, description: 'Why the report failed', example: null })
   error!: string | null;
 
-  @ApiProperty({ example: '2026-11-21T10:30:00.000Z' })
+  @ApiProperty({ ...INSTANT, example: '2026-11-21T10:30:00.000Z' })
   createdAt!: Date;
 
-  @ApiProperty({ type: Date, nullable: true, example: '2026-11-21T10:30:02.130Z' })
+  @ApiProperty({ ...INSTANT, nullable: true, example: '2026-11-21T10:30:02.130Z' })
   completedAt!: Date | null;
 }
 
