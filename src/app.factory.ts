@@ -11,6 +11,7 @@ import { setSecurityHeaders } from './common/http/security-headers';
 import { MetricsService } from './metrics/metrics.service';
 import { createValidationPipe } from './common/http/validation';
 import { setupSwagger } from './swagger';
+import type { Tracing } from './tracing/tracing.types';
 
 /** Request bodies are small JSON objects; anything larger is refused before parsing. */
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -27,14 +28,27 @@ export function createFastifyAdapter(): FastifyAdapter {
   });
 }
 
-/** Builds the HTTP application (roles `api` and `all`) without listening. */
-export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), createFastifyAdapter(), {
+/** The process's root logger: format from `LOG_FORMAT`, trace ids on every line when tracing is on. */
+export function createAppLogger(config: AppConfig, tracing: Tracing | null) {
+  return createRootLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    nodeEnv: config.nodeEnv,
+    ...(tracing ? { mixin: () => tracing.logFields() } : {}),
+  });
+}
+
+/**
+ * Builds the HTTP application (roles `api` and `all`) without listening. `tracing` is the
+ * running tracer when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (see `main.ts`), else null.
+ */
+export async function createHttpApp(config: AppConfig, tracing: Tracing | null = null): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, tracing), createFastifyAdapter(), {
     bufferLogs: true,
     // Nest would add a form-urlencoded parser; the API speaks JSON only (Fastify's own parser).
     bodyParser: false,
   });
-  const logger = createRootLogger(config.logLevel);
+  const logger = createAppLogger(config, tracing);
   app.useLogger(new PinoLoggerService(logger));
   app.useGlobalPipes(createValidationPipe());
   // Browsers may call the API only from configured origins; without any, no CORS headers at all.
@@ -52,6 +66,13 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     setSecurityHeaders(request.raw, reply.raw);
     done();
   });
+  if (tracing) {
+    // Fastify has routed the request by now: the server span takes the route template's name.
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      tracing.nameHttpSpan(request.method, request.routeOptions.url ?? 'unmatched');
+      done();
+    });
+  }
   useBoundedJsonParser(fastify);
   // Any other media type, text/plain included, is a 415 rather than a string handed to validation.
   fastify.removeContentTypeParser('text/plain');
@@ -81,9 +102,9 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
 }
 
 /** Builds the worker-only process: queues and schedules, no HTTP. */
-export async function createWorkerContext(config: AppConfig): Promise<INestApplicationContext> {
-  const app = await NestFactory.createApplicationContext(AppModule.register(config), { bufferLogs: true });
-  app.useLogger(new PinoLoggerService(createRootLogger(config.logLevel)));
+export async function createWorkerContext(config: AppConfig, tracing: Tracing | null = null): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.register(config, tracing), { bufferLogs: true });
+  app.useLogger(new PinoLoggerService(createAppLogger(config, tracing)));
   return app;
 }
 

@@ -18,14 +18,18 @@ import { WalletsModule } from './wallets/wallets.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { ReportsModule } from './reports/reports.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
+import { TracingModule } from './tracing/tracing.module';
+import type { Tracing } from './tracing/tracing.types';
 
 @Module({})
 export class AppModule {
-  static register(config: AppConfig): DynamicModule {
+  /** `tracing`: the running tracer when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, else null. */
+  static register(config: AppConfig, tracing: Tracing | null = null): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        TracingModule.forRoot(tracing),
         JwtModule.register({}),
         AuthModule,
         DatabaseModule,

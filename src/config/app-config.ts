@@ -3,6 +3,8 @@ import { environmentSchema } from './config.schema';
 export type AppRole = 'api' | 'worker' | 'all';
 export type AuthMode = 'header' | 'jwt';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** `auto`: pretty when stdout is a terminal and NODE_ENV is not production, JSON otherwise. */
+export type LogFormat = 'pretty' | 'json' | 'auto';
 
 /** The typed configuration every module reads, through the `AppConfig` provider only. */
 export class AppConfig {
@@ -14,6 +16,9 @@ export class AppConfig {
     mode: AuthMode;
     jwtSecret: string | undefined;
     jwtPublicKey: string | undefined;
+    /** Required `iss` and `aud` of a token; undefined = not checked. */
+    jwtIssuer: string | undefined;
+    jwtAudience: string | undefined;
     adminUserIds: readonly string[];
   };
   readonly platformAccountId!: string;
@@ -25,6 +30,11 @@ export class AppConfig {
   readonly swaggerEnabled!: boolean;
   readonly role!: AppRole;
   readonly logLevel!: LogLevel;
+  readonly logFormat!: LogFormat;
+  /** Bearer token that `GET /metrics` requires; undefined = the endpoint is public. */
+  readonly metricsToken!: string | undefined;
+  /** OTLP/HTTP endpoint (the collector's base URL); undefined = tracing off, SDK not loaded. */
+  readonly tracing!: { endpoint: string | undefined; serviceName: string };
   readonly reconciliation!: { everyMs: number; fixBalances: boolean };
   /** Requests per caller per window, shared across instances through Redis; 0 = window off. */
   readonly rateLimit!: { perSecond: number; perMinute: number };
@@ -63,6 +73,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       mode: e.AUTH_MODE ?? 'header',
       jwtSecret: e.JWT_SECRET,
       jwtPublicKey: e.JWT_PUBLIC_KEY,
+      jwtIssuer: e.JWT_ISSUER,
+      jwtAudience: e.JWT_AUDIENCE,
       adminUserIds: Object.freeze([...e.ADMIN_USER_IDS]),
     },
     platformAccountId: e.PLATFORM_ACCOUNT_ID,
@@ -72,6 +84,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     swaggerEnabled: e.SWAGGER_ENABLED,
     role: e.APP_ROLE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? 'auto',
+    metricsToken: e.METRICS_TOKEN,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''), serviceName: e.OTEL_SERVICE_NAME },
     reconciliation: { everyMs: e.RECONCILE_EVERY, fixBalances: e.RECONCILE_FIX_BALANCES },
     rateLimit: { perSecond: e.RATE_LIMIT_PER_SECOND, perMinute: e.RATE_LIMIT_PER_MINUTE },
     corsOrigins: Object.freeze([...e.CORS_ORIGINS]),

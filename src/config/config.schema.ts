@@ -71,10 +71,29 @@ export const environmentSchema = z
     AUTH_MODE: z.enum(['header', 'jwt']).optional(),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key' }).optional(),
+    // Unset: any issuer and audience. Set: a token must carry exactly this `iss` / this `aud`.
+    JWT_ISSUER: z.string().max(256, 'must be at most 256 characters').optional(),
+    JWT_AUDIENCE: z.string().max(256, 'must be at most 256 characters').optional(),
     AUTHOR_ROYALTY_PERCENT: integer(0, 100).default('70'),
     SWAGGER_ENABLED: booleanFromString.default('true'),
     APP_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Unset: pretty when stdout is a terminal outside production, JSON lines otherwise (ADR 0044).
+    LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+    // Unset: /metrics is public (reach it only from the scraper's network).
+    METRICS_TOKEN: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable characters without spaces')
+      .optional(),
+    // Unset: no tracing, and the OpenTelemetry SDK is not even loaded (ADR 0011).
+    OTEL_EXPORTER_OTLP_ENDPOINT: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL such as http://127.0.0.1:4318')
+      .optional(),
+    OTEL_SERVICE_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 characters of [A-Za-z0-9_.-]')
+      .default('wallet-service'),
     SHUTDOWN_TIMEOUT_MS: integer(1_000, 120_000).default('10000'),
     HTTP_WORKERS: integer(1, 16).default('1'),
     PURCHASE_LANES: integer(1, 64).default('1'),

@@ -1,6 +1,7 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { createSqlClient, Database } from './database';
+import { trackPoolUsage } from './pool-usage';
 
 @Global()
 @Module({
@@ -8,14 +9,17 @@ import { createSqlClient, Database } from './database';
     {
       provide: Database,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        new Database(
+      useFactory: (config: AppConfig) => {
+        const { sql, usage } = trackPoolUsage(
           createSqlClient({
             url: config.database.url,
             poolMax: config.database.poolMax,
             applicationName: `wallet-${config.role}`,
           }),
-        ),
+          config.database.poolMax,
+        );
+        return new Database(sql, usage);
+      },
     },
   ],
   exports: [Database],

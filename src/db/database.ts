@@ -3,6 +3,7 @@ import { drizzle, PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres, { Sql } from 'postgres';
 import * as schema from './schema';
 import { isRetryableTransactionError } from './postgres-errors';
+import { PoolUsage } from './pool-usage';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 /** The handle a repository write takes: a transaction opened by the use case. */
@@ -14,7 +15,7 @@ export interface DatabaseOptions {
   applicationName?: string;
 }
 
-/** Seconds; a statement or an idle transaction past these is cut off rather than holding locks. */
+/** A statement or an idle transaction past these is cut off rather than holding locks. */
 const STATEMENT_TIMEOUT_MS = 15_000;
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_SECONDS = 5;
@@ -44,8 +45,16 @@ export class Database {
   private readonly logger = new Logger(Database.name);
   readonly db: Db;
 
-  constructor(readonly sql: Sql) {
+  /** `usage` reads the pool's figures (see `trackPoolUsage`); without it, none are known. */
+  constructor(
+    readonly sql: Sql,
+    private readonly usage?: () => PoolUsage,
+  ) {
     this.db = drizzle(sql, { schema });
+  }
+
+  poolUsage(): PoolUsage | undefined {
+    return this.usage?.();
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PoolUsage } from '../db/pool-usage';
 
 /** What happened to one money operation; `wallet_operations_total`'s `outcome` label. */
 export type OperationOutcome =
@@ -84,6 +85,41 @@ export class MetricsService {
       clearTimeout(timer);
       counts.catch(() => undefined);
     }
+  }
+
+  private poolUsage: () => PoolUsage | undefined = () => undefined;
+
+  /** Read at scrape time: nothing is recorded per query here. */
+  readonly poolConnectionsInUse = new Gauge({
+    name: 'db_pool_connections_in_use',
+    help: 'PostgreSQL connections of this process in use (transactions, reservations, running statements)',
+    registers: [this.registry],
+    collect: () => this.collectPoolUsage(),
+  });
+
+  readonly poolWaiting = new Gauge({
+    name: 'db_pool_waiting',
+    help: 'Statements and transactions of this process waiting for a PostgreSQL connection',
+    registers: [this.registry],
+  });
+
+  readonly poolConnectionsMax = new Gauge({
+    name: 'db_pool_connections_max',
+    help: 'Size of this process\'s PostgreSQL pool (DATABASE_POOL_MAX)',
+    registers: [this.registry],
+  });
+
+  /** Called once by the database pool's watcher. */
+  watchPool(usage: () => PoolUsage | undefined): void {
+    this.poolUsage = usage;
+  }
+
+  private collectPoolUsage(): void {
+    const usage = this.poolUsage();
+    if (!usage) return;
+    this.poolConnectionsInUse.set(usage.inUse);
+    this.poolWaiting.set(usage.waiting);
+    this.poolConnectionsMax.set(usage.max);
   }
 
   readonly queueJobs = new Counter({

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { RedisConnectionFactory } from '../redis/redis-connection.factory';
 import { RedisModule } from '../redis/redis.module';
+import { Tracing, TRACING } from '../tracing/tracing.types';
 
 /**
  * BullMQ on the shared Redis connection factory, under the configured key prefix. Feature
@@ -13,10 +14,12 @@ import { RedisModule } from '../redis/redis.module';
   imports: [
     BullModule.forRootAsync({
       imports: [RedisModule],
-      inject: [RedisConnectionFactory],
-      useFactory: (redis: RedisConnectionFactory) => ({
+      inject: [RedisConnectionFactory, TRACING],
+      useFactory: (redis: RedisConnectionFactory, tracing: Tracing | null) => ({
         connection: redis.create('queue'),
         prefix: redis.queuePrefix,
+        // With tracing on, a job carries its producer's trace context (ADR 0011).
+        ...(tracing ? { telemetry: tracing.bullmqTelemetry } : {}),
       }),
     }),
   ],

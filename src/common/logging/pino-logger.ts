@@ -1,14 +1,57 @@
 import type { LoggerService } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import pino, { Level, Logger as Pino } from 'pino';
-import type { LogLevel } from '../../config/app-config';
+import type { LogFormat, LogLevel } from '../../config/app-config';
 
 /** Probes would drown the log: one line every few seconds per instance. */
 const UNLOGGED_REQUESTS = /^\/health(\/|$|\?)/;
 
-/** JSON lines on stdout; every line carries the pid, so cluster workers can be told apart. */
-export function createRootLogger(level: LogLevel): Pino {
-  return pino({ level });
+export interface RootLoggerOptions {
+  level: LogLevel;
+  format: LogFormat;
+  nodeEnv: 'development' | 'test' | 'production';
+  /** Fields merged into every line, e.g. the active trace's ids when tracing is on. */
+  mixin?: () => Record<string, unknown>;
+  /** Where lines go; stdout unless a test captures them. */
+  destination?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** `auto` is pretty for a person at a terminal, JSON for everything else (ADR 0044). */
+export function resolveLogFormat(
+  format: LogFormat,
+  nodeEnv: RootLoggerOptions['nodeEnv'],
+  isTty: boolean | undefined,
+): 'pretty' | 'json' {
+  if (format !== 'auto') return format;
+  return isTty === true && nodeEnv !== 'production' ? 'pretty' : 'json';
+}
+
+/**
+ * JSON lines on stdout, every line with the pid so that cluster workers can be told apart; or,
+ * at a terminal, one human-readable line per entry through pino-pretty (synchronous, in this
+ * thread: a development convenience, not a production path).
+ */
+export function createRootLogger(options: RootLoggerOptions): Pino {
+  const destination = options.destination ?? process.stdout;
+  const pinoOptions = { level: options.level, ...(options.mixin ? { mixin: options.mixin } : {}) };
+  if (resolveLogFormat(options.format, options.nodeEnv, destination.isTTY) === 'json') {
+    return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+  }
+  // Loaded only here: JSON logging never pays for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { build } = require('pino-pretty') as typeof import('pino-pretty');
+  return pino(
+    pinoOptions,
+    build({
+      destination,
+      sync: true,
+      colorize: destination.isTTY === true,
+      singleLine: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,context,req,res,requestId',
+      messageFormat: '{if context}[{context}] {end}{msg}{if req} {req.method} {req.url} {res.statusCode}{end}',
+    }),
+  );
 }
 
 /**
@@ -32,6 +75,9 @@ export function logRequests(fastify: FastifyInstance, logger: Pino): void {
   });
 }
 
+/** Contexts of Nest's own start-up lines: which modules were initialised, which routes mapped. */
+const NEST_INVENTORY_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
 /**
  * Nest's logger interface on pino. Nest passes the logger's context as the last parameter; it
  * becomes the `context` field. An object first argument is merged into the line (`err` for an
@@ -41,7 +87,10 @@ export class PinoLoggerService implements LoggerService {
   constructor(private readonly pino: Pino) {}
 
   log(message: unknown, ...params: unknown[]): void {
-    this.write('info', message, params);
+    // Nest's start-up inventory (every module initialised, every route mapped: some fifty lines)
+    // would bury the one line that says where the service is; it stays available at debug.
+    const context = params[params.length - 1];
+    this.write(typeof context === 'string' && NEST_INVENTORY_CONTEXTS.has(context) ? 'debug' : 'info', message, params);
   }
   error(message: unknown, ...params: unknown[]): void {
     this.write('error', message, params);
