@@ -15,3 +15,13 @@ export function toDate(value: Date | string): Date {
   if (Number.isNaN(date.getTime())) throw new RangeError(`not a timestamp: ${value}`);
   return date;
 }
+
+/**
+ * The one row a statement always returns (an aggregate without GROUP BY, an INSERT ...
+ * RETURNING of one row); its absence is a bug, reported as such rather than read as undefined.
+ */
+export function firstRow<Row>(rows: readonly Row[], statement: string): Row {
+  const [row] = rows;
+  if (row === undefined) throw new Error(`${statement} returned no row`);
+  return row;
+}

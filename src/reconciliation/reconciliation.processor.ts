@@ -29,7 +29,7 @@ export class ReconciliationProcessor extends WorkerHost implements OnApplication
   onApplicationBootstrap(): void {
     const register = () =>
       this.reconciliation.restoreScheduleIfLost().catch((error: unknown) => {
-        this.logger.debug({ err: (error as Error).message }, 'schedule check skipped: Redis unavailable');
+        this.logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'schedule check skipped: Redis unavailable');
       });
     void register();
     this.scheduleWatch = setInterval(register, SCHEDULE_CHECK_INTERVAL_MS);

@@ -1,26 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { and, desc, eq, gt, inArray, sql as drizzleSql } from 'drizzle-orm';
-import type { Sql } from 'postgres';
 import { Database } from '../db/database';
+import { longReadTransaction, LongReadOptions, ReadTransaction } from '../db/long-read-transaction';
 import { reconciliationRuns, wallets } from '../db/schema';
-import { toDate, toSafeInteger } from '../db/sql-values';
-import { CheckedCounts, Drift, RunOutcome, RunRow, RunStatus, RunTrigger } from './reconciliation.types';
+import { firstRow, toDate, toSafeInteger } from '../db/sql-values';
+import { CHECK_NAMES, Drift, RUN_STATUSES, RUN_TRIGGERS, RunOutcome, RunRow } from './reconciliation.types';
 
 /**
  * Reconciliation reads the whole ledger, so its statements get a longer cut-off than the
- * service's default; each one still covers a bounded key range (see the batch sizes below).
+ * service's default; each one still covers a bounded key range (see the batch sizes in
+ * reconciliation.checks.ts).
  */
 const RECONCILE_STATEMENT_TIMEOUT_MS = 300_000;
-
-/**
- * For the transaction only: the statement timeout, and no JIT. Reconciliation runs hundreds of
- * short chunked statements whose estimated cost crosses the JIT threshold; compiling each took
- * about 300 ms against about 250 ms of execution (measured at 10 million ledger entries).
- */
-function applyReconcileSettings(sql: Sql) {
-  return sql`SELECT set_config('statement_timeout', ${String(RECONCILE_STATEMENT_TIMEOUT_MS)}, true),
-                    set_config('jit', 'off', true)`;
-}
 /** Session advisory lock held for a whole run, so that at most one run works at a time. */
 const RUN_LOCK_KEY = 7_240_913_001;
 /** Transaction advisory lock that serialises "is a run already queued?" with creating one. */
@@ -28,11 +19,12 @@ const ENQUEUE_LOCK_KEY = 7_240_913_002;
 /** A queued or running run older than this is considered abandoned (its job was lost). */
 const ACTIVE_RUN_STALE_SECONDS = 3_600;
 const UUID_MAX = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
-const LEDGER_SNAPSHOT = 'isolation level repeatable read read only';
+const RECONCILE_STATEMENTS: LongReadOptions = { statementTimeoutMs: RECONCILE_STATEMENT_TIMEOUT_MS, isolation: 'per-statement' };
+const LEDGER_SNAPSHOT: LongReadOptions = { statementTimeoutMs: RECONCILE_STATEMENT_TIMEOUT_MS, isolation: 'snapshot' };
 
 /** The one transaction the double-entry checks read through (`withLedgerSnapshot`). */
 export class LedgerSnapshot {
-  constructor(readonly sql: Sql) {}
+  constructor(readonly sql: ReadTransaction) {}
 }
 
 export interface TotalsFigures {
@@ -113,7 +105,7 @@ export interface EntryRangeCheck {
   candidates: string[];
 }
 
-interface PurchaseLegFigures {
+export interface PurchaseLegFigures {
   /** Sums per role's wallet: where two roles name one wallet, both show that wallet's sum. */
   buyer: number;
   author: number;
@@ -137,46 +129,119 @@ export interface PurchaseChunk {
   drifts: PurchaseLegsDrift[];
 }
 
-type SqlRow = Record<string, unknown>;
+// ----- row types of the check statements ---------------------------------------------------
+// A check statement returns its counts on every row and one drifted group per row; when nothing
+// drifted, one row whose detail columns are all NULL (a LEFT JOIN LATERAL on the details).
 
-const num = (value: unknown): number => toSafeInteger(value as string | number);
+type Nulls<T> = { [K in keyof T]: null };
+type CountedRows<Counts, Detail> = (Counts & (Detail | Nulls<Detail>))[];
+
+/** int8 columns arrive as text; `kept_` names what the service kept, the bare name the ledger. */
+interface TotalsColumns {
+  deposited: string;
+  withdrawn: string;
+  purchase_volume: string;
+  royalties: string;
+  platform_revenue: string;
+  purchase_count: string;
+}
+interface KeptTotalsColumns {
+  kept_deposited: string;
+  kept_withdrawn: string;
+  kept_purchase_volume: string;
+  kept_royalties: string;
+  kept_platform_revenue: string;
+  kept_purchase_count: string;
+}
+interface WindowCountColumns {
+  groups_checked: number;
+  drift_count: number;
+  repaired_rows: number;
+}
+interface HourlyDriftColumns extends TotalsColumns, KeptTotalsColumns {
+  bucket_start: string;
+}
+interface AuthorDriftColumns {
+  author_wallet_id: string;
+  bucket_start: string;
+  sales_count: string;
+  gross_volume: string;
+  royalty: string;
+  kept_sales_count: string;
+  kept_gross_volume: string;
+  kept_royalty: string;
+}
+interface WalletCountColumns {
+  wallets: number;
+  last_id: string | null;
+  balance_drifts: number;
+  carry_drifts: number;
+  orphans: number;
+}
+interface WalletDriftColumns {
+  wallet_id: string;
+  orphan: boolean;
+  kept_balance: string | null;
+  ledger_balance: string;
+  entries: number;
+  kept_carry: number | null;
+  ledger_carry: string;
+}
+interface FixCountColumns {
+  examined: number;
+  last_id: string | null;
+}
+interface FixedColumns {
+  id: string;
+  fix_balance: boolean;
+  fix_carry: boolean;
+}
+interface PurchaseCountColumns {
+  purchases: number;
+  last_id: string | null;
+  drift_count: number;
+}
+interface PurchaseDriftColumns {
+  id: string;
+  buyer_expected: string;
+  author_expected: string;
+  platform_expected: string;
+  expected_legs: number;
+  buyer_posted: string;
+  author_posted: string;
+  platform_posted: string;
+  other_posted: string;
+  posted_legs: number;
+}
+
+/** The rows that carry a drifted group (every row but the all-NULL one). */
+function detailRows<Counts, Detail>(rows: readonly (Counts & (Detail | Nulls<Detail>))[], key: keyof Detail): Detail[] {
+  return rows.filter((row): row is Counts & Detail => row[key] !== null);
+}
+
+const totalsOf = (row: TotalsColumns): TotalsFigures => ({
+  deposited: toSafeInteger(row.deposited),
+  withdrawn: toSafeInteger(row.withdrawn),
+  purchaseVolume: toSafeInteger(row.purchase_volume),
+  royalties: toSafeInteger(row.royalties),
+  platformRevenue: toSafeInteger(row.platform_revenue),
+  purchaseCount: toSafeInteger(row.purchase_count),
+});
+
+const keptTotalsOf = (row: KeptTotalsColumns): TotalsFigures => ({
+  deposited: toSafeInteger(row.kept_deposited),
+  withdrawn: toSafeInteger(row.kept_withdrawn),
+  purchaseVolume: toSafeInteger(row.kept_purchase_volume),
+  royalties: toSafeInteger(row.kept_royalties),
+  platformRevenue: toSafeInteger(row.kept_platform_revenue),
+  purchaseCount: toSafeInteger(row.kept_purchase_count),
+});
 
 /** The author rollup tables by grain, and the column that names their UTC hour or day. */
 const AUTHOR_ROLLUPS = {
   hour: { table: 'author_hourly_rollups', column: 'bucket_start' },
   day: { table: 'author_daily_rollups', column: 'day_start' },
 } as const;
-
-/** An author rollup repair's rows: counts on the first, one drifted (author, bucket) on each. */
-function authorRepairOf(rows: SqlRow[]): WindowRepair<AuthorBucketDrift> {
-  const head = rows[0]!;
-  return {
-    groupsChecked: head.groups_checked as number,
-    driftCount: head.drift_count as number,
-    repairedRows: head.repaired_rows as number,
-    drifts: rows
-      .filter((row) => row.bucket_start !== null)
-      .map((row) => ({
-        authorWalletId: row.author_wallet_id as string,
-        bucketStart: toDate(row.bucket_start as string),
-        kept: {
-          salesCount: num(row.kept_sales_count),
-          grossVolume: num(row.kept_gross_volume),
-          royalty: num(row.kept_royalty),
-        },
-        ledger: { salesCount: num(row.sales_count), grossVolume: num(row.gross_volume), royalty: num(row.royalty) },
-      })),
-  };
-}
-
-const totalsOf = (row: SqlRow, prefix: string): TotalsFigures => ({
-  deposited: num(row[`${prefix}deposited`]),
-  withdrawn: num(row[`${prefix}withdrawn`]),
-  purchaseVolume: num(row[`${prefix}purchase_volume`]),
-  royalties: num(row[`${prefix}royalties`]),
-  platformRevenue: num(row[`${prefix}platform_revenue`]),
-  purchaseCount: num(row[`${prefix}purchase_count`]),
-});
 
 const runColumns = {
   id: reconciliationRuns.id,
@@ -199,11 +264,51 @@ type RunSelect = Pick<typeof reconciliationRuns.$inferSelect, keyof typeof runCo
 function toRunRow(row: RunSelect): RunRow {
   return {
     ...row,
-    trigger: row.trigger as RunTrigger,
-    status: row.status as RunStatus,
-    checked: (row.checked as CheckedCounts | null) ?? null,
-    drifts: (row.drifts as Drift[] | null) ?? [],
+    trigger: oneOf(RUN_TRIGGERS, row.trigger, 'run trigger'),
+    status: oneOf(RUN_STATUSES, row.status, 'run status'),
+    checked: storedCounts(row.checked),
+    drifts: storedDrifts(row.drifts),
   };
+}
+
+/** A stored text column that a CHECK constraint keeps to known values. */
+function oneOf<T extends string>(known: readonly T[], value: string, what: string): T {
+  const match = known.find((candidate) => candidate === value);
+  if (match === undefined) throw new Error(`unknown ${what}: ${value}`);
+  return match;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+/** A run's stored `checked` figures (jsonb), as written by completeRun. */
+function storedCounts(value: unknown): Record<string, number> | null {
+  if (!isObject(value)) return null;
+  return Object.fromEntries(
+    Object.entries(value).filter((entry): entry is [string, number] => typeof entry[1] === 'number'),
+  );
+}
+
+const isFigures = (value: unknown): value is Record<string, number> =>
+  isObject(value) && Object.values(value).every((figure) => typeof figure === 'number');
+
+/** A run's stored drifts (jsonb), as written by completeRun. */
+function storedDrifts(value: unknown): Drift[] {
+  if (!Array.isArray(value)) return [];
+  const drifts = value.filter(isStoredDrift);
+  if (drifts.length !== value.length) throw new Error('a stored reconciliation drift is malformed');
+  return drifts;
+}
+
+function isStoredDrift(value: unknown): value is Drift {
+  return (
+    isObject(value) &&
+    CHECK_NAMES.some((name) => name === value.check) &&
+    isObject(value.key) &&
+    Object.values(value.key).every((part) => typeof part === 'string') &&
+    isFigures(value.before) &&
+    isFigures(value.expected) &&
+    typeof value.corrected === 'boolean'
+  );
 }
 
 /**
@@ -235,20 +340,20 @@ export class ReconciliationRepository {
         .orderBy(desc(reconciliationRuns.createdAt))
         .limit(1);
       if (active) return { run: toRunRow(active), created: false };
-      const [run] = await tx
+      const inserted = await tx
         .insert(reconciliationRuns)
         .values({ trigger: 'manual', requestedBy: params.requestedBy, status: 'queued', fixBalances: params.fixBalances })
         .returning(runColumns);
-      return { run: toRunRow(run!), created: true };
+      return { run: toRunRow(firstRow(inserted, 'the run insert')), created: true };
     });
   }
 
   async createScheduledRun(params: { fixBalances: boolean }): Promise<RunRow> {
-    const [run] = await this.database.db
+    const inserted = await this.database.db
       .insert(reconciliationRuns)
       .values({ trigger: 'schedule', status: 'running', fixBalances: params.fixBalances, startedAt: new Date() })
       .returning(runColumns);
-    return toRunRow(run!);
+    return toRunRow(firstRow(inserted, 'the run insert'));
   }
 
   /** Moves a queued run to running; false if it is not queued (already done, or unknown). */
@@ -323,12 +428,9 @@ export class ReconciliationRepository {
 
   // ----- checks and repairs -----------------------------------------------------------------
 
-  /** One short transaction with the reconciliation statement timeout. */
-  private withTimeout<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    return this.database.sql.begin(async (tx) => {
-      await applyReconcileSettings(tx as unknown as Sql);
-      return work(tx as unknown as Sql);
-    }) as Promise<T>;
+  /** One short transaction with the reconciliation statement timeout, each statement its own snapshot. */
+  private withTimeout<T>(work: (sql: ReadTransaction) => Promise<T>): Promise<T> {
+    return longReadTransaction(this.database.sql, RECONCILE_STATEMENTS, work);
   }
 
   /**
@@ -336,8 +438,8 @@ export class ReconciliationRepository {
    * to the ledger's figures again and no other slot is written.
    */
   async repairRunningTotals(): Promise<TotalsComparison> {
-    const [row] = await this.withTimeout(
-      (sql) => sql<SqlRow[]>`
+    const rows = await this.withTimeout(
+      (sql) => sql<(TotalsColumns & KeptTotalsColumns & { repaired_rows: number })[]>`
         WITH ledger AS (
           SELECT coalesce(sum(-amount) FILTER (WHERE system_account = 'funding'), 0)::bigint AS deposited,
                  coalesce(sum(amount) FILTER (WHERE system_account = 'payout'), 0)::bigint AS withdrawn
@@ -380,7 +482,8 @@ export class ReconciliationRepository {
                (SELECT count(*) FROM repaired)::int AS repaired_rows
           FROM ledger l, sales s, kept k`,
     );
-    return { kept: totalsOf(row!, 'kept_'), ledger: totalsOf(row!, ''), repairedRows: row!.repaired_rows as number };
+    const row = firstRow(rows, 'the running totals repair');
+    return { kept: keptTotalsOf(row), ledger: totalsOf(row), repairedRows: row.repaired_rows };
   }
 
   /**
@@ -411,7 +514,7 @@ export class ReconciliationRepository {
     const from = window.from.toISOString();
     const to = window.to.toISOString();
     const rows = await this.withTimeout(
-      (sql) => sql<SqlRow[]>`
+      (sql) => sql<CountedRows<WindowCountColumns, HourlyDriftColumns>>`
         WITH moves AS (
           SELECT e.created_at,
                  CASE WHEN e.system_account = 'funding' THEN -e.amount ELSE 0 END::bigint AS deposited,
@@ -472,18 +575,16 @@ export class ReconciliationRepository {
           FROM (SELECT 1) one
           LEFT JOIN LATERAL (SELECT * FROM drift ORDER BY bucket_start LIMIT ${detailLimit}) d ON true`,
     );
-    const head = rows[0]!;
+    const head = firstRow(rows, 'the hourly rollup repair');
     return {
-      groupsChecked: head.groups_checked as number,
-      driftCount: head.drift_count as number,
-      repairedRows: head.repaired_rows as number,
-      drifts: rows
-        .filter((row) => row.bucket_start !== null)
-        .map((row) => ({
-          bucketStart: toDate(row.bucket_start as string),
-          kept: totalsOf(row, 'kept_'),
-          ledger: totalsOf(row, ''),
-        })),
+      groupsChecked: head.groups_checked,
+      driftCount: head.drift_count,
+      repairedRows: head.repaired_rows,
+      drifts: detailRows<WindowCountColumns, HourlyDriftColumns>(rows, 'bucket_start').map((row) => ({
+        bucketStart: toDate(row.bucket_start),
+        kept: keptTotalsOf(row),
+        ledger: totalsOf(row),
+      })),
     };
   }
 
@@ -502,7 +603,7 @@ export class ReconciliationRepository {
     const from = window.from.toISOString();
     const to = window.to.toISOString();
     const rows = await this.withTimeout(
-      (sql) => sql<SqlRow[]>`
+      (sql) => sql<CountedRows<WindowCountColumns, AuthorDriftColumns>>`
         WITH ledger AS (
           SELECT author_wallet_id, date_trunc(${grain}, created_at, 'UTC') AS bucket_start,
                  count(*)::bigint AS sales_count, sum(item_price)::bigint AS gross_volume,
@@ -542,7 +643,26 @@ export class ReconciliationRepository {
             SELECT * FROM drift ORDER BY bucket_start, author_wallet_id LIMIT ${detailLimit}
           ) d ON true`,
     );
-    return authorRepairOf(rows);
+    const head = firstRow(rows, 'the author rollup repair');
+    return {
+      groupsChecked: head.groups_checked,
+      driftCount: head.drift_count,
+      repairedRows: head.repaired_rows,
+      drifts: detailRows<WindowCountColumns, AuthorDriftColumns>(rows, 'bucket_start').map((row) => ({
+        authorWalletId: row.author_wallet_id,
+        bucketStart: toDate(row.bucket_start),
+        kept: {
+          salesCount: toSafeInteger(row.kept_sales_count),
+          grossVolume: toSafeInteger(row.kept_gross_volume),
+          royalty: toSafeInteger(row.kept_royalty),
+        },
+        ledger: {
+          salesCount: toSafeInteger(row.sales_count),
+          grossVolume: toSafeInteger(row.gross_volume),
+          royalty: toSafeInteger(row.royalty),
+        },
+      })),
+    };
   }
 
   /**
@@ -556,7 +676,7 @@ export class ReconciliationRepository {
       const walletsAfter = after === undefined ? sql`` : sql`WHERE id > ${after}`;
       const entriesAfter = after === undefined ? sql`` : sql`AND e.wallet_id > ${after}`;
       const authorsAfter = after === undefined ? sql`` : sql`AND p.author_wallet_id > ${after}`;
-      return sql<SqlRow[]>`
+      return sql<CountedRows<WalletCountColumns, WalletDriftColumns>>`
         WITH chunk AS (
           SELECT id, balance, fractional_balance FROM wallets ${walletsAfter} ORDER BY id LIMIT ${walletLimit}
         ), bounds AS (
@@ -603,24 +723,22 @@ export class ReconciliationRepository {
              ORDER BY wallet_id LIMIT ${detailLimit}
           ) d ON true`;
     });
-    const head = rows[0]!;
+    const head = firstRow(rows, 'the wallet comparison');
     return {
-      walletsChecked: head.wallets as number,
-      lastWalletId: (head.last_id as string | null) ?? undefined,
-      balanceDriftCount: head.balance_drifts as number,
-      carryDriftCount: head.carry_drifts as number,
-      orphanCount: head.orphans as number,
-      drifts: rows
-        .filter((row) => row.wallet_id !== null)
-        .map((row) => ({
-          walletId: row.wallet_id as string,
-          orphan: row.orphan as boolean,
-          keptBalance: row.kept_balance === null ? null : num(row.kept_balance),
-          ledgerBalance: num(row.ledger_balance),
-          orphanEntries: row.orphan ? (row.entries as number) : 0,
-          keptCarry: row.kept_carry === null ? null : (row.kept_carry as number),
-          ledgerCarry: num(row.ledger_carry),
-        })),
+      walletsChecked: head.wallets,
+      lastWalletId: head.last_id ?? undefined,
+      balanceDriftCount: head.balance_drifts,
+      carryDriftCount: head.carry_drifts,
+      orphanCount: head.orphans,
+      drifts: detailRows<WalletCountColumns, WalletDriftColumns>(rows, 'wallet_id').map((row) => ({
+        walletId: row.wallet_id,
+        orphan: row.orphan,
+        keptBalance: row.kept_balance === null ? null : toSafeInteger(row.kept_balance),
+        ledgerBalance: toSafeInteger(row.ledger_balance),
+        orphanEntries: row.orphan ? row.entries : 0,
+        keptCarry: row.kept_carry,
+        ledgerCarry: toSafeInteger(row.ledger_carry),
+      })),
     };
   }
 
@@ -637,7 +755,7 @@ export class ReconciliationRepository {
     const { after, upTo, walletLimit } = params;
     const rows = await this.withTimeout((sql) => {
       const walletsAfter = after === undefined ? sql`` : sql`AND id > ${after}`;
-      return sql<SqlRow[]>`
+      return sql<CountedRows<FixCountColumns, FixedColumns>>`
         WITH batch AS MATERIALIZED (
           SELECT id, balance, fractional_balance FROM wallets
            WHERE id <= ${upTo} ${walletsAfter} ORDER BY id LIMIT ${walletLimit}
@@ -673,13 +791,11 @@ export class ReconciliationRepository {
           FROM (SELECT 1) one
           LEFT JOIN fixed f ON true`;
     });
-    const head = rows[0]!;
+    const head = firstRow(rows, 'the wallet fix');
     return {
-      walletsExamined: head.examined as number,
-      lastWalletId: (head.last_id as string | null) ?? undefined,
-      fixed: rows
-        .filter((row) => row.id !== null)
-        .map((row) => ({ walletId: row.id as string, balance: row.fix_balance as boolean, carry: row.fix_carry as boolean })),
+      walletsExamined: head.examined,
+      lastWalletId: head.last_id ?? undefined,
+      fixed: detailRows<FixCountColumns, FixedColumns>(rows, 'id').map((row) => ({ walletId: row.id, balance: row.fix_balance, carry: row.fix_carry })),
     };
   }
 
@@ -689,17 +805,14 @@ export class ReconciliationRepository {
    * not at all, however its entries fall across the id ranges read one statement at a time. A
    * read-only snapshot blocks no writer; each statement still aggregates one range in SQL.
    */
-  async withLedgerSnapshot<T>(work: (snapshot: LedgerSnapshot) => Promise<T>): Promise<T> {
-    return (await this.database.sql.begin(LEDGER_SNAPSHOT, async (tx) => {
-      await applyReconcileSettings(tx as unknown as Sql);
-      return work(new LedgerSnapshot(tx as unknown as Sql));
-    })) as T;
+  withLedgerSnapshot<T>(work: (snapshot: LedgerSnapshot) => Promise<T>): Promise<T> {
+    return longReadTransaction(this.database.sql, LEDGER_SNAPSHOT, (tx) => work(new LedgerSnapshot(tx)));
   }
 
   async entryIdBounds(snapshot: LedgerSnapshot): Promise<{ min: number; max: number } | undefined> {
     const [row] = await snapshot.sql<{ min: string | null; max: string | null }[]>`
       SELECT min(id)::text AS min, max(id)::text AS max FROM ledger_entries`;
-    return row?.min == null || row.max == null ? undefined : { min: num(row.min), max: num(row.max) };
+    return row?.min == null || row.max == null ? undefined : { min: toSafeInteger(row.min), max: toSafeInteger(row.max) };
   }
 
   /** Entries with ids in [fromId, toId): their sum, and transactions not balanced within them. */
@@ -709,7 +822,7 @@ export class ReconciliationRepository {
     toId: number;
     candidateLimit: number;
   }): Promise<EntryRangeCheck> {
-    const [row] = await params.snapshot.sql<SqlRow[]>`
+    const rows = await params.snapshot.sql<{ sum_cents: string; entries: number; candidates: string[] }[]>`
       WITH tx AS (
         SELECT transaction_id, sum(amount) AS total, count(*) AS entries
           FROM ledger_entries WHERE id >= ${params.fromId} AND id < ${params.toId}
@@ -720,11 +833,8 @@ export class ReconciliationRepository {
                          FROM (SELECT transaction_id FROM tx WHERE total <> 0 LIMIT ${params.candidateLimit}) u),
                       '{}') AS candidates
         FROM tx`;
-    return {
-      sumCents: BigInt(row!.sum_cents as string),
-      entries: row!.entries as number,
-      candidates: row!.candidates as string[],
-    };
+    const row = firstRow(rows, 'the entry range check');
+    return { sumCents: BigInt(row.sum_cents), entries: row.entries, candidates: row.candidates };
   }
 
   /** Of the given transactions, those whose entries (all of them) do not sum to zero. */
@@ -738,7 +848,7 @@ export class ReconciliationRepository {
         FROM ledger_entries WHERE transaction_id = ANY(${transactionIds}::uuid[])
        GROUP BY transaction_id HAVING sum(amount) <> 0
        ORDER BY transaction_id`;
-    return rows.map((row) => ({ transactionId: row.transaction_id, sumCents: num(row.total) }));
+    return rows.map((row) => ({ transactionId: row.transaction_id, sumCents: toSafeInteger(row.total) }));
   }
 
   /**
@@ -759,7 +869,7 @@ export class ReconciliationRepository {
     const platform = params.platformWalletId ?? UUID_MAX;
     const rows = await this.withTimeout((sql) => {
       const purchasesAfter = after === undefined ? sql`` : sql`WHERE id > ${after}`;
-      return sql<SqlRow[]>`
+      return sql<CountedRows<PurchaseCountColumns, PurchaseDriftColumns>>`
         WITH chunk AS (
           SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount
             FROM purchases ${purchasesAfter} ORDER BY id LIMIT ${purchaseLimit}
@@ -809,30 +919,28 @@ export class ReconciliationRepository {
           FROM (SELECT 1) one
           LEFT JOIN LATERAL (SELECT * FROM detailed ORDER BY id) d ON true`;
     });
-    const head = rows[0]!;
+    const head = firstRow(rows, 'the purchase comparison');
     return {
-      purchasesChecked: head.purchases as number,
-      lastPurchaseId: (head.last_id as string | null) ?? undefined,
-      driftCount: head.drift_count as number,
-      drifts: rows
-        .filter((row) => row.id !== null && row.id !== undefined)
-        .map((row) => ({
-          purchaseId: row.id as string,
-          expected: {
-            buyer: num(row.buyer_expected),
-            author: num(row.author_expected),
-            platform: num(row.platform_expected),
-            other: 0,
-            legs: row.expected_legs as number,
-          },
-          posted: {
-            buyer: num(row.buyer_posted),
-            author: num(row.author_posted),
-            platform: num(row.platform_posted),
-            other: num(row.other_posted),
-            legs: row.posted_legs as number,
-          },
-        })),
+      purchasesChecked: head.purchases,
+      lastPurchaseId: head.last_id ?? undefined,
+      driftCount: head.drift_count,
+      drifts: detailRows<PurchaseCountColumns, PurchaseDriftColumns>(rows, 'id').map((row) => ({
+        purchaseId: row.id,
+        expected: {
+          buyer: toSafeInteger(row.buyer_expected),
+          author: toSafeInteger(row.author_expected),
+          platform: toSafeInteger(row.platform_expected),
+          other: 0,
+          legs: row.expected_legs,
+        },
+        posted: {
+          buyer: toSafeInteger(row.buyer_posted),
+          author: toSafeInteger(row.author_posted),
+          platform: toSafeInteger(row.platform_posted),
+          other: toSafeInteger(row.other_posted),
+          legs: row.posted_legs,
+        },
+      })),
     };
   }
 }

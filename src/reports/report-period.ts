@@ -71,6 +71,8 @@ export function parseInstant(value: string): Date | undefined {
  * Turns optional `from`/`to` query or body values into a period, or null for "all time" when
  * both are absent and the caller allows it. Every problem is a 400 naming its field.
  */
+export function parsePeriod(input: { from?: string | null; to?: string | null }, options: { required: true }): Period;
+export function parsePeriod(input: { from?: string | null; to?: string | null }, options: { required: boolean }): Period | null;
 export function parsePeriod(
   input: { from?: string | null; to?: string | null },
   { required }: { required: boolean },

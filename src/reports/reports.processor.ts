@@ -32,7 +32,7 @@ export class ReportsProcessor extends WorkerHost {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       this.logger.error({ reportId, attempt: job.attemptsMade + 1, err: error }, 'financial report attempt failed');
       if (permanent || lastAttempt) await this.reports.failFinancialReport(reportId, error);
-      if (permanent) throw new UnrecoverableError((error as Error).message);
+      if (error instanceof ReportPeriodInvalidError) throw new UnrecoverableError(error.message);
       throw error;
     }
   }

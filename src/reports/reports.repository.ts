@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Sql } from 'postgres';
 import { Database } from '../db/database';
+import { longReadTransaction, ReadTransaction } from '../db/long-read-transaction';
 import { financialReports } from '../db/schema';
-import { toDate, toSafeInteger } from '../db/sql-values';
+import { firstRow, toDate, toSafeInteger } from '../db/sql-values';
 import { Period, PeriodSegments, splitWholeDays } from './report-period';
 
-export type ReportStatus = 'queued' | 'processing' | 'completed' | 'failed';
+const REPORT_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
+export type ReportStatus = (typeof REPORT_STATUSES)[number];
 
 export interface FinancialReportRow {
   id: string;
@@ -45,8 +46,6 @@ export interface AuthorRanking {
 
 /** A report's statements run under their own, tighter bound than the pool's default. */
 const REPORT_STATEMENT_TIMEOUT_MS = 10_000;
-/** One snapshot for everything a report reads; read-only, so it never blocks or aborts writers. */
-const SNAPSHOT = 'isolation level repeatable read read only';
 
 const reportColumns = {
   id: financialReports.id,
@@ -59,6 +58,17 @@ const reportColumns = {
   createdAt: financialReports.createdAt,
   completedAt: financialReports.completedAt,
 };
+
+function toReportRow(row: Pick<typeof financialReports.$inferSelect, keyof typeof reportColumns>): FinancialReportRow {
+  return { ...row, status: reportStatusOf(row.status) };
+}
+
+/** The stored status, which a CHECK constraint keeps to the known values. */
+function reportStatusOf(value: string): ReportStatus {
+  const status = REPORT_STATUSES.find((known) => known === value);
+  if (status === undefined) throw new Error(`unknown report status: ${value}`);
+  return status;
+}
 
 interface TotalsSqlRow {
   deposited: string;
@@ -83,16 +93,16 @@ export class ReportsRepository {
   constructor(private readonly database: Database) {}
 
   async insertReport({ requestedBy, period }: { requestedBy: string; period: Period | null }): Promise<FinancialReportRow> {
-    const [row] = await this.database.db
+    const rows = await this.database.db
       .insert(financialReports)
       .values({ requestedBy, status: 'queued', periodFrom: period?.from ?? null, periodTo: period?.to ?? null })
       .returning(reportColumns);
-    return row as FinancialReportRow;
+    return toReportRow(firstRow(rows, 'the report insert'));
   }
 
   async findReport(reportId: string): Promise<FinancialReportRow | undefined> {
     const [row] = await this.database.db.select(reportColumns).from(financialReports).where(eq(financialReports.id, reportId));
-    return row as FinancialReportRow | undefined;
+    return row ? toReportRow(row) : undefined;
   }
 
   /**
@@ -133,32 +143,40 @@ export class ReportsRepository {
    */
   async readFinancialFigures(segments: PeriodSegments | null): Promise<{ figures: FinancialFigures; generatedAt: Date }> {
     return this.snapshot(async (sql) => {
-      const [clock] = await sql<{ now: string }[]>`SELECT now()::timestamptz(3)::text AS now`;
-      const generatedAt = toDate(clock!.now);
+      const clock = firstRow(await sql<{ now: string }[]>`SELECT now()::timestamptz(3)::text AS now`, 'the clock');
+      const generatedAt = toDate(clock.now);
       if (segments === null) {
-        const [totals] = await sql<TotalsSqlRow[]>`
-          SELECT ${totalsSums(sql)} FROM running_totals`;
-        return { figures: toFigures(totals!), generatedAt };
+        const totals = firstRow(await sql<TotalsSqlRow[]>`SELECT ${totalsSums(sql)} FROM running_totals`, 'the running totals');
+        return { figures: toFigures(totals), generatedAt };
       }
       const { wholeBuckets } = segments;
-      const [whole] = wholeBuckets
-        ? await sql<TotalsSqlRow[]>`
-            SELECT ${totalsSums(sql)} FROM hourly_rollups WHERE ${inRanges(sql, 'bucket_start', [wholeBuckets])}`
-        : [ZERO_TOTALS];
+      const whole = wholeBuckets
+        ? firstRow(
+            await sql<TotalsSqlRow[]>`
+              SELECT ${totalsSums(sql)} FROM hourly_rollups WHERE ${inRanges(sql, 'bucket_start', [wholeBuckets])}`,
+            'the hourly rollups',
+          )
+        : ZERO_TOTALS;
       // Each edge lies within one hour, so these read at most two hours of ledger rows: funding
       // and payout postings through their partial index, purchases through created_at.
-      const [moves] = await sql<{ deposited: string; withdrawn: string }[]>`
-        SELECT coalesce(sum(-amount) FILTER (WHERE system_account = 'funding'), 0)::text AS deposited,
-               coalesce(sum(amount) FILTER (WHERE system_account = 'payout'), 0)::text AS withdrawn
-          FROM ledger_entries
-         WHERE system_account IS NOT NULL AND (${inRanges(sql, 'created_at', segments.edges)})`;
-      const [sales] = await sql<{ purchase_volume: string; royalties: string; platform_revenue: string; purchase_count: string }[]>`
-        SELECT coalesce(sum(item_price), 0)::text AS purchase_volume, coalesce(sum(author_amount), 0)::text AS royalties,
-               coalesce(sum(platform_amount), 0)::text AS platform_revenue, count(*)::text AS purchase_count
-          FROM purchases
-         WHERE ${inRanges(sql, 'created_at', segments.edges)}`;
-      const a = toFigures(whole!);
-      const b = toFigures({ ...moves!, ...sales! });
+      const moves = firstRow(
+        await sql<Pick<TotalsSqlRow, 'deposited' | 'withdrawn'>[]>`
+          SELECT coalesce(sum(-amount) FILTER (WHERE system_account = 'funding'), 0)::text AS deposited,
+                 coalesce(sum(amount) FILTER (WHERE system_account = 'payout'), 0)::text AS withdrawn
+            FROM ledger_entries
+           WHERE system_account IS NOT NULL AND (${inRanges(sql, 'created_at', segments.edges)})`,
+        'the edge postings',
+      );
+      const sales = firstRow(
+        await sql<Omit<TotalsSqlRow, 'deposited' | 'withdrawn'>[]>`
+          SELECT coalesce(sum(item_price), 0)::text AS purchase_volume, coalesce(sum(author_amount), 0)::text AS royalties,
+                 coalesce(sum(platform_amount), 0)::text AS platform_revenue, count(*)::text AS purchase_count
+            FROM purchases
+           WHERE ${inRanges(sql, 'created_at', segments.edges)}`,
+        'the edge purchases',
+      );
+      const a = toFigures(whole);
+      const b = toFigures({ ...moves, ...sales });
       return {
         figures: {
           depositedCents: a.depositedCents + b.depositedCents,
@@ -187,20 +205,23 @@ export class ReportsRepository {
           ? sql`SELECT author_wallet_id, sales_count, gross_volume, royalty
                   FROM author_daily_rollups WHERE author_wallet_id = ${authorWalletId}`
           : authorRollupRows(sql, segments, authorWalletId);
-      const [sales] = await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
-        WITH sales AS (
-          SELECT sales_count, gross_volume, royalty FROM (${rolled}) rolled
-          UNION ALL
-          SELECT 1::bigint, item_price, author_amount FROM purchases
-           WHERE author_wallet_id = ${authorWalletId} AND (${inRanges(sql, 'created_at', segments?.edges ?? [])})
-        )
-        SELECT coalesce(sum(sales_count), 0)::text AS sales_count, coalesce(sum(gross_volume), 0)::text AS gross_volume,
-               coalesce(sum(royalty), 0)::text AS royalty
-          FROM sales`;
+      const sales = firstRow(
+        await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
+          WITH sales AS (
+            SELECT sales_count, gross_volume, royalty FROM (${rolled}) rolled
+            UNION ALL
+            SELECT 1::bigint, item_price, author_amount FROM purchases
+             WHERE author_wallet_id = ${authorWalletId} AND (${inRanges(sql, 'created_at', segments?.edges ?? [])})
+          )
+          SELECT coalesce(sum(sales_count), 0)::text AS sales_count, coalesce(sum(gross_volume), 0)::text AS gross_volume,
+                 coalesce(sum(royalty), 0)::text AS royalty
+            FROM sales`,
+        "the author's sales",
+      );
       return {
-        salesCount: toSafeInteger(sales!.sales_count),
-        grossVolumeCents: toSafeInteger(sales!.gross_volume),
-        royaltyCents: toSafeInteger(sales!.royalty),
+        salesCount: toSafeInteger(sales.sales_count),
+        grossVolumeCents: toSafeInteger(sales.gross_volume),
+        royaltyCents: toSafeInteger(sales.royalty),
         carryCentiCents: wallet.fractional_balance,
       };
     });
@@ -231,19 +252,13 @@ export class ReportsRepository {
     });
   }
 
-  private async snapshot<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    return (await this.database.sql.begin(SNAPSHOT, async (sql) => {
-      // No JIT: a report is a few short statements, and compiling one whose estimate crossed
-      // the JIT threshold took longer than running it (about 35 ms against 27 ms, measured at
-      // 10 million entries).
-      await sql`SELECT set_config('statement_timeout', ${String(REPORT_STATEMENT_TIMEOUT_MS)}, true),
-                       set_config('jit', 'off', true)`;
-      return work(sql as unknown as Sql);
-    })) as T;
+  /** One snapshot for everything a report reads; read-only, so it never blocks or aborts writers. */
+  private snapshot<T>(work: (sql: ReadTransaction) => Promise<T>): Promise<T> {
+    return longReadTransaction(this.database.sql, { statementTimeoutMs: REPORT_STATEMENT_TIMEOUT_MS, isolation: 'snapshot' }, work);
   }
 }
 
-function totalsSums(sql: Sql) {
+function totalsSums(sql: ReadTransaction) {
   return sql`
     coalesce(sum(deposited), 0)::text AS deposited, coalesce(sum(withdrawn), 0)::text AS withdrawn,
     coalesce(sum(purchase_volume), 0)::text AS purchase_volume, coalesce(sum(royalties), 0)::text AS royalties,
@@ -255,7 +270,7 @@ function totalsSums(sql: Sql) {
  * author_daily_rollups for the whole UTC days, author_hourly_rollups for the (at most two) runs
  * of hours around them. Columns: author_wallet_id, sales_count, gross_volume, royalty.
  */
-function authorRollupRows(sql: Sql, segments: PeriodSegments, authorWalletId?: string) {
+function authorRollupRows(sql: ReadTransaction, segments: PeriodSegments, authorWalletId?: string) {
   const { wholeDays, hours } = segments.wholeBuckets ? splitWholeDays(segments.wholeBuckets) : { wholeDays: null, hours: [] };
   const ofAuthor = authorWalletId === undefined ? sql`` : sql`AND author_wallet_id = ${authorWalletId}`;
   return sql`
@@ -271,7 +286,7 @@ function authorRollupRows(sql: Sql, segments: PeriodSegments, authorWalletId?: s
  * each); `false` for none. Only the ranges present are written: a NULL placeholder for an absent
  * one would leave the planner a generic plan that cannot rule it out.
  */
-function inRanges(sql: Sql, column: 'created_at' | 'bucket_start' | 'day_start', ranges: readonly Period[]) {
+function inRanges(sql: ReadTransaction, column: 'created_at' | 'bucket_start' | 'day_start', ranges: readonly Period[]) {
   if (ranges.length === 0) return sql`false`;
   const conditions = ranges.map(
     (range) => sql`(${sql(column)} >= ${range.from.toISOString()}::timestamptz AND ${sql(column)} < ${range.to.toISOString()}::timestamptz)`,

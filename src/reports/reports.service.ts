@@ -107,7 +107,7 @@ export class ReportsService {
   async topAuthors(caller: Caller, input: { from?: string; to?: string; limit?: string }): Promise<TopAuthorsDto> {
     if (!caller.isAdmin) throw new ForbiddenError();
     // A period is required: an all-time ranking would read every author-hour ever recorded.
-    const period = parsePeriod(input, { required: true })!;
+    const period = parsePeriod(input, { required: true });
     const limit = input.limit === undefined ? TOP_AUTHORS_LIMIT_DEFAULT : Number(input.limit);
     const rows = await this.repository.topAuthors(periodSegments(period), limit);
     return { from: period.from.toISOString(), to: period.to.toISOString(), items: rows.map(toAuthorRankingDto) };

@@ -88,9 +88,23 @@ export function toFinancialReportDto(row: FinancialReportRow): FinancialReportDt
   return {
     jobId: row.id,
     status: row.status,
-    result: (row.result as FinancialReportResultDto | null) ?? null,
+    result: isFinancialReportResult(row.result) ? row.result : null,
     error: row.error,
     createdAt: row.createdAt,
     completedAt: row.completedAt,
   };
+}
+
+const RESULT_FIGURES = ['totalDeposited', 'totalPurchaseVolume', 'totalRoyaltiesPaid', 'platformRevenue', 'totalWithdrawn', 'purchaseCount'] as const;
+
+/** A stored result (jsonb), as toFinancialReportResultDto wrote it; anything else reads as none. */
+function isFinancialReportResult(value: unknown): value is FinancialReportResultDto {
+  if (typeof value !== 'object' || value === null) return false;
+  const stored: Partial<Record<string, unknown>> = { ...value };
+  return (
+    RESULT_FIGURES.every((figure) => typeof stored[figure] === 'number') &&
+    typeof stored.generatedAt === 'string' &&
+    (stored.from === null || typeof stored.from === 'string') &&
+    (stored.to === null || typeof stored.to === 'string')
+  );
 }

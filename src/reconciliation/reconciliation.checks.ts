@@ -1,0 +1,341 @@
+import {
+  AuthorBucketDrift,
+  BucketDrift,
+  PurchaseLegsDrift,
+  ReconciliationRepository,
+  TotalsComparison,
+  TotalsFigures,
+  WalletChunk,
+  WalletComparison,
+  WindowRepair,
+} from './reconciliation.repository';
+import { CheckedCounts, CheckName, CheckStep, DriftDetail, ReconciliationCheck } from './reconciliation.types';
+
+/**
+ * Every reconciliation check, declared once (ADR 0026): what it reads and how it repairs (the
+ * statements are in reconciliation.repository.ts, one bounded key range each), how its steps
+ * are counted, and how a drifted row is logged. reconciliation.runner.ts runs them in the
+ * order of RECONCILIATION_CHECKS and keeps the run's books the same way for all.
+ */
+
+/** Rollups are checked one window of whole hours at a time (one short statement each). */
+const ROLLUP_WINDOW_MS = 24 * 3_600_000;
+const WALLET_CHUNK_SIZE = 5_000;
+/** Wallets locked and rewritten per statement when RECONCILE_FIX_BALANCES is on. */
+const WALLET_FIX_BATCH_SIZE = 500;
+const PURCHASE_CHUNK_SIZE = 10_000;
+/** Ledger entry ids per statement of the double-entry check (exported: tests put entries on an edge). */
+export const ENTRY_RANGE_SIZE = 200_000;
+/** Drifted rows read back per statement; more are counted but not detailed. */
+const DETAIL_ROWS_PER_STATEMENT = 1_000;
+/** Transactions remembered as already reported (one may straddle two entry ranges). */
+const REPORTED_TRANSACTIONS_MAX = 10_000;
+
+// ----- how checks walk the books -----------------------------------------------------------
+
+/**
+ * Each UTC day that has ledger entries, purchases or rollup rows, in order: one window per day,
+ * so that the daily author rows compare against whole days, and empty stretches cost nothing.
+ */
+async function eachActiveDay(
+  repository: ReconciliationRepository,
+  visit: (window: { from: Date; to: Date }) => Promise<void>,
+): Promise<void> {
+  let cursor: Date | undefined;
+  for (;;) {
+    const from = await repository.nextActiveDay(cursor);
+    if (!from) return;
+    const window = { from, to: new Date(from.getTime() + ROLLUP_WINDOW_MS) };
+    await visit(window);
+    cursor = window.to;
+  }
+}
+
+/** Consecutive chunks in id order, each after the last id of the one before, until one is short. */
+async function eachIdChunk(
+  chunkSize: number,
+  visit: (after: string | undefined) => Promise<{ examined: number; lastId: string | undefined }>,
+): Promise<void> {
+  let after: string | undefined;
+  for (;;) {
+    const chunk = await visit(after);
+    if (chunk.examined < chunkSize || chunk.lastId === undefined) return;
+    after = chunk.lastId;
+  }
+}
+
+/**
+ * A repair statement's step (rollups): it adds each drifted group's delta in the statement that
+ * measured it, so its drifts count as corrected when it wrote every one of them.
+ */
+function repairStep<Row>(check: CheckName, checked: Partial<CheckedCounts>, repair: WindowRepair<Row>): CheckStep<Row> {
+  const corrected = repair.repairedRows === repair.driftCount;
+  return {
+    checked,
+    found: { [check]: repair.driftCount },
+    corrected: { [check]: corrected ? repair.driftCount : 0 },
+    drifts: repair.drifts.map((row) => ({ row, corrected })),
+  };
+}
+
+const sameTotals = (a: TotalsFigures, b: TotalsFigures): boolean =>
+  a.deposited === b.deposited &&
+  a.withdrawn === b.withdrawn &&
+  a.purchaseVolume === b.purchaseVolume &&
+  a.royalties === b.royalties &&
+  a.platformRevenue === b.platformRevenue &&
+  a.purchaseCount === b.purchaseCount;
+
+// ----- the checks --------------------------------------------------------------------------
+
+/** All-time running totals against the ledger and the purchases; a drift is repaired in slot 0. */
+export const runningTotals: ReconciliationCheck<TotalsComparison> = {
+  names: ['running_totals'],
+  async run({ repository }, report) {
+    const totals = await repository.repairRunningTotals();
+    const corrected = totals.repairedRows > 0;
+    const drifted = corrected || !sameTotals(totals.kept, totals.ledger);
+    report({
+      checked: { runningTotals: 1 },
+      found: { running_totals: drifted ? 1 : 0 },
+      corrected: { running_totals: drifted && corrected ? 1 : 0 },
+      drifts: drifted ? [{ row: totals, corrected }] : [],
+    });
+  },
+  describe: (totals) => ({ check: 'running_totals', key: {}, before: { ...totals.kept }, expected: { ...totals.ledger } }),
+};
+
+/** Hourly rollups, a day at a time, against the funding and payout entries and the purchases. */
+export const hourlyRollups: ReconciliationCheck<BucketDrift> = {
+  names: ['hourly_rollups'],
+  run: ({ repository }, report) =>
+    eachActiveDay(repository, async (window) => {
+      const repair = await repository.repairHourlyRollups(window, DETAIL_ROWS_PER_STATEMENT);
+      report(repairStep('hourly_rollups', { hourlyBuckets: repair.groupsChecked, rollupWindows: 1 }, repair));
+    }),
+  describe: (drift) => ({
+    check: 'hourly_rollups',
+    key: { bucketStart: drift.bucketStart.toISOString() },
+    before: { ...drift.kept },
+    expected: { ...drift.ledger },
+  }),
+};
+
+/** Per-author rollups of one grain, a day at a time, against the purchases. */
+function authorRollups(
+  grain: 'hour' | 'day',
+  check: 'author_hourly_rollups' | 'author_daily_rollups',
+  counter: 'authorHourlyBuckets' | 'authorDailyBuckets',
+): ReconciliationCheck<AuthorBucketDrift> {
+  return {
+    names: [check],
+    run: ({ repository }, report) =>
+      eachActiveDay(repository, async (window) => {
+        const repair = await repository.repairAuthorRollups(grain, window, DETAIL_ROWS_PER_STATEMENT);
+        report(repairStep(check, { [counter]: repair.groupsChecked }, repair));
+      }),
+    describe: (drift) => ({
+      check,
+      key: { authorWalletId: drift.authorWalletId, bucketStart: drift.bucketStart.toISOString() },
+      before: { ...drift.kept },
+      expected: { ...drift.ledger },
+    }),
+  };
+}
+
+export const authorHourlyRollups = authorRollups('hour', 'author_hourly_rollups', 'authorHourlyBuckets');
+export const authorDailyRollups = authorRollups('day', 'author_daily_rollups', 'authorDailyBuckets');
+
+type WalletDrift = { check: 'orphan_entries' | 'wallet_balances' | 'wallet_carries'; wallet: WalletComparison };
+
+/**
+ * Each wallet's balance (row plus slots) against its entries, its carry against its purchases,
+ * and entries that name no wallet, 5,000 wallet ids per statement. Balances and carries are
+ * rewritten only with RECONCILE_FIX_BALANCES (ADR 0025); orphan entries are only reported.
+ */
+export const walletBooks: ReconciliationCheck<WalletDrift> = {
+  names: ['orphan_entries', 'wallet_balances', 'wallet_carries'],
+  run: ({ repository, fixBalances }, report) =>
+    eachIdChunk(WALLET_CHUNK_SIZE, async (after) => {
+      const chunk = await repository.compareWalletChunk({
+        after,
+        walletLimit: WALLET_CHUNK_SIZE,
+        detailLimit: DETAIL_ROWS_PER_STATEMENT,
+      });
+      const fixes =
+        fixBalances && chunk.lastWalletId && chunk.balanceDriftCount + chunk.carryDriftCount > 0
+          ? await fixWallets(repository, after, chunk.lastWalletId)
+          : { balances: new Set<string>(), carries: new Set<string>() };
+      report(walletStep(chunk, fixes));
+      return { examined: chunk.walletsChecked, lastId: chunk.lastWalletId };
+    }),
+  describe({ check, wallet }): DriftDetail {
+    const key = { walletId: wallet.walletId };
+    switch (check) {
+      case 'orphan_entries':
+        return { check, key, before: { entries: wallet.orphanEntries, amount: wallet.ledgerBalance }, expected: { entries: 0, amount: 0 } };
+      case 'wallet_balances':
+        return { check, key, before: { balance: wallet.keptBalance ?? 0 }, expected: { balance: wallet.ledgerBalance } };
+      case 'wallet_carries':
+        return { check, key, before: { fractionalBalance: wallet.keptCarry ?? 0 }, expected: { fractionalBalance: wallet.ledgerCarry } };
+    }
+  },
+};
+
+function walletStep(chunk: WalletChunk, fixes: { balances: Set<string>; carries: Set<string> }): CheckStep<WalletDrift> {
+  const drifts: { row: WalletDrift; corrected: boolean }[] = [];
+  for (const wallet of chunk.drifts) {
+    if (wallet.orphan) {
+      drifts.push({ row: { check: 'orphan_entries', wallet }, corrected: false });
+      continue;
+    }
+    if (wallet.keptBalance !== wallet.ledgerBalance) {
+      drifts.push({ row: { check: 'wallet_balances', wallet }, corrected: fixes.balances.has(wallet.walletId) });
+    }
+    if (wallet.keptCarry !== wallet.ledgerCarry) {
+      drifts.push({ row: { check: 'wallet_carries', wallet }, corrected: fixes.carries.has(wallet.walletId) });
+    }
+  }
+  // Drifts beyond the detailed ones are counted, and so are their fixes.
+  const correctedOf = (check: WalletDrift['check'], found: number, fixed: number): number => {
+    const detailed = drifts.filter((drift) => drift.row.check === check);
+    const detailedFixed = detailed.filter((drift) => drift.corrected).length;
+    const undetailed = found - detailed.length;
+    return detailedFixed + (undetailed > 0 ? Math.min(undetailed, Math.max(0, fixed - detailedFixed)) : 0);
+  };
+  return {
+    checked: { wallets: chunk.walletsChecked },
+    found: {
+      orphan_entries: chunk.orphanCount,
+      wallet_balances: chunk.balanceDriftCount,
+      wallet_carries: chunk.carryDriftCount,
+    },
+    corrected: {
+      wallet_balances: correctedOf('wallet_balances', chunk.balanceDriftCount, fixes.balances.size),
+      wallet_carries: correctedOf('wallet_carries', chunk.carryDriftCount, fixes.carries.size),
+    },
+    drifts,
+  };
+}
+
+/** Rewrites every drifted balance and carry of the wallets in (after, upTo], a batch at a time. */
+async function fixWallets(
+  repository: ReconciliationRepository,
+  after: string | undefined,
+  upTo: string,
+): Promise<{ balances: Set<string>; carries: Set<string> }> {
+  // At most WALLET_CHUNK_SIZE ids each: the range is one chunk.
+  const balances = new Set<string>();
+  const carries = new Set<string>();
+  let cursor = after;
+  for (;;) {
+    const batch = await repository.fixWalletBatch({ after: cursor, upTo, walletLimit: WALLET_FIX_BATCH_SIZE });
+    for (const wallet of batch.fixed) {
+      if (wallet.balance) balances.add(wallet.walletId);
+      if (wallet.carry) carries.add(wallet.walletId);
+    }
+    if (batch.walletsExamined < WALLET_FIX_BATCH_SIZE || !batch.lastWalletId) break;
+    cursor = batch.lastWalletId;
+  }
+  return { balances, carries };
+}
+
+type EntryDrift =
+  | { check: 'transaction_balance'; transactionId: string; sumCents: number }
+  | { check: 'ledger_sum'; sumCents: bigint };
+
+/**
+ * Double entry: the ledger sums to zero and every transaction balances, read in one snapshot
+ * (ADR 0025): with each range in its own transaction, one whose entries straddle a range edge
+ * and commits between the two reads would add half its entries to the sum, a false alarm.
+ * Ranges stop at the largest id the snapshot sees. Nothing here is rewritten.
+ */
+export const doubleEntry: ReconciliationCheck<EntryDrift> = {
+  names: ['transaction_balance', 'ledger_sum'],
+  run: ({ repository }, report) =>
+    repository.withLedgerSnapshot(async (snapshot) => {
+      const bounds = await repository.entryIdBounds(snapshot);
+      if (!bounds) return;
+      let sumCents = 0n;
+      const reported = new Set<string>();
+      for (let fromId = bounds.min; fromId <= bounds.max; fromId += ENTRY_RANGE_SIZE) {
+        const range = await repository.checkEntryRange({
+          snapshot,
+          fromId,
+          toId: Math.min(fromId + ENTRY_RANGE_SIZE, bounds.max + 1),
+          candidateLimit: DETAIL_ROWS_PER_STATEMENT,
+        });
+        sumCents += range.sumCents;
+        // A transaction straddling the range edge looks unbalanced here; all its entries decide.
+        const candidates = range.candidates.filter((id) => !reported.has(id));
+        const unbalanced = await repository.unbalancedTransactions(snapshot, candidates);
+        for (const transaction of unbalanced) {
+          if (reported.size < REPORTED_TRANSACTIONS_MAX) reported.add(transaction.transactionId);
+        }
+        report({
+          checked: { ledgerEntries: range.entries },
+          found: { transaction_balance: unbalanced.length },
+          corrected: {},
+          drifts: unbalanced.map((transaction) => ({
+            row: { check: 'transaction_balance', ...transaction },
+            corrected: false,
+          })),
+        });
+      }
+      if (sumCents !== 0n) {
+        report({ checked: {}, found: { ledger_sum: 1 }, corrected: {}, drifts: [{ row: { check: 'ledger_sum', sumCents }, corrected: false }] });
+      }
+    }),
+  describe(drift): DriftDetail {
+    return drift.check === 'ledger_sum'
+      ? { check: 'ledger_sum', key: {}, before: { sum: Number(drift.sumCents) }, expected: { sum: 0 } }
+      : { check: 'transaction_balance', key: { transactionId: drift.transactionId }, before: { sum: drift.sumCents }, expected: { sum: 0 } };
+  },
+};
+
+/**
+ * Each purchase's entries against its legs: the buyer -price, the author and the platform their
+ * amounts, no zero leg, nothing else posted; 10,000 purchases per statement, only reported.
+ */
+export const purchaseLegs: ReconciliationCheck<PurchaseLegsDrift> = {
+  names: ['purchase_legs'],
+  async run({ repository, platformAccountId }, report) {
+    const platformWalletId = await repository.platformWalletId(platformAccountId);
+    await eachIdChunk(PURCHASE_CHUNK_SIZE, async (after) => {
+      const chunk = await repository.comparePurchaseChunk({
+        after,
+        purchaseLimit: PURCHASE_CHUNK_SIZE,
+        detailLimit: DETAIL_ROWS_PER_STATEMENT,
+        platformWalletId,
+      });
+      report({
+        checked: { purchases: chunk.purchasesChecked },
+        found: { purchase_legs: chunk.driftCount },
+        corrected: {},
+        drifts: chunk.drifts.map((row) => ({ row, corrected: false })),
+      });
+      return { examined: chunk.purchasesChecked, lastId: chunk.lastPurchaseId };
+    });
+  },
+  describe: (drift) => ({
+    check: 'purchase_legs',
+    key: { purchaseId: drift.purchaseId },
+    before: { ...drift.posted },
+    expected: { ...drift.expected },
+  }),
+};
+
+/**
+ * Every check, in the order a run takes them. Author hours before author days: an hourly repair
+ * reaches the daily rows through the trigger, so the daily check only finds what was written to
+ * the daily table directly.
+ */
+export const RECONCILIATION_CHECKS: readonly ReconciliationCheck<unknown>[] = [
+  runningTotals,
+  hourlyRollups,
+  authorHourlyRollups,
+  authorDailyRollups,
+  walletBooks,
+  doubleEntry,
+  purchaseLegs,
+];
