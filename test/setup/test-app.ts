@@ -26,6 +26,8 @@ export interface TestAppOptions {
   /** Reuse another test app's database (a second instance on the same books). */
   database?: TestDatabase;
   keyPrefix?: string;
+  /** Runs on the built application before it listens (global interceptors, for instance). */
+  configure?: (app: NestFastifyApplication) => void;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const app = await createHttpApp(config);
+  options.configure?.(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -70,7 +73,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
