@@ -80,3 +80,37 @@ describe('metrics (e2e)', () => {
     expect(after - before).toBe(1);
   });
 });
+
+describe('metrics: database pool and METRICS_TOKEN (e2e)', () => {
+  const token = 'scrape-token-0123456789abcdef';
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { METRICS_TOKEN: token, DATABASE_POOL_MAX: '7' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers 401 problem details without the token or with a wrong one', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: token }]) {
+      const response = await t.api.get('/metrics', { headers });
+      expect(response.status).toBe(401);
+      expect(response.body).toMatchObject({ code: 'UNAUTHENTICATED', detail: expect.stringContaining('METRICS_TOKEN') });
+    }
+  });
+
+  it('renders the pool gauges for a scraper that sends the token (scheme in any case)', async () => {
+    for (const authorization of [`Bearer ${token}`, `bearer   ${token} `]) {
+      const response = await t.api.get('/metrics', { headers: { authorization } });
+      expect(response.status).toBe(200);
+      const text = String(response.body);
+      // The scrape itself runs no query; background jobs of this instance may hold a connection.
+      const inUse = Number(/^db_pool_connections_in_use (\d+)$/m.exec(text)?.[1]);
+      expect(inUse).toBeGreaterThanOrEqual(0);
+      expect(inUse).toBeLessThanOrEqual(7);
+      expect(text).toMatch(/^db_pool_waiting \d+$/m);
+      expect(text).toMatch(/^db_pool_connections_max 7$/m);
+    }
+  });
+});
