@@ -1,4 +1,5 @@
 import { RequestValidationError } from '../common/errors/domain-errors';
+import { replayable, seededRandom } from '../../test/setup/seeded';
 import { DAY_MS, parseInstant, parsePeriod, periodSegments, REPORT_PERIOD_DAYS_MAX, splitWholeDays } from './report-period';
 
 const at = (iso: string) => new Date(iso);
@@ -119,21 +120,23 @@ describe('periodSegments', () => {
     expect(inner.edges.map(iso)).toEqual([{ from: '2026-03-01T10:10:00.000Z', to: '2026-03-01T10:20:00.000Z' }]);
   });
 
-  it('covers every millisecond exactly once, for arbitrary periods', () => {
-    for (let i = 0; i < 500; i++) {
-      const fromMs = Date.UTC(2026, 0, 1) + Math.floor(Math.random() * 5 * 3_600_000);
-      const toMs = fromMs + 1 + Math.floor(Math.random() * 4 * 3_600_000);
-      const { wholeBuckets, edges } = periodSegments({ from: new Date(fromMs), to: new Date(toMs) });
-      expectExactCover([...edges, ...(wholeBuckets ? [wholeBuckets] : [])], fromMs, toMs);
-      for (const edge of edges) {
-        expect(Math.floor(edge.from.getTime() / 3_600_000)).toBe(Math.floor((edge.to.getTime() - 1) / 3_600_000));
+  it('covers every millisecond exactly once, for arbitrary periods', () =>
+    replayable(() => {
+      const random = seededRandom(1);
+      for (let i = 0; i < 500; i++) {
+        const fromMs = Date.UTC(2026, 0, 1) + Math.floor(random() * 5 * 3_600_000);
+        const toMs = fromMs + 1 + Math.floor(random() * 4 * 3_600_000);
+        const { wholeBuckets, edges } = periodSegments({ from: new Date(fromMs), to: new Date(toMs) });
+        expectExactCover([...edges, ...(wholeBuckets ? [wholeBuckets] : [])], fromMs, toMs);
+        for (const edge of edges) {
+          expect(Math.floor(edge.from.getTime() / 3_600_000)).toBe(Math.floor((edge.to.getTime() - 1) / 3_600_000));
+        }
+        if (wholeBuckets) {
+          expect(wholeBuckets.from.getTime() % 3_600_000).toBe(0);
+          expect(wholeBuckets.to.getTime() % 3_600_000).toBe(0);
+        }
       }
-      if (wholeBuckets) {
-        expect(wholeBuckets.from.getTime() % 3_600_000).toBe(0);
-        expect(wholeBuckets.to.getTime() % 3_600_000).toBe(0);
-      }
-    }
-  });
+    }));
 });
 
 describe('splitWholeDays', () => {
@@ -168,17 +171,19 @@ describe('splitWholeDays', () => {
     expect(() => splitWholeDays({ from: at('2026-03-01T00:30:00Z'), to: at('2026-03-02T00:00:00Z') })).toThrow(RangeError);
   });
 
-  it('covers every hour exactly once, for arbitrary hour-aligned ranges', () => {
-    for (let i = 0; i < 500; i++) {
-      const fromMs = Date.UTC(2026, 0, 1) + Math.floor(Math.random() * 72) * 3_600_000;
-      const toMs = fromMs + (1 + Math.floor(Math.random() * 120)) * 3_600_000;
-      const { wholeDays, hours } = splitWholeDays({ from: new Date(fromMs), to: new Date(toMs) });
-      expectExactCover([...hours, ...(wholeDays ? [wholeDays] : [])], fromMs, toMs);
-      for (const run of hours) expect(run.to.getTime() - run.from.getTime()).toBeLessThan(DAY_MS);
-      if (wholeDays) {
-        expect(wholeDays.from.getTime() % DAY_MS).toBe(0);
-        expect(wholeDays.to.getTime() % DAY_MS).toBe(0);
+  it('covers every hour exactly once, for arbitrary hour-aligned ranges', () =>
+    replayable(() => {
+      const random = seededRandom(2);
+      for (let i = 0; i < 500; i++) {
+        const fromMs = Date.UTC(2026, 0, 1) + Math.floor(random() * 72) * 3_600_000;
+        const toMs = fromMs + (1 + Math.floor(random() * 120)) * 3_600_000;
+        const { wholeDays, hours } = splitWholeDays({ from: new Date(fromMs), to: new Date(toMs) });
+        expectExactCover([...hours, ...(wholeDays ? [wholeDays] : [])], fromMs, toMs);
+        for (const run of hours) expect(run.to.getTime() - run.from.getTime()).toBeLessThan(DAY_MS);
+        if (wholeDays) {
+          expect(wholeDays.from.getTime() % DAY_MS).toBe(0);
+          expect(wholeDays.to.getTime() % DAY_MS).toBe(0);
+        }
       }
-    }
-  });
+    }));
 });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import '../setup/seeded';
 import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createWallet, TestWallet } from '../factories/wallets.factory';

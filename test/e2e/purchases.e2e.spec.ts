@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import '../setup/seeded';
 import { randomUUID } from 'node:crypto';
 import { createWallet, deposit, purchase, TestWallet } from '../factories/wallets.factory';
 import { expectBooksBalanced } from '../setup/books';

@@ -93,15 +93,17 @@ async function loggedBy<T>(
 
 const checksOf = (run: RunBody) => run.drifts.map((drift) => drift.check).sort();
 
+// Every test starts its own instance on a database of its own: a test corrupts the books on
+// purpose, and no other test may see that (or depend on it).
 describe('reconciliation (e2e)', () => {
   let t: TestApp;
   let parties: Awaited<ReturnType<typeof trade>>;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await startTestApp();
     parties = await trade(t);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await t.close();
   });
 
@@ -172,11 +174,6 @@ describe('reconciliation (e2e)', () => {
 
     const again = await runReconciliation(t);
     expect(checksOf(again)).toEqual(['wallet_balances', 'wallet_carries']);
-
-    // Put the wallets back for the tests that follow.
-    await t.db.sql`UPDATE wallets SET balance = balance - 100 WHERE id = ${buyer.id}`;
-    await t.db.sql`UPDATE wallets SET fractional_balance = (fractional_balance + 99) % 100 WHERE id = ${author.id}`;
-    await expectBooksBalanced(t.db.sql);
   });
 
   it('admin endpoints: 401 without identity, 403 to queue and 404 to read for non-admins, 400 on a bad id', async () => {
@@ -247,10 +244,10 @@ describe('reconciliation (e2e)', () => {
 describe('reconciliation of purchases the platform wallet makes or sells (e2e)', () => {
   let t: TestApp;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await startTestApp();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await t.close();
   });
 
@@ -306,10 +303,10 @@ describe('reconciliation of purchases the platform wallet makes or sells (e2e)',
 describe('reconciliation with RECONCILE_FIX_BALANCES=true (e2e)', () => {
   let t: TestApp;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await startTestApp({ env: { RECONCILE_FIX_BALANCES: 'true' } });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await t.close();
   });
 
@@ -361,10 +358,10 @@ describe('reconciliation with RECONCILE_FIX_BALANCES=true (e2e)', () => {
 describe('reconciliation while a transaction across an entry range edge commits (e2e)', () => {
   let t: TestApp;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await startTestApp();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await t.close();
   });
 
@@ -418,29 +415,34 @@ describe('reconciliation across two instances (e2e)', () => {
   let first: TestApp;
   let second: TestApp;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     first = await startTestApp();
     second = await startTestApp({ database: first.db, keyPrefix: first.keyPrefix });
     await trade(first);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await second.close();
     await first.close();
   });
 
-  it('keeps one schedule whatever the number of instances', async () => {
+  /** Workers register the schedule in the background after start. */
+  async function registeredSchedule(): Promise<Queue> {
     const queue = first.app.get<Queue>(getQueueToken(RECONCILIATION_QUEUE));
-    // Workers register the schedule in the background after start.
     for (let attempt = 0; attempt < 50 && (await queue.getJobSchedulers()).length === 0; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    return queue;
+  }
+
+  it('keeps one schedule whatever the number of instances', async () => {
+    const queue = await registeredSchedule();
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers).toHaveLength(1);
     expect(schedulers[0]!.every).toBe(first.config.reconciliation.everyMs);
   });
 
   it('restores a schedule Redis lost, and leaves an existing one as it was', async () => {
-    const queue = first.app.get<Queue>(getQueueToken(RECONCILIATION_QUEUE));
+    const queue = await registeredSchedule();
     const service = first.app.get(ReconciliationService);
     const [scheduler] = await queue.getJobSchedulers();
     await service.restoreScheduleIfLost();

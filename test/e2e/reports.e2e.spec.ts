@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from 'postgres';
 import { createWallet, deposit, purchase, TestWallet } from '../factories/wallets.factory';
 import { expectBooksBalanced } from '../setup/books';
+import { randomInt, replayable, seededRandom } from '../setup/seeded';
 import { ADMIN_USER_ID, PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 
 const HOUR_MS = 3_600_000;
@@ -130,6 +131,102 @@ async function insertDepositAt(sql: Sql, { at, wallet, amountCents }: { at: Date
   });
 }
 
+/** Deposits, purchases and withdrawals drawn from `random` over the API, then every report against the test's own books. */
+async function randomizedWorkload(t: TestApp, random: () => number): Promise<void> {
+  const start = await dbNow(t.db.sql);
+  const books: Books = { deposited: 0, withdrawn: 0, volume: 0, royalties: 0, platform: 0, count: 0 };
+  const perAuthor = new Map<string, { sales: number; volume: number; royalties: number }>();
+  const buyers = await Promise.all(Array.from({ length: 4 }, () => createWallet(t.api)));
+  const authors = await Promise.all(Array.from({ length: 3 }, () => createWallet(t.api)));
+  for (const author of authors) perAuthor.set(author.id, { sales: 0, volume: 0, royalties: 0 });
+  const balances = new Map<string, number>([...buyers, ...authors].map((w) => [w.id, 0]));
+  const upTo = (max: number) => randomInt(random, 1, max);
+
+  for (let step = 0; step < 60; step++) {
+    const roll = random();
+    if (roll < 0.3) {
+      const wallet = buyers[upTo(buyers.length) - 1]!;
+      const amount = upTo(50_000);
+      await deposit(t.api, wallet, amount);
+      books.deposited += amount;
+      balances.set(wallet.id, balances.get(wallet.id)! + amount);
+    } else if (roll < 0.85) {
+      const buyer = buyers[upTo(buyers.length) - 1]!;
+      const author = authors[upTo(authors.length) - 1]!;
+      const price = upTo(5_000);
+      const response = await purchase(t.api, buyer, author, price);
+      if (response.status === 402) continue;
+      expect(response.status).toBe(201);
+      books.volume += price;
+      books.royalties += response.body.authorAmount;
+      books.platform += response.body.platformAmount;
+      books.count += 1;
+      const sales = perAuthor.get(author.id)!;
+      sales.sales += 1;
+      sales.volume += price;
+      sales.royalties += response.body.authorAmount;
+      balances.set(buyer.id, balances.get(buyer.id)! - price);
+      balances.set(author.id, balances.get(author.id)! + response.body.authorAmount);
+    } else {
+      const wallet = [...buyers, ...authors][upTo(buyers.length + authors.length) - 1]!;
+      const balance = balances.get(wallet.id)!;
+      if (balance === 0) continue;
+      const amount = upTo(balance);
+      const response = await t.api.post(`/wallets/${wallet.id}/withdrawals`, {
+        userId: wallet.userId,
+        idempotencyKey: randomUUID(),
+        body: { amount },
+      });
+      expect(response.status).toBe(201);
+      books.withdrawn += amount;
+      balances.set(wallet.id, balance - amount);
+    }
+  }
+  const end = new Date((await dbNow(t.db.sql)).getTime() + 1);
+
+  expectReportEquals(await report(t), books, null);
+  // Exact edges: only partial hours, read from the ledger.
+  const exact = { from: start.toISOString(), to: end.toISOString() };
+  expectReportEquals(await report(t, exact), books, exact);
+  // Whole hours around the workload, read from the rollups.
+  const hours = {
+    from: new Date(Math.floor(start.getTime() / HOUR_MS) * HOUR_MS - HOUR_MS).toISOString(),
+    to: new Date(Math.floor(end.getTime() / HOUR_MS) * HOUR_MS + 2 * HOUR_MS).toISOString(),
+  };
+  expectReportEquals(await report(t, hours), books, hours);
+
+  for (const author of authors) {
+    const sales = perAuthor.get(author.id)!;
+    const wallet = await t.api.get(`/wallets/${author.id}`, { userId: author.userId });
+    const expected = {
+      walletId: author.id,
+      salesCount: sales.sales,
+      grossVolume: sales.volume,
+      royaltiesCredited: sales.royalties,
+      fractionalBalance: wallet.body.fractionalBalance,
+    };
+    const allTime = await t.api.get(`/wallets/${author.id}/royalties`, { userId: author.userId });
+    expect(allTime.status).toBe(200);
+    expect(allTime.body).toEqual({ ...expected, from: null, to: null });
+    const inPeriod = await t.api.get(`/wallets/${author.id}/royalties?from=${exact.from}&to=${exact.to}`, {
+      userId: ADMIN_USER_ID,
+    });
+    expect(inPeriod.body).toEqual({ ...expected, ...exact });
+    // Royalty identity per author: 100 × credited + carry = 70 × volume.
+    expect(100 * sales.royalties + wallet.body.fractionalBalance).toBe(70 * sales.volume);
+  }
+
+  const top = await t.api.get(`/reports/authors/top?from=${exact.from}&to=${exact.to}&limit=100`, { userId: ADMIN_USER_ID });
+  expect(top.status).toBe(200);
+  const ranking = authors
+    .map((a) => ({ authorWalletId: a.id, ...perAuthor.get(a.id)! }))
+    .filter((a) => a.sales > 0)
+    .sort((a, b) => b.royalties - a.royalties || (a.authorWalletId < b.authorWalletId ? -1 : 1))
+    .map((a) => ({ authorWalletId: a.authorWalletId, salesCount: a.sales, grossVolume: a.volume, royaltiesCredited: a.royalties }));
+  expect(top.body).toEqual({ ...exact, items: ranking });
+  await expectBooksBalanced(t.db.sql);
+}
+
 describe('financial reports, royalties and the leaderboard (e2e)', () => {
   let t: TestApp;
   let platformWalletId: string;
@@ -143,100 +240,14 @@ describe('financial reports, royalties and the leaderboard (e2e)', () => {
     await t.close();
   });
 
-  // First in the file: the all-time report must see exactly this workload.
+  // The all-time report must see exactly this workload: it runs on a database of its own.
   it('after a randomized workload over the API, every report equals the books kept by the test, to the cent', async () => {
-    const start = await dbNow(t.db.sql);
-    const books: Books = { deposited: 0, withdrawn: 0, volume: 0, royalties: 0, platform: 0, count: 0 };
-    const perAuthor = new Map<string, { sales: number; volume: number; royalties: number }>();
-    const buyers = await Promise.all(Array.from({ length: 4 }, () => createWallet(t.api)));
-    const authors = await Promise.all(Array.from({ length: 3 }, () => createWallet(t.api)));
-    for (const author of authors) perAuthor.set(author.id, { sales: 0, volume: 0, royalties: 0 });
-    const balances = new Map<string, number>([...buyers, ...authors].map((w) => [w.id, 0]));
-    const random = (max: number) => 1 + Math.floor(Math.random() * max);
-
-    for (let step = 0; step < 60; step++) {
-      const roll = Math.random();
-      if (roll < 0.3) {
-        const wallet = buyers[random(buyers.length) - 1]!;
-        const amount = random(50_000);
-        await deposit(t.api, wallet, amount);
-        books.deposited += amount;
-        balances.set(wallet.id, balances.get(wallet.id)! + amount);
-      } else if (roll < 0.85) {
-        const buyer = buyers[random(buyers.length) - 1]!;
-        const author = authors[random(authors.length) - 1]!;
-        const price = random(5_000);
-        const response = await purchase(t.api, buyer, author, price);
-        if (response.status === 402) continue;
-        expect(response.status).toBe(201);
-        books.volume += price;
-        books.royalties += response.body.authorAmount;
-        books.platform += response.body.platformAmount;
-        books.count += 1;
-        const sales = perAuthor.get(author.id)!;
-        sales.sales += 1;
-        sales.volume += price;
-        sales.royalties += response.body.authorAmount;
-        balances.set(buyer.id, balances.get(buyer.id)! - price);
-        balances.set(author.id, balances.get(author.id)! + response.body.authorAmount);
-      } else {
-        const wallet = [...buyers, ...authors][random(buyers.length + authors.length) - 1]!;
-        const balance = balances.get(wallet.id)!;
-        if (balance === 0) continue;
-        const amount = random(balance);
-        const response = await t.api.post(`/wallets/${wallet.id}/withdrawals`, {
-          userId: wallet.userId,
-          idempotencyKey: randomUUID(),
-          body: { amount },
-        });
-        expect(response.status).toBe(201);
-        books.withdrawn += amount;
-        balances.set(wallet.id, balance - amount);
-      }
+    const own = await startTestApp();
+    try {
+      await replayable(() => randomizedWorkload(own, seededRandom(1)));
+    } finally {
+      await own.close();
     }
-    const end = new Date((await dbNow(t.db.sql)).getTime() + 1);
-
-    expectReportEquals(await report(t), books, null);
-    // Exact edges: only partial hours, read from the ledger.
-    const exact = { from: start.toISOString(), to: end.toISOString() };
-    expectReportEquals(await report(t, exact), books, exact);
-    // Whole hours around the workload, read from the rollups.
-    const hours = {
-      from: new Date(Math.floor(start.getTime() / HOUR_MS) * HOUR_MS - HOUR_MS).toISOString(),
-      to: new Date(Math.floor(end.getTime() / HOUR_MS) * HOUR_MS + 2 * HOUR_MS).toISOString(),
-    };
-    expectReportEquals(await report(t, hours), books, hours);
-
-    for (const author of authors) {
-      const sales = perAuthor.get(author.id)!;
-      const wallet = await t.api.get(`/wallets/${author.id}`, { userId: author.userId });
-      const expected = {
-        walletId: author.id,
-        salesCount: sales.sales,
-        grossVolume: sales.volume,
-        royaltiesCredited: sales.royalties,
-        fractionalBalance: wallet.body.fractionalBalance,
-      };
-      const allTime = await t.api.get(`/wallets/${author.id}/royalties`, { userId: author.userId });
-      expect(allTime.status).toBe(200);
-      expect(allTime.body).toEqual({ ...expected, from: null, to: null });
-      const inPeriod = await t.api.get(`/wallets/${author.id}/royalties?from=${exact.from}&to=${exact.to}`, {
-        userId: ADMIN_USER_ID,
-      });
-      expect(inPeriod.body).toEqual({ ...expected, ...exact });
-      // Royalty identity per author: 100 × credited + carry = 70 × volume.
-      expect(100 * sales.royalties + wallet.body.fractionalBalance).toBe(70 * sales.volume);
-    }
-
-    const top = await t.api.get(`/reports/authors/top?from=${exact.from}&to=${exact.to}&limit=100`, { userId: ADMIN_USER_ID });
-    expect(top.status).toBe(200);
-    const ranking = authors
-      .map((a) => ({ authorWalletId: a.id, ...perAuthor.get(a.id)! }))
-      .filter((a) => a.sales > 0)
-      .sort((a, b) => b.royalties - a.royalties || (a.authorWalletId < b.authorWalletId ? -1 : 1))
-      .map((a) => ({ authorWalletId: a.authorWalletId, salesCount: a.sales, grossVolume: a.volume, royaltiesCredited: a.royalties }));
-    expect(top.body).toEqual({ ...exact, items: ranking });
-    await expectBooksBalanced(t.db.sql);
   });
 
   it('puts an operation at the last millisecond of an hour and one at the first of the next into the right periods', async () => {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import postgres, { Sql } from 'postgres';
 import { expectBooksBalanced } from '../setup/books';
 import { freePort } from '../setup/net';
+import { randomInt, seededRandom } from '../setup/seeded';
 import { PrivatePostgres, PrivateRedis, ServiceProcess, sleep, waitFor } from './cluster';
 
 /**
@@ -54,6 +55,9 @@ describe('fault injection: crashes and outages under load', () => {
   const acknowledged: Acknowledged[] = [];
   const observations: Observation[] = [];
   const abandoned: string[] = [];
+  /** Which API process serves each request, and the pause before a retry: seeded, so a run's choices replay. */
+  const pickInstance = seededRandom(100);
+  const jitter = seededRandom(101);
 
   beforeAll(async () => {
     pg = await PrivatePostgres.start();
@@ -90,7 +94,7 @@ describe('fault injection: crashes and outages under load', () => {
     path: string,
     options: { userId: string; key?: string; body?: unknown },
   ): Promise<{ status: number; body: any; requestId: string } | undefined> {
-    const instance = apis[Math.floor(Math.random() * apis.length)]!;
+    const instance = apis[Math.floor(pickInstance() * apis.length)]!;
     const headers: Record<string, string> = { 'x-user-id': options.userId };
     if (options.key) headers['idempotency-key'] = options.key;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -150,7 +154,7 @@ describe('fault injection: crashes and outages under load', () => {
         if (response.status !== 402) abandoned.push(`${operation} ${key}: ${response.status} ${JSON.stringify(response.body)}`);
         return;
       }
-      await sleep(50 + Math.random() * 150);
+      await sleep(50 + jitter() * 150);
     }
     abandoned.push(`${operation} ${key}: no definitive answer after ${ATTEMPTS_MAX} attempts`);
   }
@@ -182,12 +186,14 @@ describe('fault injection: crashes and outages under load', () => {
     let stopping = false;
     const workload = Promise.all(
       clients.map(async (client, index) => {
+        // Each client's choices are its own seeded sequence (the interleaving is the faults').
+        const random = seededRandom(index + 1);
         while (!stopping) {
-          const author = clients[(index + 1 + Math.floor(Math.random() * (CLIENTS - 1))) % CLIENTS]!;
-          const roll = Math.random();
-          if (roll < 0.5) await perform('purchase', client, author, 1 + Math.floor(Math.random() * 3_000));
-          else if (roll < 0.75) await perform('deposit', client, author, 1 + Math.floor(Math.random() * 5_000));
-          else await perform('withdrawal', client, author, 1 + Math.floor(Math.random() * 2_000));
+          const author = clients[(index + randomInt(random, 1, CLIENTS - 1)) % CLIENTS]!;
+          const roll = random();
+          if (roll < 0.5) await perform('purchase', client, author, randomInt(random, 1, 3_000));
+          else if (roll < 0.75) await perform('deposit', client, author, randomInt(random, 1, 5_000));
+          else await perform('withdrawal', client, author, randomInt(random, 1, 2_000));
         }
       }),
     );

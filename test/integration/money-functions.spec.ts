@@ -4,6 +4,7 @@ import { createSqlClient, Database } from '../../src/db/database';
 import { ExecutePurchaseCall, PurchasesRepository } from '../../src/purchases/purchases.repository';
 import { WalletsRepository } from '../../src/wallets/wallets.repository';
 import { expectBooksBalanced } from '../setup/books';
+import '../setup/seeded';
 import { createTestDatabase, TestDatabase } from '../setup/test-database';
 
 interface Books {
@@ -153,7 +154,12 @@ describe('wallet_deposit_batch: one at a time and batched', () => {
               amount: fc.integer({ min: 1, max: 5_000 }),
               key: fc.option(fc.nat(3), { nil: null }),
             }),
-            { minLength: 1, maxLength: 25, selector: (s) => (s.key === null ? Math.random() : `${s.owner}:${s.key}`) },
+            {
+              minLength: 1,
+              maxLength: 25,
+              // An unkeyed step is its own key: each generated record is a distinct object.
+              selector: (s) => (s.key === null ? s : `${s.owner}:${s.key}`),
+            },
           ),
           async (steps) => {
             const singleOutcomes: string[] = [];
