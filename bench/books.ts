@@ -16,14 +16,19 @@ export async function checkBooks(sql: Sql, tally: Tally | undefined): Promise<st
   expect(books.entriesSum === 0, `money not conserved: ledger entries sum to ${books.entriesSum}, not 0`);
   expect(books.unbalancedTransactions === 0, `${books.unbalancedTransactions} transactions do not balance`);
   expect(books.walletsOffLedger === 0, `${books.walletsOffLedger} wallet balances (row + slots) differ from their entries`);
-  expect(books.authorsOffIdentity === 0, `${books.authorsOffIdentity} authors break 100*credited + carry = 70*sum(price)`);
+  expect(books.authorsOffIdentity === 0, `${books.authorsOffIdentity} authors break 100*(credited - taken back) + carry = 70*sum(price - refunded)`);
   expect(books.purchasesOffSplit === 0, `${books.purchasesOffSplit} purchases break author + platform = price or the buyer leg`);
   expect(
     JSON.stringify(books.totals) === JSON.stringify(books.totalsFromLedger),
     `running totals ${JSON.stringify(books.totals)} differ from the ledger ${JSON.stringify(books.totalsFromLedger)}`,
   );
   expect(books.rollupsMatchTotals, 'hourly rollups do not add up to the running totals');
-  expect(books.authorRollupsOffSales === 0, `${books.authorRollupsOffSales} author rollup rows differ from their purchases`);
+  expect(books.authorRollupsOffSales === 0, `${books.authorRollupsOffSales} author rollup rows differ from their purchases and refunds`);
+  expect(books.refundsOffPurchase === 0, `${books.refundsOffPurchase} purchases refunded beyond their price or refunds split wrong`);
+  expect(
+    books.debt.wallets === books.debt.receivables,
+    `wallets owe ${books.debt.wallets} cents of debt but the receivables account is owed ${books.debt.receivables}`,
+  );
   const [negative] = await sql<{ n: number }[]>`
     SELECT (SELECT count(*) FROM wallets WHERE balance < 0 OR fractional_balance NOT BETWEEN 0 AND 99)::int
          + (SELECT count(*) FROM wallet_balance_slots WHERE balance < 0)::int AS n`;

@@ -41,6 +41,8 @@ interface DatabaseObject {
   definition: string;
   /** DROP statement for this object as the database has it. */
   drop: string;
+  /** More than one function has this name (a changed argument list adds one beside the old). */
+  overloaded?: boolean;
 }
 
 type Sql = postgres.Sql;
@@ -74,7 +76,11 @@ async function readObjects(sql: Sql | postgres.TransactionSql): Promise<Map<stri
      WHERE n.nspname = 'public' AND NOT t.tgisinternal`;
   const objects = new Map<string, DatabaseObject>();
   for (const f of functions) {
-    if (objects.has(`function:${f.name}`)) throw new Error(`function ${f.name} is overloaded; give each its own name`);
+    const existing = objects.get(`function:${f.name}`);
+    if (existing) {
+      existing.overloaded = true;
+      continue;
+    }
     objects.set(`function:${f.name}`, {
       kind: 'function',
       name: f.name,
@@ -133,6 +139,9 @@ async function findDifferences(sql: Sql, sources: SourceFile[]): Promise<Differe
   await sql
     .begin(async (tx) => {
       const before = await readObjects(tx);
+      for (const object of before.values()) {
+        if (object.overloaded) differences.push({ object, error: `function ${object.name} is overloaded; give each its own name` });
+      }
       for (const source of sources) {
         const object = before.get(keyOf(source));
         try {
@@ -140,7 +149,8 @@ async function findDifferences(sql: Sql, sources: SourceFile[]): Promise<Differe
             await sp.unsafe(source.text);
             const after = (await readObjects(sp)).get(keyOf(source));
             if (!after) throw new Error(`${source.relativePath} does not define the ${source.kind} ${source.name}`);
-            if (after.definition !== object?.definition) differences.push({ source, object });
+            if (after.overloaded) differences.push({ source, object, signatureChanged: true });
+            else if (after.definition !== object?.definition) differences.push({ source, object });
             throw new Rollback();
           });
         } catch (error) {
@@ -163,7 +173,7 @@ async function findDifferences(sql: Sql, sources: SourceFile[]): Promise<Differe
 class Rollback extends Error {}
 
 function describe(d: Difference): string {
-  if (d.error) return `${d.source?.relativePath}: ${d.error}`;
+  if (d.error) return `${d.source?.relativePath ?? 'drizzle/'}: ${d.error}`;
   if (!d.source) return `${d.object?.kind} ${d.object?.name} is in the database built from drizzle/ but has no source file`;
   if (!d.object) return `${d.source.relativePath} is not in the database built from drizzle/`;
   return `${d.source.relativePath} differs from the database built from drizzle/${d.signatureChanged ? ' (signature)' : ''}`;

@@ -16,7 +16,7 @@ export const RESULT_TTL_SECONDS = 24 * 3600;
  */
 export const IN_FLIGHT_TTL_MS = 10_000;
 
-export type IdempotentOperation = 'purchase' | 'withdrawal' | 'deposit';
+export type IdempotentOperation = 'purchase' | 'withdrawal' | 'deposit' | 'refund';
 
 export interface IdempotencyScope {
   callerId: string;

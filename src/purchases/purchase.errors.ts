@@ -17,3 +17,14 @@ export class SelfPurchaseError extends DomainError {
     super('bad_request', 'SELF_PURCHASE', 'buyerWalletId and authorWalletId must be different wallets');
   }
 }
+
+export class RefundExceedsRemainingError extends DomainError {
+  constructor(remainingCents: number) {
+    super(
+      'unprocessable',
+      'REFUND_EXCEEDS_REMAINING',
+      `amount is more than what is left to refund on this purchase (${remainingCents} cents)`,
+      { details: { remaining: remainingCents } },
+    );
+  }
+}

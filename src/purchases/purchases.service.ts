@@ -5,10 +5,11 @@ import { AppConfig } from '../config/app-config';
 import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
 import { requestFingerprint } from '../idempotency/request-fingerprint';
 import { WalletsService } from '../wallets/wallets.service';
-import { PurchaseDto, toPurchaseDto } from './dto/purchase.dto';
+import { PURCHASE_REFUNDS_LISTED_MAX, PurchaseDto, toPurchaseDto } from './dto/purchase.dto';
 import { PurchaseNotFoundError, SelfPurchaseError } from './purchase.errors';
 import { Batcher } from '../common/batching/batcher';
 import { ExecutedPurchase, ExecutePurchaseCall, PurchasesRepository } from './purchases.repository';
+import { RefundsRepository } from './refunds.repository';
 import { assertSplitInvariants } from './royalty-split';
 
 export interface PurchaseRequest {
@@ -28,6 +29,7 @@ export class PurchasesService {
 
   constructor(
     private readonly repository: PurchasesRepository,
+    private readonly refunds: RefundsRepository,
     private readonly wallets: WalletsService,
     private readonly idempotency: IdempotencyService,
     private readonly config: AppConfig,
@@ -80,7 +82,8 @@ export class PurchasesService {
       purchase !== undefined &&
       (caller.isAdmin || purchase.buyerUserId === caller.userId || purchase.authorUserId === caller.userId);
     if (!mayRead) throw new PurchaseNotFoundError();
-    return toPurchaseDto(purchase);
+    const { refundedCents, refunds } = await this.refunds.refundsOf(purchaseId, PURCHASE_REFUNDS_LISTED_MAX);
+    return toPurchaseDto(purchase, refunds, refundedCents);
   }
 }
 

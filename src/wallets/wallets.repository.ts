@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { Database } from '../db/database';
-import { ledgerEntries, ledgerTransactions, users, wallets } from '../db/schema';
+import { ledgerEntries, ledgerTransactions, refunds, users, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
 import { ItemResult, settle } from '../common/batching/batcher';
 import { callMoneyBatch, callMoneyFunction } from '../db/money-call';
@@ -12,6 +12,7 @@ export interface WalletRow {
   userId: string;
   balanceCents: number;
   carryCentiCents: number;
+  debtCents: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -35,9 +36,11 @@ export interface WithdrawalRow {
 export interface LedgerEntryRow {
   id: number;
   transactionId: string;
-  type: 'deposit' | 'withdrawal' | 'purchase';
+  type: 'deposit' | 'withdrawal' | 'purchase' | 'refund';
   amountCents: number;
   createdAt: Date;
+  /** The refunded purchase, on refund postings. */
+  refundOfPurchaseId: string | null;
 }
 
 /** A row of wallet_deposit_batch: the deposit's columns are null when the wallet was not found. */
@@ -86,7 +89,7 @@ export class WalletsRepository {
 
   async findById(walletId: string): Promise<WalletRow | undefined> {
     const [row] = await this.database.sql<WalletSqlRow[]>`
-      SELECT id, user_id, balance, fractional_balance, created_at, updated_at FROM wallet_view(${walletId})`;
+      SELECT id, user_id, balance, fractional_balance, debt, created_at, updated_at FROM wallet_view(${walletId})`;
     return row ? toWalletRow(row) : undefined;
   }
 
@@ -112,7 +115,7 @@ export class WalletsRepository {
     if (calls.length === 0) return [];
     const sql = this.database.sql;
     const run = () => sql<DepositBatchSqlRow[]>`
-      SELECT ordinal, outcome, id, request_hash, wallet_id, user_id, balance, fractional_balance, wallet_created_at, updated_at
+      SELECT ordinal, outcome, id, request_hash, wallet_id, user_id, balance, fractional_balance, debt, wallet_created_at, updated_at
         FROM wallet_deposit_batch(
           p_deposit_ids => ${sql.array(calls.map((c) => c.operationId))}::uuid[],
           p_user_ids => ${sql.array(calls.map((c) => c.userId))}::uuid[],
@@ -163,9 +166,11 @@ export class WalletsRepository {
         type: ledgerTransactions.type,
         amountCents: ledgerEntries.amountCents,
         createdAt: ledgerEntries.createdAt,
+        refundOfPurchaseId: refunds.purchaseId,
       })
       .from(ledgerEntries)
       .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerEntries.transactionId))
+      .leftJoin(refunds, eq(refunds.id, ledgerEntries.transactionId))
       .where(
         and(eq(ledgerEntries.walletId, walletId), beforeId === undefined ? undefined : lt(ledgerEntries.id, beforeId)),
       )
@@ -180,6 +185,7 @@ interface WalletSqlRow {
   user_id: string;
   balance: string;
   fractional_balance: number;
+  debt: string;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -190,6 +196,7 @@ function toWalletRow(row: WalletSqlRow): WalletRow {
     userId: row.user_id,
     balanceCents: toSafeInteger(row.balance),
     carryCentiCents: row.fractional_balance,
+    debtCents: toSafeInteger(row.debt),
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };

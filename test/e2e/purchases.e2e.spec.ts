@@ -47,6 +47,8 @@ describe('purchases (e2e)', () => {
       authorAmount: 1399,
       platformAmount: 600,
       status: 'completed',
+      refundedAmount: 0,
+      refunds: [],
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
     });
     expect(await balanceOf(t, buyer)).toEqual({ balance: 8001, fractionalBalance: 0 });

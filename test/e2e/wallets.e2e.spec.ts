@@ -25,6 +25,7 @@ describe('wallets (e2e)', () => {
       userId,
       balance: 0,
       fractionalBalance: 0,
+      debt: 0,
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: expect.stringMatching(/Z$/),
     });

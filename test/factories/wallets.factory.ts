@@ -34,3 +34,14 @@ export function purchase(
     body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice },
   });
 }
+
+/** A refund as `caller` (an admin or the purchase's author), optionally of `amountCents`. */
+export function refund(
+  api: ApiClient,
+  callerUserId: string,
+  purchaseId: string,
+  body: { amount?: number; reason?: string } = {},
+  idempotencyKey: string = randomUUID(),
+) {
+  return api.post(`/purchases/${purchaseId}/refunds`, { userId: callerUserId, idempotencyKey, body });
+}

@@ -13,11 +13,19 @@ export interface Books {
     royalties: number;
     platformRevenue: number;
     purchaseCount: number;
+    refunded: number;
+    royaltiesRefunded: number;
+    platformRevenueRefunded: number;
+    refundCount: number;
   };
   totalsFromLedger: Books['totals'];
   rollupsMatchTotals: boolean;
-  /** Author-hour and author-day rollup rows that disagree with the purchases they count. */
+  /** Author-hour and author-day rollup rows that disagree with the purchases and refunds they count. */
   authorRollupsOffSales: number;
+  /** Purchases refunded beyond their price, or refunds whose split does not add up. */
+  refundsOffPurchase: number;
+  /** The wallets' debt next to what the receivables account is owed; the two must be equal. */
+  debt: { wallets: number; receivables: number };
 }
 
 /**
@@ -34,12 +42,27 @@ export async function readBooks(sql: Sql): Promise<Books> {
     SELECT count(*)::int AS n FROM wallets w
      WHERE w.balance + coalesce((SELECT sum(balance) FROM wallet_balance_slots s WHERE s.wallet_id = w.id), 0)
         <> coalesce((SELECT sum(amount) FROM ledger_entries e WHERE e.wallet_id = w.id), 0)`;
-  // Per author: 100 * royalty cents credited + carry = sum(price * percent).
+  // Per author: 100 * (royalty cents credited - taken back) + carry = sum(percent * (price - refunded)).
   const [authorsOff] = await sql`
     SELECT count(*)::int AS n FROM wallets w
-      JOIN (SELECT author_wallet_id, sum(author_amount) AS credited, sum(item_price * royalty_percent) AS owed
-              FROM purchases GROUP BY author_wallet_id) p ON p.author_wallet_id = w.id
+      JOIN (SELECT author_wallet_id, sum(credited) AS credited, sum(owed) AS owed FROM (
+              SELECT author_wallet_id, author_amount AS credited, item_price * royalty_percent AS owed FROM purchases
+              UNION ALL
+              SELECT p.author_wallet_id, -r.author_amount, -r.amount * r.royalty_percent
+                FROM refunds r JOIN purchases p ON p.id = r.purchase_id) flows
+             GROUP BY author_wallet_id) p ON p.author_wallet_id = w.id
      WHERE 100 * p.credited + w.fractional_balance <> p.owed`;
+  const [refundsOff] = await sql`
+    SELECT (SELECT count(*) FROM purchases p
+             WHERE (SELECT coalesce(sum(r.amount), 0) FROM refunds r WHERE r.purchase_id = p.id) > p.item_price)::int
+         + (SELECT count(*) FROM refunds r WHERE r.author_amount + r.platform_amount <> r.amount
+               OR (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e JOIN purchases p ON p.id = r.purchase_id
+                    WHERE e.transaction_id = r.id AND (e.wallet_id = p.buyer_wallet_id AND e.amount > 0
+                                                       OR e.system_account = 'receivables' AND e.amount > 0))
+                  <> r.amount)::int AS n`;
+  const [debt] = await sql`
+    SELECT (SELECT coalesce(sum(debt), 0) FROM wallets)::text AS wallets,
+           (SELECT coalesce(-sum(amount), 0) FROM ledger_entries WHERE system_account = 'receivables')::text AS receivables`;
   // The buyer's debit is a purchase's only negative leg; when the platform wallet buys, its
   // platform credit names the same wallet, so only the negative entries are the debit.
   const [splitOff] = await sql`
@@ -51,13 +74,19 @@ export async function readBooks(sql: Sql): Promise<Books> {
     SELECT coalesce(sum(deposited), 0)::text AS deposited, coalesce(sum(withdrawn), 0)::text AS withdrawn,
            coalesce(sum(purchase_volume), 0)::text AS purchase_volume, coalesce(sum(royalties), 0)::text AS royalties,
            coalesce(sum(platform_revenue), 0)::text AS platform_revenue,
-           coalesce(sum(purchase_count), 0)::text AS purchase_count
+           coalesce(sum(purchase_count), 0)::text AS purchase_count, coalesce(sum(refunded), 0)::text AS refunded,
+           coalesce(sum(royalties_refunded), 0)::text AS royalties_refunded,
+           coalesce(sum(platform_revenue_refunded), 0)::text AS platform_revenue_refunded,
+           coalesce(sum(refund_count), 0)::text AS refund_count
       FROM running_totals`;
   const [rollups] = await sql`
     SELECT coalesce(sum(deposited), 0)::text AS deposited, coalesce(sum(withdrawn), 0)::text AS withdrawn,
            coalesce(sum(purchase_volume), 0)::text AS purchase_volume, coalesce(sum(royalties), 0)::text AS royalties,
            coalesce(sum(platform_revenue), 0)::text AS platform_revenue,
-           coalesce(sum(purchase_count), 0)::text AS purchase_count
+           coalesce(sum(purchase_count), 0)::text AS purchase_count, coalesce(sum(refunded), 0)::text AS refunded,
+           coalesce(sum(royalties_refunded), 0)::text AS royalties_refunded,
+           coalesce(sum(platform_revenue_refunded), 0)::text AS platform_revenue_refunded,
+           coalesce(sum(refund_count), 0)::text AS refund_count
       FROM hourly_rollups`;
   const [ledger] = await sql`
     SELECT
@@ -66,17 +95,29 @@ export async function readBooks(sql: Sql): Promise<Books> {
       coalesce((SELECT sum(item_price) FROM purchases), 0)::text AS purchase_volume,
       coalesce((SELECT sum(author_amount) FROM purchases), 0)::text AS royalties,
       coalesce((SELECT sum(platform_amount) FROM purchases), 0)::text AS platform_revenue,
-      (SELECT count(*) FROM purchases)::text AS purchase_count`;
+      (SELECT count(*) FROM purchases)::text AS purchase_count,
+      coalesce((SELECT sum(amount) FROM refunds), 0)::text AS refunded,
+      coalesce((SELECT sum(author_amount) FROM refunds), 0)::text AS royalties_refunded,
+      coalesce((SELECT sum(platform_amount) FROM refunds), 0)::text AS platform_revenue_refunded,
+      (SELECT count(*) FROM refunds)::text AS refund_count`;
   const authorRollupsOff = (grain: 'hour' | 'day') => {
     const [table, bucket] = grain === 'hour' ? ['author_hourly_rollups', 'bucket_start'] : ['author_daily_rollups', 'day_start'];
     return sql.unsafe(`
       SELECT count(*)::int AS n FROM (
-        SELECT author_wallet_id, date_trunc('${grain}', created_at, 'UTC') AS bucket,
-               count(*) AS sales_count, sum(item_price) AS gross_volume, sum(author_amount) AS royalty
-          FROM purchases GROUP BY 1, 2) p
+        SELECT author_wallet_id, bucket, sum(sales_count) AS sales_count, sum(gross_volume) AS gross_volume,
+               sum(royalty) AS royalty, sum(refunded_volume) AS refunded_volume, sum(royalty_refunded) AS royalty_refunded
+          FROM (SELECT author_wallet_id, date_trunc('${grain}', created_at, 'UTC') AS bucket, 1 AS sales_count,
+                       item_price AS gross_volume, author_amount AS royalty, 0 AS refunded_volume, 0 AS royalty_refunded
+                  FROM purchases
+                UNION ALL
+                SELECT p.author_wallet_id, date_trunc('${grain}', r.created_at, 'UTC'), 0, 0, 0, r.amount, r.author_amount
+                  FROM refunds r JOIN purchases p ON p.id = r.purchase_id) flows
+         GROUP BY 1, 2) p
       FULL JOIN ${table} a ON a.author_wallet_id = p.author_wallet_id AND a.${bucket} = p.bucket
-     WHERE (coalesce(p.sales_count, 0), coalesce(p.gross_volume, 0), coalesce(p.royalty, 0))
-           IS DISTINCT FROM (coalesce(a.sales_count, 0), coalesce(a.gross_volume, 0), coalesce(a.royalty, 0))`);
+     WHERE (coalesce(p.sales_count, 0), coalesce(p.gross_volume, 0), coalesce(p.royalty, 0),
+            coalesce(p.refunded_volume, 0), coalesce(p.royalty_refunded, 0))
+           IS DISTINCT FROM (coalesce(a.sales_count, 0), coalesce(a.gross_volume, 0), coalesce(a.royalty, 0),
+                             coalesce(a.refunded_volume, 0), coalesce(a.royalty_refunded, 0))`);
   };
   const [[hoursOff], [daysOff]] = await Promise.all([authorRollupsOff('hour'), authorRollupsOff('day')]);
   const toTotals = (row: Record<string, string>) => ({
@@ -86,6 +127,10 @@ export async function readBooks(sql: Sql): Promise<Books> {
     royalties: Number(row.royalties),
     platformRevenue: Number(row.platform_revenue),
     purchaseCount: Number(row.purchase_count),
+    refunded: Number(row.refunded),
+    royaltiesRefunded: Number(row.royalties_refunded),
+    platformRevenueRefunded: Number(row.platform_revenue_refunded),
+    refundCount: Number(row.refund_count),
   });
   const kept = toTotals(totals as Record<string, string>);
   return {
@@ -98,6 +143,8 @@ export async function readBooks(sql: Sql): Promise<Books> {
     totalsFromLedger: toTotals(ledger as Record<string, string>),
     rollupsMatchTotals: JSON.stringify(toTotals(rollups as Record<string, string>)) === JSON.stringify(kept),
     authorRollupsOffSales: (hoursOff!.n as number) + (daysOff!.n as number),
+    refundsOffPurchase: refundsOff!.n as number,
+    debt: { wallets: Number(debt!.wallets), receivables: Number(debt!.receivables) },
   };
 }
 
@@ -112,5 +159,7 @@ export async function expectBooksBalanced(sql: Sql): Promise<Books> {
   expect(books.totals).toEqual(books.totalsFromLedger);
   expect(books.rollupsMatchTotals).toBe(true);
   expect(books.authorRollupsOffSales).toBe(0);
+  expect(books.refundsOffPurchase).toBe(0);
+  expect(books.debt.wallets).toBe(books.debt.receivables);
   return books;
 }

@@ -63,6 +63,22 @@ export const PROBLEM_EXAMPLES = {
   FORBIDDEN: { status: 403, detail: 'This operation is for administrators' },
   WALLET_NOT_FOUND: { status: 404, detail: 'Wallet not found' },
   PURCHASE_NOT_FOUND: { status: 404, detail: 'Purchase not found' },
+  WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, detail: 'Webhook endpoint not found' },
+  EVENT_NOT_FOUND: { status: 404, detail: 'Event not found' },
+  WEBHOOK_URL_REFUSED: {
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    detail: 'Invalid request: url',
+    errors: [{ field: 'url', message: 'url resolves to 10.0.0.7, a loopback, private, link-local or reserved address' }],
+  },
+  WEBHOOK_ENDPOINT_LIMIT: {
+    status: 409,
+    detail: 'At most 100 webhook endpoints may be registered; delete one first',
+  },
+  REFUND_EXCEEDS_REMAINING: {
+    status: 422,
+    detail: 'amount is more than what is left to refund on this purchase (29 cents)',
+  },
   NOT_FOUND: { status: 404, detail: 'Not found' },
   IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, detail: 'A request with this Idempotency-Key is still being processed' },
   IDEMPOTENCY_KEY_REUSED: {

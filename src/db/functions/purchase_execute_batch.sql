@@ -31,6 +31,7 @@ DECLARE
   v_author_amount_cents bigint;
   v_carry_after_centi_cents integer;
   v_platform_amount_cents bigint;
+  v_author_debt_repaid_cents bigint;
   v_platform_total_cents bigint := 0;
   v_volume_cents bigint := 0;
   v_royalties_cents bigint := 0;
@@ -44,6 +45,7 @@ DECLARE
   c_prices_cents bigint[] := '{}';
   c_author_amounts_cents bigint[] := '{}';
   c_platform_amounts_cents bigint[] := '{}';
+  c_debts_repaid_cents bigint[] := '{}';
   c_carries_before smallint[] := '{}';
   c_carries_after smallint[] := '{}';
 BEGIN
@@ -116,9 +118,9 @@ BEGIN
     v_carry_after_centi_cents := (v_royalty_centi_cents % 100)::integer;
     v_platform_amount_cents := p_item_prices_cents[i] - v_author_amount_cents;
 
-    UPDATE wallets w SET balance = w.balance + v_author_amount_cents, fractional_balance = v_carry_after_centi_cents,
-                         updated_at = v_at
-     WHERE w.id = p_author_wallet_ids[i];
+    -- An author in debt (ADR 0017) repays it from the royalty before anything reaches its balance.
+    v_author_debt_repaid_cents := wallet_credit(p_wallet_id => p_author_wallet_ids[i], p_amount_cents => v_author_amount_cents,
+                                                p_at => v_at, p_carry_centi_cents => v_carry_after_centi_cents);
 
     c_ids := c_ids || p_purchase_ids[i];
     c_users := c_users || p_user_ids[i];
@@ -129,6 +131,7 @@ BEGIN
     c_prices_cents := c_prices_cents || p_item_prices_cents[i];
     c_author_amounts_cents := c_author_amounts_cents || v_author_amount_cents;
     c_platform_amounts_cents := c_platform_amounts_cents || v_platform_amount_cents;
+    c_debts_repaid_cents := c_debts_repaid_cents || v_author_debt_repaid_cents;
     c_carries_before := c_carries_before || v_carry_before_centi_cents::smallint;
     c_carries_after := c_carries_after || v_carry_after_centi_cents::smallint;
     v_platform_total_cents := v_platform_total_cents + v_platform_amount_cents;
@@ -154,14 +157,18 @@ BEGIN
                 c_platform_amounts_cents, c_carries_before, c_carries_after)
       AS c (id, user_id, key, hash, buyer, author, price, author_amount, platform_amount, before, after);
 
-  -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing.
+  -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing. Royalty cents that
+  -- repaid the author's debt go to the receivables account, not the author's wallet.
   INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
-  SELECT leg.transaction_id, leg.wallet_id, NULL, leg.amount, v_at
-    FROM unnest(c_ids, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents)
-      AS c (id, buyer, author, price, author_amount, platform_amount)
-   CROSS JOIN LATERAL (VALUES (c.id, c.buyer, -c.price),
-                              (c.id, c.author, c.author_amount),
-                              (c.id, p_platform_wallet_id, c.platform_amount)) AS leg (transaction_id, wallet_id, amount)
+  SELECT leg.transaction_id, leg.wallet_id, leg.system_account, leg.amount, v_at
+    FROM unnest(c_ids, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents,
+                c_debts_repaid_cents)
+      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid)
+   CROSS JOIN LATERAL (VALUES (c.id, c.buyer, NULL, -c.price),
+                              (c.id, c.author, NULL, c.author_amount - c.debt_repaid),
+                              (c.id, NULL, 'receivables', c.debt_repaid),
+                              (c.id, p_platform_wallet_id, NULL, c.platform_amount))
+      AS leg (transaction_id, wallet_id, system_account, amount)
    WHERE leg.amount <> 0;
 
   -- The platform is every purchase's payee: its credits go to this connection's slot, not its
@@ -184,5 +191,18 @@ BEGIN
     sales_count = a.sales_count + excluded.sales_count,
     gross_volume = a.gross_volume + excluded.gross_volume,
     royalty = a.royalty + excluded.royalty;
+
+  -- The outbox (ADR 0030): one purchase.completed per completed purchase, one statement for the
+  -- batch. data is the purchase as toPurchaseDto returns it (test/e2e/events.e2e.spec.ts checks).
+  PERFORM events_append(
+    p_type => 'purchase.completed', p_wallet_ids => c_buyers, p_counterparty_wallet_ids => c_authors,
+    p_data => ARRAY(
+      SELECT json_build_object('id', c.id, 'idempotencyKey', c.key, 'buyerWalletId', c.buyer,
+                               'authorWalletId', c.author, 'itemPrice', c.price, 'authorAmount', c.author_amount,
+                               'platformAmount', c.platform_amount, 'status', 'completed', 'createdAt', api_instant(v_at))
+        FROM unnest(c_ids, c_keys, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents)
+          WITH ORDINALITY AS c (id, key, buyer, author, price, author_amount, platform_amount, ordinal)
+       ORDER BY c.ordinal),
+    p_at => v_at);
 END
 $$;

@@ -8,7 +8,7 @@ CREATE OR REPLACE FUNCTION wallet_deposit_batch(
   p_wallet_ids uuid[], p_amounts_cents bigint[]
 ) RETURNS TABLE (
   ordinal integer, outcome text, id uuid, request_hash text, wallet_id uuid, user_id uuid, balance bigint,
-  fractional_balance integer, wallet_created_at timestamptz, updated_at timestamptz
+  fractional_balance integer, debt bigint, wallet_created_at timestamptz, updated_at timestamptz
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -19,20 +19,25 @@ DECLARE
   v_balance_cents bigint;
   v_carry_centi_cents integer;
   v_wallet_created timestamptz;
+  v_debt_repaid_cents bigint;
+  v_debt_cents bigint;
   v_total_cents bigint := 0;
+  -- deposit.created events of the completed items, appended with one statement after the loop.
+  e_wallets uuid[] := '{}';
+  e_data json[] := '{}';
 BEGIN
   -- Retries of deposits that already committed are answered first, without taking locks.
   FOR v_replay IN
     SELECT k.ordinal::integer AS replay_ordinal, d.id, d.request_hash, d.wallet_id, w.user_id, d.balance_after,
-           d.fractional_balance_after, w.created_at AS wallet_created_at, d.created_at
+           d.fractional_balance_after, d.debt_after, w.created_at AS wallet_created_at, d.created_at
       FROM unnest(p_user_ids, p_idempotency_keys) WITH ORDINALITY AS k (user_id, idempotency_key, ordinal)
       JOIN deposits d ON d.user_id = k.user_id AND d.idempotency_key = k.idempotency_key
       JOIN wallets w ON w.id = d.wallet_id
   LOOP
     v_replayed[v_replay.replay_ordinal] := true;
     RETURN QUERY SELECT v_replay.replay_ordinal, 'replayed'::text, v_replay.id, v_replay.request_hash, v_replay.wallet_id,
-      v_replay.user_id, v_replay.balance_after, v_replay.fractional_balance_after, v_replay.wallet_created_at,
-      v_replay.created_at;
+      v_replay.user_id, v_replay.balance_after, v_replay.fractional_balance_after, v_replay.debt_after,
+      v_replay.wallet_created_at, v_replay.created_at;
   END LOOP;
   IF v_count = 0 OR false <> ALL (v_replayed) THEN RETURN; END IF;
 
@@ -47,37 +52,51 @@ BEGIN
     IF p_idempotency_keys[i] IS NOT NULL THEN
       RETURN QUERY
         SELECT i, 'replayed'::text, d.id, d.request_hash, d.wallet_id, w.user_id, d.balance_after,
-               d.fractional_balance_after, w.created_at, d.created_at
+               d.fractional_balance_after, d.debt_after, w.created_at, d.created_at
           FROM deposits d JOIN wallets w ON w.id = d.wallet_id
          WHERE d.user_id = p_user_ids[i] AND d.idempotency_key = p_idempotency_keys[i];
       IF FOUND THEN CONTINUE; END IF;
     END IF;
 
-    UPDATE wallets w SET balance = w.balance + p_amounts_cents[i], updated_at = v_at
-     WHERE w.id = p_wallet_ids[i] AND w.user_id = p_user_ids[i]
-    RETURNING w.balance, w.fractional_balance, w.created_at INTO v_balance_cents, v_carry_centi_cents, v_wallet_created;
+    PERFORM 1 FROM wallets w WHERE w.id = p_wallet_ids[i] AND w.user_id = p_user_ids[i];
     IF NOT FOUND THEN
       RETURN QUERY SELECT i, 'wallet_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid,
-        NULL::bigint, NULL::integer, NULL::timestamptz, NULL::timestamptz;
+        NULL::bigint, NULL::integer, NULL::bigint, NULL::timestamptz, NULL::timestamptz;
       CONTINUE;
     END IF;
-    v_balance_cents := v_balance_cents
-      + coalesce((SELECT sum(s.balance) FROM wallet_balance_slots s WHERE s.wallet_id = p_wallet_ids[i]), 0);
+    -- A wallet in debt (ADR 0017) repays it before anything reaches its balance.
+    v_debt_repaid_cents := wallet_credit(p_wallet_id => p_wallet_ids[i], p_amount_cents => p_amounts_cents[i], p_at => v_at);
+    SELECT w.balance + coalesce((SELECT sum(s.balance) FROM wallet_balance_slots s WHERE s.wallet_id = w.id), 0),
+           w.fractional_balance, w.debt, w.created_at
+      INTO v_balance_cents, v_carry_centi_cents, v_debt_cents, v_wallet_created
+      FROM wallets w WHERE w.id = p_wallet_ids[i];
 
     INSERT INTO ledger_transactions (id, type, created_at) VALUES (p_deposit_ids[i], 'deposit', v_at);
     INSERT INTO deposits (id, user_id, idempotency_key, request_hash, wallet_id, amount,
-                          balance_after, fractional_balance_after, created_at)
+                          balance_after, fractional_balance_after, debt_after, created_at)
     VALUES (p_deposit_ids[i], p_user_ids[i], p_idempotency_keys[i], p_request_hashes[i], p_wallet_ids[i],
-            p_amounts_cents[i], v_balance_cents, v_carry_centi_cents, v_at);
+            p_amounts_cents[i], v_balance_cents, v_carry_centi_cents, v_debt_cents, v_at);
     INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
-    VALUES (p_deposit_ids[i], NULL, 'funding', -p_amounts_cents[i], v_at),
-           (p_deposit_ids[i], p_wallet_ids[i], NULL, p_amounts_cents[i], v_at);
+    SELECT p_deposit_ids[i], leg.wallet_id, leg.system_account, leg.amount, v_at
+      FROM (VALUES (NULL::uuid, 'funding', -p_amounts_cents[i]),
+                   (p_wallet_ids[i], NULL, p_amounts_cents[i] - v_debt_repaid_cents),
+                   (NULL::uuid, 'receivables', v_debt_repaid_cents)) AS leg (wallet_id, system_account, amount)
+     WHERE leg.amount <> 0;
     v_total_cents := v_total_cents + p_amounts_cents[i];
+    -- The event's data is the wallet as this deposit left it (what the API returns for it).
+    e_wallets := e_wallets || p_wallet_ids[i];
+    e_data := e_data || wallet_view_json(p_wallet_ids[i]);
 
     RETURN QUERY SELECT i, 'completed'::text, p_deposit_ids[i], p_request_hashes[i], p_wallet_ids[i], p_user_ids[i],
-      v_balance_cents, v_carry_centi_cents, v_wallet_created, v_at;
+      v_balance_cents, v_carry_centi_cents, v_debt_cents, v_wallet_created, v_at;
   END LOOP;
 
   IF v_total_cents > 0 THEN PERFORM totals_add(p_at => v_at, p_deposited_cents => v_total_cents); END IF;
+  -- The outbox (ADR 0030).
+  IF cardinality(e_data) > 0 THEN
+    PERFORM events_append(p_type => 'deposit.created', p_wallet_ids => e_wallets,
+                          p_counterparty_wallet_ids => array_fill(NULL::uuid, ARRAY[cardinality(e_data)]),
+                          p_data => e_data, p_at => v_at);
+  END IF;
 END
 $$;

@@ -25,6 +25,12 @@ BEGIN
   VALUES (p_withdrawal_id, p_wallet_id, NULL, -p_amount, v_at),
          (p_withdrawal_id, NULL, 'payout', p_amount, v_at);
   PERFORM totals_add(p_at => v_at, p_withdrawn_cents => p_amount);
+  -- The outbox (ADR 0030): data is the withdrawal as toWithdrawalDto returns it.
+  PERFORM events_append(
+    p_type => 'withdrawal.created', p_wallet_ids => ARRAY[p_wallet_id], p_counterparty_wallet_ids => ARRAY[NULL::uuid],
+    p_data => ARRAY[json_build_object('id', p_withdrawal_id, 'walletId', p_wallet_id, 'amount', p_amount,
+                                      'createdAt', api_instant(v_at))],
+    p_at => v_at);
 
   RETURN QUERY SELECT p_withdrawal_id, false, p_request_hash, p_wallet_id, p_amount, v_at;
 END

@@ -20,6 +20,9 @@ const timestamptz = (name: string) => timestamp(name, { withTimezone: true, prec
 // Cents fit a JavaScript number exactly far beyond any real balance (2^53 cents).
 const cents = (name: string) => bigint(name, { mode: 'number' });
 
+// The outbox and webhook tables (ADR 0030, 0031, 0032).
+export * from './events';
+
 export const users = pgTable('users', {
   id: uuid('id').primaryKey(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
@@ -34,6 +37,8 @@ export const wallets = pgTable(
       .references(() => users.id),
     balanceCents: cents('balance').notNull().default(0),
     carryCentiCents: integer('fractional_balance').notNull().default(0),
+    // Cents a refund took back that the wallet could not cover (ADR 0017); credits repay it first.
+    debtCents: cents('debt').notNull().default(0),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
@@ -41,6 +46,9 @@ export const wallets = pgTable(
     uniqueIndex('wallets_user_id_key').on(t.userId),
     check('wallets_balance_non_negative', sql`${t.balanceCents} >= 0`),
     check('wallets_fractional_balance_range', sql`${t.carryCentiCents} BETWEEN 0 AND 99`),
+    check('wallets_debt_non_negative', sql`${t.debtCents} >= 0`),
+    // A wallet in debt has nothing in its row: any credit would have repaid the debt first.
+    check('wallets_debt_or_balance', sql`${t.debtCents} = 0 OR ${t.balanceCents} = 0`),
   ],
 );
 
@@ -71,7 +79,7 @@ export const ledgerTransactions = pgTable(
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
-    check('ledger_transactions_type', sql`${t.type} IN ('deposit', 'withdrawal', 'purchase')`),
+    check('ledger_transactions_type', sql`${t.type} IN ('deposit', 'withdrawal', 'purchase', 'refund')`),
     index('ledger_transactions_created_at_idx').on(t.createdAt),
   ],
 );
@@ -100,7 +108,8 @@ export const ledgerEntries = pgTable(
     // Funding and payout postings by time: a report's partial edge hours read only these.
     index('ledger_entries_system_created_at_idx').on(t.createdAt).where(sql`${t.systemAccount} IS NOT NULL`),
     check('ledger_entries_amount_non_zero', sql`${t.amountCents} <> 0`),
-    check('ledger_entries_system_account', sql`${t.systemAccount} IN ('funding', 'payout')`),
+    // receivables: what wallets owe after refunds they could not cover (ADR 0017).
+    check('ledger_entries_system_account', sql`${t.systemAccount} IN ('funding', 'payout', 'receivables')`),
     check('ledger_entries_one_account', sql`(${t.walletId} IS NULL) <> (${t.systemAccount} IS NULL)`),
   ],
 );
@@ -121,6 +130,7 @@ export const deposits = pgTable(
     // The wallet as the deposit left it, so a replay returns the same body.
     balanceAfterCents: cents('balance_after').notNull(),
     carryAfterCentiCents: integer('fractional_balance_after').notNull(),
+    debtAfterCents: cents('debt_after').notNull().default(0),
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
@@ -193,6 +203,56 @@ export const purchases = pgTable(
   ],
 );
 
+/**
+ * Refunds of purchases (ADR 0017): the buyer gets `amount` back; the author side gives up exactly
+ * `amount * royalty_percent` centi-cents of its position, the platform the rest. Append-only; the
+ * refunded total of a purchase is the sum of its rows, taken under the author's wallet lock.
+ */
+export const refunds = pgTable(
+  'refunds',
+  {
+    id: uuid('id')
+      .primaryKey()
+      .references(() => ledgerTransactions.id),
+    purchaseId: uuid('purchase_id')
+      .notNull()
+      .references(() => purchases.id),
+    userId: uuid('user_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    amountCents: cents('amount').notNull(),
+    // Copied from the purchase, so the CHECKs below stand on the row alone.
+    royaltyPercent: smallint('royalty_percent').notNull(),
+    authorAmountCents: cents('author_amount').notNull(),
+    platformAmountCents: cents('platform_amount').notNull(),
+    carryBeforeCentiCents: smallint('fractional_before').notNull(),
+    carryAfterCentiCents: smallint('fractional_after').notNull(),
+    // Parts of author_amount and platform_amount that became debt, and buyer debt the refund repaid.
+    authorDebtCents: cents('author_debt').notNull(),
+    platformDebtCents: cents('platform_debt').notNull(),
+    buyerDebtRepaidCents: cents('buyer_debt_repaid').notNull(),
+    reason: text('reason'),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('refunds_user_id_idempotency_key_key').on(t.userId, t.idempotencyKey),
+    index('refunds_purchase_id_idx').on(t.purchaseId),
+    index('refunds_created_at_idx').on(t.createdAt),
+    check('refunds_amount_range', sql`${t.amountCents} BETWEEN 1 AND 1000000000`),
+    check('refunds_split_sums_to_amount', sql`${t.authorAmountCents} + ${t.platformAmountCents} = ${t.amountCents}`),
+    check('refunds_parts_non_negative', sql`${t.authorAmountCents} >= 0 AND ${t.platformAmountCents} >= 0`),
+    check(
+      'refunds_debt_within_parts',
+      sql`${t.authorDebtCents} BETWEEN 0 AND ${t.authorAmountCents} AND ${t.platformDebtCents} BETWEEN 0 AND ${t.platformAmountCents} AND ${t.buyerDebtRepaidCents} BETWEEN 0 AND ${t.amountCents}`,
+    ),
+    check(
+      'refunds_carry_identity',
+      sql`100 * ${t.authorAmountCents} + ${t.carryBeforeCentiCents} = ${t.amountCents} * ${t.royaltyPercent} + ${t.carryAfterCentiCents}`,
+    ),
+    check('refunds_reason_length', sql`char_length(${t.reason}) <= 500`),
+  ],
+);
+
 const totalsColumns = {
   depositedCents: cents('deposited').notNull().default(0),
   withdrawnCents: cents('withdrawn').notNull().default(0),
@@ -200,6 +260,11 @@ const totalsColumns = {
   royaltiesCents: cents('royalties').notNull().default(0),
   platformRevenueCents: cents('platform_revenue').notNull().default(0),
   purchaseCount: bigint('purchase_count', { mode: 'number' }).notNull().default(0),
+  // Refunds, kept gross beside the purchase figures; reports show royalties and revenue net.
+  refundedCents: cents('refunded').notNull().default(0),
+  royaltiesRefundedCents: cents('royalties_refunded').notNull().default(0),
+  platformRevenueRefundedCents: cents('platform_revenue_refunded').notNull().default(0),
+  refundCount: bigint('refund_count', { mode: 'number' }).notNull().default(0),
 };
 
 /** All-time running totals, split into slot rows (see stat_slot()) summed on read. */
@@ -228,6 +293,8 @@ export const authorHourlyRollups = pgTable(
     salesCount: bigint('sales_count', { mode: 'number' }).notNull().default(0),
     grossVolumeCents: cents('gross_volume').notNull().default(0),
     royaltyCents: cents('royalty').notNull().default(0),
+    refundedVolumeCents: cents('refunded_volume').notNull().default(0),
+    royaltyRefundedCents: cents('royalty_refunded').notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.authorWalletId, t.bucketStart] }),
@@ -247,6 +314,8 @@ export const authorDailyRollups = pgTable(
     salesCount: bigint('sales_count', { mode: 'number' }).notNull().default(0),
     grossVolumeCents: cents('gross_volume').notNull().default(0),
     royaltyCents: cents('royalty').notNull().default(0),
+    refundedVolumeCents: cents('refunded_volume').notNull().default(0),
+    royaltyRefundedCents: cents('royalty_refunded').notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.authorWalletId, t.dayStart] }),

@@ -3,9 +3,15 @@ import { IsInt, IsUUID, Max, Min } from 'class-validator';
 import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
 import { IDEMPOTENCY_KEY_SCHEMA } from '../../common/http/idempotency-key.decorator';
 import type { PurchaseRow } from '../purchases.repository';
+import type { RefundRow } from '../refunds.repository';
+import { RefundDto, toRefundDto } from './refund.dto';
 
 export const ITEM_PRICE_CENTS_MIN = 1;
 export const ITEM_PRICE_CENTS_MAX = 1_000_000_000;
+export const PURCHASE_STATUSES = ['completed', 'partially_refunded', 'refunded'] as const;
+export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
+/** A purchase lists at most this many of its refunds (the oldest); refundedAmount always counts all. */
+export const PURCHASE_REFUNDS_LISTED_MAX = 100;
 
 export class CreatePurchaseDto {
   @ApiProperty({ ...UUID, description: "The buyer's wallet; must be the caller's", example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
@@ -57,14 +63,37 @@ export class PurchaseDto {
   })
   platformAmount!: number;
 
-  @ApiProperty({ enum: ['completed'], example: 'completed' })
-  status!: 'completed';
+  @ApiProperty({
+    enum: PURCHASE_STATUSES,
+    description: '`completed` until a refund; `partially_refunded` while refundedAmount < itemPrice; then `refunded`',
+    example: 'completed',
+  })
+  status!: PurchaseStatus;
+
+  @ApiProperty({
+    ...CENTS,
+    minimum: 0,
+    maximum: ITEM_PRICE_CENTS_MAX,
+    description: 'Integer cents refunded so far (never more than itemPrice)',
+    example: 0,
+  })
+  refundedAmount!: number;
+
+  @ApiProperty({
+    type: [RefundDto],
+    maxItems: PURCHASE_REFUNDS_LISTED_MAX,
+    description: `The refunds of this purchase, oldest first (at most ${PURCHASE_REFUNDS_LISTED_MAX}; refundedAmount counts all)`,
+  })
+  refunds!: RefundDto[];
 
   @ApiProperty({ ...INSTANT, example: '2026-11-21T10:30:00.000Z' })
   createdAt!: Date;
 }
 
-export function toPurchaseDto(row: PurchaseRow): PurchaseDto {
+/** The purchase as the API shows it; `refunds` are the purchase's refunds so far (none for a new one). */
+export function toPurchaseDto(row: PurchaseRow, refunds: RefundRow[] = [], refundedAmount = 0): PurchaseDto {
+  const status: PurchaseStatus =
+    refundedAmount === 0 ? 'completed' : refundedAmount < row.itemPriceCents ? 'partially_refunded' : 'refunded';
   return {
     id: row.id,
     idempotencyKey: row.idempotencyKey,
@@ -73,7 +102,9 @@ export function toPurchaseDto(row: PurchaseRow): PurchaseDto {
     itemPrice: row.itemPriceCents,
     authorAmount: row.authorAmountCents,
     platformAmount: row.platformAmountCents,
-    status: 'completed',
+    status,
+    refundedAmount,
+    refunds: refunds.slice(0, PURCHASE_REFUNDS_LISTED_MAX).map(toRefundDto),
     createdAt: row.createdAt,
   };
 }

@@ -43,8 +43,8 @@ export class LedgerEntryDto {
   @ApiProperty({ ...UUID, example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
   transactionId!: string;
 
-  @ApiProperty({ enum: ['deposit', 'withdrawal', 'purchase'], example: 'purchase' })
-  type!: 'deposit' | 'withdrawal' | 'purchase';
+  @ApiProperty({ enum: ['deposit', 'withdrawal', 'purchase', 'refund'], example: 'purchase' })
+  type!: 'deposit' | 'withdrawal' | 'purchase' | 'refund';
 
   @ApiProperty({
     ...CENTS,
@@ -58,7 +58,7 @@ export class LedgerEntryDto {
   @ApiProperty({ ...INSTANT, example: '2026-11-21T10:30:00.000Z' })
   createdAt!: Date;
 
-  @ApiPropertyOptional({ ...UUID, description: 'Present on purchase postings', example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
+  @ApiPropertyOptional({ ...UUID, description: 'Present on purchase and refund postings: the purchase they belong to', example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
   purchaseId?: string;
 }
 
@@ -85,5 +85,6 @@ export function toLedgerEntryDto(row: LedgerEntryRow): LedgerEntryDto {
     amount: row.amountCents,
     createdAt: row.createdAt,
     ...(row.type === 'purchase' ? { purchaseId: row.transactionId } : {}),
+    ...(row.refundOfPurchaseId !== null ? { purchaseId: row.refundOfPurchaseId } : {}),
   };
 }

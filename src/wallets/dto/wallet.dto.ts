@@ -22,6 +22,18 @@ export class WalletDto {
   })
   fractionalBalance!: number;
 
+  @ApiProperty({
+    ...CENTS,
+    minimum: 0,
+    maximum: SAFE_INTEGER_MAX,
+    description:
+      'Integer cents a refund took back that this wallet could not cover (it had already withdrawn them). ' +
+      'Later credits (royalties, deposits, refunds) repay it before they reach `balance`; withdrawals and ' +
+      'purchases see only `balance`.',
+    example: 0,
+  })
+  debt!: number;
+
   @ApiProperty({ ...INSTANT, example: '2026-11-21T10:15:30.123Z' })
   createdAt!: Date;
 
@@ -35,6 +47,7 @@ export function toWalletDto(row: WalletRow): WalletDto {
     userId: row.userId,
     balance: row.balanceCents,
     fractionalBalance: row.carryCentiCents,
+    debt: row.debtCents,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
