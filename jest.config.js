@@ -25,6 +25,8 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.spec.ts'],
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.spec.ts'] },
+    // Every operation and documented status, judged by docs/openapi.json (ADR 0043).
+    { ...common, displayName: 'contract', testMatch: ['<rootDir>/test/contract/**/*.spec.ts'] },
     // Swagger UI driven by headless Chromium (/usr/bin/chromium; .ci/run installs it).
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.spec.ts'] },
   ],

@@ -192,6 +192,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/purchases/{purchaseId}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a purchase, fully or in part: the buyer gets the cents back, the author's royalty is taken back to the centi-cent
+         * @description An admin or the purchase's author. `amount` defaults to everything not yet refunded. The author side gives up exactly `amount * royaltyPercent` centi-cents of its position `100 * balance + fractionalBalance`, the platform the rest. Example: four 99-cent sales credit the author 69, 69, 69 and 70 cents (277 cents, fractionalBalance 20); refunding the third takes back 6930 centi-cents: authorAmount 70, platformAmount 29, the author at 207 cents and fractionalBalance 90. What the author cannot cover (it already withdrew) becomes its `debt`; the buyer is refunded all the same. Requires `Idempotency-Key`, with the same rules as purchases.
+         */
+        post: operations["RefundsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/reports/financial": {
         parameters: {
             query?: never;
@@ -294,6 +314,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event feed: every money movement, in an order that never skips one (admin: all; others: their wallet)
+         * @description Start without `after`, then pass each page's `nextCursor` as `after`. A consumer that follows the cursor sees every event exactly once, even when transactions commit out of order: an event appears only once no earlier transaction can still commit one before it (ADR 0030). An empty page means you are up to date.
+         */
+        get: operations["EventsController_feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every webhook endpoint, oldest first (admin); secrets are never shown again */
+        get: operations["WebhookEndpointsController_list"];
+        put?: never;
+        /**
+         * Register a webhook endpoint (admin); the signing secret is in this response only
+         * @description Deliveries are signed per the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The URL is refused (400 naming `url`) when it is not https in production or resolves to a loopback, private, link-local or reserved address.
+         */
+        post: operations["WebhookEndpointsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{endpointId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint (admin) */
+        get: operations["WebhookEndpointsController_get"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint and its delivery history (admin) */
+        delete: operations["WebhookEndpointsController_remove"];
+        options?: never;
+        head?: never;
+        /**
+         * Change the URL, event types, description, or pause and resume (admin)
+         * @description `enabled: true` also clears an automatic disable and its failure record.
+         */
+        patch: operations["WebhookEndpointsController_update"];
+        trace?: never;
+    };
+    "/webhook-endpoints/{endpointId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the signing secret (admin); the new one is in this response only
+         * @description For 24 hours the previous secret keeps signing too: `webhook-signature` carries both signatures.
+         */
+        post: operations["WebhookEndpointsController_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{endpointId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's deliveries, newest first: attempts, status codes, latency, next attempt (admin) */
+        get: operations["WebhookEndpointsController_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{eventId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver an event again (admin), with the same webhook-id
+         * @description To every enabled endpoint subscribed to its type, or to the one endpoint named in the body.
+         */
+        post: operations["EventRedeliveryController_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -346,6 +486,12 @@ export interface components {
              */
             fractionalBalance: number;
             /**
+             * Format: int64
+             * @description Integer cents a refund took back that this wallet could not cover (it had already withdrawn them). Later credits (royalties, deposits, refunds) repay it before they reach `balance`; withdrawals and purchases see only `balance`.
+             * @example 0
+             */
+            debt: number;
+            /**
              * Format: date-time
              * @example 2026-11-21T10:15:30.123Z
              */
@@ -371,7 +517,7 @@ export interface components {
              * @example purchase
              * @enum {string}
              */
-            type: "deposit" | "withdrawal" | "purchase";
+            type: "deposit" | "withdrawal" | "purchase" | "refund";
             /**
              * Format: int64
              * @description Signed integer cents: + credit, − debit
@@ -385,7 +531,7 @@ export interface components {
             createdAt: string;
             /**
              * Format: uuid
-             * @description Present on purchase postings
+             * @description Present on purchase and refund postings: the purchase they belong to
              * @example 5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09
              */
             purchaseId?: string;
@@ -449,6 +595,43 @@ export interface components {
              */
             itemPrice: number;
         };
+        RefundDto: {
+            /**
+             * Format: uuid
+             * @example 0c9a4b2e-6f1d-4e8a-b3c7-5d2e1f0a9b84
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @example 5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09
+             */
+            purchaseId: string;
+            /**
+             * Format: int64
+             * @description Integer cents given back to the buyer
+             * @example 99
+             */
+            amount: number;
+            /**
+             * Format: int64
+             * @description Whole cents taken back from the author side: the author's position 100 * balance + fractionalBalance drops by exactly amount * royaltyPercent centi-cents (a 99-cent refund at 70% after the sales 69/69/69/70: 6930 centi-cents, 70 cents, the carry going from 20 to 90). Cents the author could not cover become its debt.
+             * @example 70
+             */
+            authorAmount: number;
+            /**
+             * Format: int64
+             * @description Cents taken back from the platform (amount − authorAmount)
+             * @example 29
+             */
+            platformAmount: number;
+            /** @example customer_request */
+            reason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-21T11:00:00.000Z
+             */
+            createdAt: string;
+        };
         PurchaseDto: {
             /**
              * Format: uuid
@@ -489,15 +672,37 @@ export interface components {
              */
             platformAmount: number;
             /**
+             * @description `completed` until a refund; `partially_refunded` while refundedAmount < itemPrice; then `refunded`
              * @example completed
              * @enum {string}
              */
-            status: "completed";
+            status: "completed" | "partially_refunded" | "refunded";
+            /**
+             * Format: int64
+             * @description Integer cents refunded so far (never more than itemPrice)
+             * @example 0
+             */
+            refundedAmount: number;
+            /** @description The refunds of this purchase, oldest first (at most 100; refundedAmount counts all) */
+            refunds: components["schemas"]["RefundDto"][];
             /**
              * Format: date-time
              * @example 2026-11-21T10:30:00.000Z
              */
             createdAt: string;
+        };
+        CreateRefundDto: {
+            /**
+             * Format: int64
+             * @description Integer cents to give back to the buyer; default: everything not yet refunded
+             * @example 99
+             */
+            amount?: number;
+            /**
+             * @description Why the money goes back (support ticket, chargeback), kept with the refund
+             * @example customer_request
+             */
+            reason?: string;
         };
         CreateFinancialReportDto: {
             /**
@@ -591,7 +796,7 @@ export interface components {
              */
             status: "queued" | "processing" | "completed" | "failed";
             /** @description Present once completed */
-            result: components["schemas"]["FinancialReportResultDto"] | null;
+            result: components["schemas"]["FinancialReportResultDto"] | (never | null);
             /**
              * @description Why the report failed
              * @example null
@@ -809,6 +1014,324 @@ export interface components {
              * @example 2026-03-01T10:00:02.480Z
              */
             finishedAt: string | null;
+        };
+        EventDto: {
+            /**
+             * Format: uuid
+             * @description The event id; webhook deliveries send it as `webhook-id`
+             * @example 0f8e2d4c-6b1a-4e3f-9d2c-8a7b6c5d4e3f
+             */
+            id: string;
+            /**
+             * @example purchase.completed
+             * @enum {string}
+             */
+            type: "deposit.created" | "purchase.completed" | "purchase.authorized" | "purchase.voided" | "refund.created" | "withdrawal.created" | "withdrawal.paid" | "withdrawal.failed";
+            /**
+             * Format: date-time
+             * @description When the movement committed its transaction (its createdAt)
+             * @example 2026-11-21T10:30:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description The resource as the API returns it: a purchase for purchase.*, the wallet after the deposit for deposit.created, a withdrawal for withdrawal.*, a refund for refund.created
+             * @example {
+             *       "id": "5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09",
+             *       "idempotencyKey": "7d0e2f9c-4b1a-4f3e-9c2d-1a2b3c4d5e6f",
+             *       "buyerWalletId": "3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10",
+             *       "authorWalletId": "8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586",
+             *       "itemPrice": 1999,
+             *       "authorAmount": 1399,
+             *       "platformAmount": 600,
+             *       "status": "completed",
+             *       "createdAt": "2026-11-21T10:30:00.000Z"
+             *     }
+             */
+            data: components["schemas"]["PurchaseDto"] | components["schemas"]["WalletDto"] | components["schemas"]["WithdrawalDto"];
+        };
+        EventPageDto: {
+            items: components["schemas"]["EventDto"][];
+            /**
+             * @description Pass as `after` to read on. Never null: an empty `items` means you are up to date; poll again with the same cursor. Following it, you see every event exactly once, in commit-safe order.
+             * @example cDEyMzQuNTY3
+             */
+            nextCursor: string;
+        };
+        CreateWebhookEndpointDto: {
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed. https only in production; hosts resolving to loopback, private, link-local or reserved addresses are refused unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true (checked again at every delivery)
+             * @example https://hooks.example.com/wallet
+             */
+            url: string;
+            /**
+             * @description The event types to deliver
+             * @example [
+             *       "purchase.completed",
+             *       "withdrawal.created"
+             *     ]
+             */
+            eventTypes: ("deposit.created" | "purchase.completed" | "purchase.authorized" | "purchase.voided" | "refund.created" | "withdrawal.created" | "withdrawal.paid" | "withdrawal.failed")[];
+            /**
+             * @description For people: what this receiver is
+             * @example Accounting sync
+             */
+            description?: string;
+        };
+        WebhookEndpointWithSecretDto: {
+            /**
+             * Format: uuid
+             * @example 2c9d7e1f-4a3b-4c5d-8e6f-7a8b9c0d1e2f
+             */
+            id: string;
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed
+             * @example https://hooks.example.com/wallet
+             */
+            url: string;
+            /** @example Accounting sync */
+            description: string | null;
+            /**
+             * @description The event types to deliver
+             * @example [
+             *       "purchase.completed",
+             *       "withdrawal.created"
+             *     ]
+             */
+            eventTypes: ("deposit.created" | "purchase.completed" | "purchase.authorized" | "purchase.voided" | "refund.created" | "withdrawal.created" | "withdrawal.paid" | "withdrawal.failed")[];
+            /**
+             * @description Whether deliveries are made
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * @description Why the endpoint was disabled automatically (failing for WEBHOOK_DISABLE_AFTER_HOURS); null otherwise
+             * @example null
+             */
+            disabledReason: string | null;
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed; null when the last one succeeded
+             * @example null
+             */
+            failingSince: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret also signs, after a rotation
+             * @example null
+             */
+            previousSecretExpiresAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-21T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-21T10:00:00.000Z
+             */
+            updatedAt: string;
+            /**
+             * @description The signing secret, shown only in this response: store it now (Standard Webhooks `whsec_` form)
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7ZhsZ7lW4Xc=
+             */
+            secret: string;
+        };
+        WebhookEndpointDto: {
+            /**
+             * Format: uuid
+             * @example 2c9d7e1f-4a3b-4c5d-8e6f-7a8b9c0d1e2f
+             */
+            id: string;
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed
+             * @example https://hooks.example.com/wallet
+             */
+            url: string;
+            /** @example Accounting sync */
+            description: string | null;
+            /**
+             * @description The event types to deliver
+             * @example [
+             *       "purchase.completed",
+             *       "withdrawal.created"
+             *     ]
+             */
+            eventTypes: ("deposit.created" | "purchase.completed" | "purchase.authorized" | "purchase.voided" | "refund.created" | "withdrawal.created" | "withdrawal.paid" | "withdrawal.failed")[];
+            /**
+             * @description Whether deliveries are made
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * @description Why the endpoint was disabled automatically (failing for WEBHOOK_DISABLE_AFTER_HOURS); null otherwise
+             * @example null
+             */
+            disabledReason: string | null;
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed; null when the last one succeeded
+             * @example null
+             */
+            failingSince: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret also signs, after a rotation
+             * @example null
+             */
+            previousSecretExpiresAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-21T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-21T10:00:00.000Z
+             */
+            updatedAt: string;
+        };
+        WebhookEndpointListDto: {
+            items: components["schemas"]["WebhookEndpointDto"][];
+        };
+        UpdateWebhookEndpointDto: {
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed. https only in production; hosts resolving to loopback, private, link-local or reserved addresses are refused unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true (checked again at every delivery)
+             * @example https://hooks.example.com/wallet
+             */
+            url?: string;
+            /**
+             * @description The event types to deliver
+             * @example [
+             *       "purchase.completed",
+             *       "withdrawal.created"
+             *     ]
+             */
+            eventTypes?: ("deposit.created" | "purchase.completed" | "purchase.authorized" | "purchase.voided" | "refund.created" | "withdrawal.created" | "withdrawal.paid" | "withdrawal.failed")[];
+            /**
+             * @description false pauses deliveries (they wait); true resumes them and clears an automatic disable
+             * @example true
+             */
+            enabled?: boolean;
+            /** @example Accounting sync */
+            description?: string | null;
+        };
+        DeliveryAttemptDto: {
+            /**
+             * Format: date-time
+             * @description When the attempt ended
+             * @example 2026-11-21T10:30:00.412Z
+             */
+            at: string;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status; null when none came (timeout, refused connection)
+             * @example 200
+             */
+            statusCode: number | null;
+            /**
+             * Format: int32
+             * @description Milliseconds from sending to the answer (or the failure)
+             * @example 41
+             */
+            latencyMs: number;
+            /**
+             * @description Why it failed; null on success
+             * @example null
+             */
+            error: string | null;
+        };
+        WebhookDeliveryDto: {
+            /**
+             * Format: uuid
+             * @example 7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The endpoint delivered to
+             * @example 2c9d7e1f-4a3b-4c5d-8e6f-7a8b9c0d1e2f
+             */
+            endpointId: string;
+            /**
+             * Format: uuid
+             * @description The event delivered; sent as `webhook-id`
+             * @example 0f8e2d4c-6b1a-4e3f-9d2c-8a7b6c5d4e3f
+             */
+            eventId: string;
+            /**
+             * @example purchase.completed
+             * @enum {string}
+             */
+            eventType: "deposit.created" | "purchase.completed" | "purchase.authorized" | "purchase.voided" | "refund.created" | "withdrawal.created" | "withdrawal.paid" | "withdrawal.failed";
+            /**
+             * @description `redeliver`: made by POST /events/{eventId}/redeliver
+             * @example feed
+             * @enum {string}
+             */
+            origin: "feed" | "redeliver";
+            /**
+             * @example delivered
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed";
+            /**
+             * Format: int32
+             * @example 1
+             */
+            attemptCount: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; null once delivered or failed
+             * @example null
+             */
+            nextAttemptAt: string | null;
+            /**
+             * Format: int32
+             * @description The status of the last attempt
+             * @example 200
+             */
+            lastStatusCode: number | null;
+            attempts: components["schemas"]["DeliveryAttemptDto"][];
+            /**
+             * Format: date-time
+             * @example 2026-11-21T10:30:00.120Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When it was delivered or given up
+             * @example 2026-11-21T10:30:00.412Z
+             */
+            finishedAt: string | null;
+        };
+        WebhookDeliveryPageDto: {
+            items: components["schemas"]["WebhookDeliveryDto"][];
+            /**
+             * @description null on the last page
+             * @example null
+             */
+            nextCursor: string | null;
+        };
+        RedeliverDto: {
+            /**
+             * Format: uuid
+             * @description Only to this endpoint; default: every enabled endpoint subscribed to the event type
+             * @example 2c9d7e1f-4a3b-4c5d-8e6f-7a8b9c0d1e2f
+             */
+            endpointId?: string;
+        };
+        RedeliveryDto: {
+            /**
+             * Format: uuid
+             * @example 0f8e2d4c-6b1a-4e3f-9d2c-8a7b6c5d4e3f
+             */
+            eventId: string;
+            /** @description The new deliveries, one per endpoint; empty when no endpoint takes this event */
+            deliveries: components["schemas"]["WebhookDeliveryDto"][];
         };
         FieldErrorDto: {
             /** @example amount */
@@ -1841,6 +2364,144 @@ export interface operations {
             };
         };
     };
+    RefundsController_create: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1 to 255 characters of [A-Za-z0-9_.:-], chosen by the client (a UUID is recommended). A retry with the same key and payload replays the first result with `Idempotent-Replayed: true`. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The purchase to refund */
+                purchaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRefundDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    /** @description Present (`true`) when this body replays the first result for the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in flight; retry after Retry-After seconds */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description This Idempotency-Key was used with a different payload */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
     ReportsController_create: {
         parameters: {
             query?: never;
@@ -2373,6 +3034,963 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    EventsController_feed: {
+        parameters: {
+            query?: {
+                /** @description The nextCursor of the previous page; omit to start at the first event */
+                after?: string;
+                /** @description Only events of this type, or of these comma-separated types: deposit.created, purchase.completed, purchase.authorized, purchase.voided, refund.created, withdrawal.created, withdrawal.paid, withdrawal.failed */
+                type?: string;
+                /** @description Page size, 1 to 500 (default 100) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPageDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WebhookEndpointsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointListDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WebhookEndpointsController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookEndpointDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecretDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in flight; retry after Retry-After seconds */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WebhookEndpointsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint id */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WebhookEndpointsController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint id */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WebhookEndpointsController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint id */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookEndpointDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WebhookEndpointsController_rotate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint id */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecretDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WebhookEndpointsController_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 50) */
+                limit?: number;
+                /** @description The nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The webhook endpoint id */
+                endpointId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPageDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    EventRedeliveryController_redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event id */
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedeliverDto"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedeliveryDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

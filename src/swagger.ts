@@ -21,6 +21,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('reports', 'Financial reports (queued, then polled), author royalties and the author leaderboard')
     .addTag('reconciliation', 'Recompute everything from the ledger and read what drifted (administrators)')
     .addTag('health', 'Liveness, readiness and Prometheus metrics, for probes and scrapers')
+    .addTag('events', 'The events of every money movement, in commit order, for consumers that follow a cursor')
+    .addTag('webhooks', 'Endpoints that receive events as signed webhooks, and their deliveries (administrators)')
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-User-Id', description: 'AUTH_MODE=header: the caller, set by the gateway' },
       'user-id',

@@ -91,7 +91,25 @@ function closeObjectSchemas(schemas: Schemas): void {
   for (const schema of Object.values(schemas)) {
     if ('$ref' in schema) continue;
     if (schema.properties && schema.additionalProperties === undefined) schema.additionalProperties = false;
+    for (const [name, property] of Object.entries(schema.properties ?? {})) {
+      if (!('$ref' in property)) schema.properties![name] = nullableReference(property);
+    }
   }
+}
+
+/**
+ * `{nullable: true, allOf: [{$ref}]}`, as a nullable DTO property is generated, does not admit
+ * null under OpenAPI 3.0.3 (`nullable` qualifies only a `type` beside it, and null fails the
+ * referenced schema); validators such as Ajv refuse the null that the service sends. Spelled as
+ * "the referenced object, or null" instead.
+ */
+function nullableReference(property: SchemaObject): SchemaObject {
+  if (!property.nullable || property.allOf?.length !== 1) return property;
+  const rest: SchemaObject = { ...property };
+  delete rest.allOf;
+  delete rest.nullable;
+  delete rest.type;
+  return { ...rest, anyOf: [property.allOf[0]!, { type: 'object', nullable: true, enum: [null] }] };
 }
 
 function completeOperation(

@@ -1,0 +1,341 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { Observable } from 'rxjs';
+import { createWallet, purchase, TestWallet } from '../factories/wallets.factory';
+import { OpenApiContract } from '../setup/openapi-contract';
+import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
+
+/**
+ * Every operation of docs/openapi.json, and every status it documents, answered by a real
+ * instance and judged by the document (ADR 0043): a response the document does not describe
+ * fails, and so does a request on which the document and the service disagree (the document
+ * refuses what the service accepts, or the service refuses with 400/401/413/415 what the
+ * document allows), unless the case says the rule is one a schema cannot state.
+ */
+
+const FAULT_HEADER = 'x-contract-fault';
+
+/**
+ * 500 and 503 on demand: an unexpected error, or a database that refuses connections, thrown
+ * where a handler would run, so that the real exception filter renders them for every operation.
+ * (Real outages are the fault tier's business, `npm run test:faults`.)
+ */
+@Injectable()
+class FaultInjector implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const fault = context.switchToHttp().getRequest<FastifyRequest>().headers[FAULT_HEADER];
+    if (fault === 'internal') throw new Error('injected fault');
+    if (fault === 'database-down') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    return next.handle();
+  }
+}
+
+interface Case {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  userId?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Sent as-is (with Content-Type application/json unless `headers` says otherwise). */
+  rawBody?: string;
+  /** A 400 for a rule no schema can state (two fields compared, a wallet that must exist). */
+  semantic?: boolean;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+const METRICS_TOKEN = 'contract-test-metrics-token';
+/** Statuses by which the service refuses the request itself rather than what it asks for. */
+const INPUT_REFUSALS = new Set([400, 401, 413, 415]);
+
+describe('OpenAPI conformance (every operation, every documented status)', () => {
+  const contract = new OpenApiContract();
+  const seen = new Set<string>();
+  const declared: string[] = [];
+  const passed = new Set<string>();
+  /** `it`, remembering which tests passed, for the coverage check in afterAll. */
+  function conformance(name: string, body: () => Promise<void> | void): void {
+    declared.push(name);
+    it(name, async () => {
+      await body();
+      passed.add(name);
+    });
+  }
+  let t: TestApp;
+  /** A second instance on the same books: one request per caller per minute, metrics behind a token. */
+  let limited: TestApp;
+  let buyer: TestWallet;
+  let author: TestWallet;
+  let purchaseId: string;
+  let jobId: string;
+  let runId: string;
+
+  async function exchange(app: TestApp, request: Case, expected: number): Promise<Answer> {
+    const headers: Record<string, string> = { ...request.headers };
+    if (request.userId) headers['x-user-id'] = request.userId;
+    const body = request.rawBody ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
+    if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+    const requestProblems = contract.requestProblems({ method: request.method, url: request.path, headers, body });
+    const response = await fetch(`${app.baseUrl}${request.path}`, { method: request.method, headers, body });
+    const text = await response.text();
+    const label = `${request.method} ${request.path} -> ${response.status}`;
+    const matched = contract.match(request.method, new URL(request.path, app.baseUrl).pathname);
+    expect({ label, operation: matched?.operation.key ?? 'none' }).toEqual({ label, operation: expect.stringMatching(/^(GET|POST|PATCH|DELETE) \//) });
+    expect({ label, responseProblems: contract.responseProblems(matched!.operation.key, { status: response.status, headers: response.headers, body: text }) }).toEqual({
+      label,
+      responseProblems: [],
+    });
+    if (!request.semantic) {
+      // The document refuses exactly what the service refuses as input.
+      const refused = INPUT_REFUSALS.has(response.status);
+      expect({ label, documentRefuses: requestProblems.length > 0, requestProblems }).toEqual({
+        label,
+        documentRefuses: refused,
+        requestProblems: refused ? expect.any(Array) : [],
+      });
+    } else {
+      expect({ label, requestProblems }).toEqual({ label, requestProblems: [] });
+    }
+    expect({ label, status: response.status }).toEqual({ label, status: expected });
+    seen.add(`${matched!.operation.key} ${response.status}`);
+    const json = (response.headers.get('content-type') ?? '').includes('json') && text.length > 0;
+    return { status: response.status, headers: response.headers, body: json ? JSON.parse(text) : text };
+  }
+
+  /** A request the document and the service both accept, per operation; `caller` stands in for the owner. */
+  function validRequest(key: string, caller?: string): Case {
+    const owner = caller ?? buyer.userId;
+    const admin = caller ?? ADMIN_USER_ID;
+    const idempotencyKey = { 'idempotency-key': randomUUID() };
+    const cases: Record<string, Case> = {
+      'GET /health': { method: 'GET', path: '/health' },
+      'GET /health/ready': { method: 'GET', path: '/health/ready' },
+      'GET /metrics': { method: 'GET', path: '/metrics' },
+      'POST /wallets': { method: 'POST', path: '/wallets', userId: caller ?? randomUUID() },
+      'GET /wallets/{walletId}': { method: 'GET', path: `/wallets/${buyer.id}`, userId: owner },
+      'GET /wallets/{walletId}/ledger': { method: 'GET', path: `/wallets/${buyer.id}/ledger?limit=2`, userId: owner },
+      'POST /wallets/{walletId}/deposit': { method: 'POST', path: `/wallets/${buyer.id}/deposit`, userId: owner, body: { amount: 1 } },
+      'POST /wallets/{walletId}/withdrawals': {
+        method: 'POST',
+        path: `/wallets/${buyer.id}/withdrawals`,
+        userId: owner,
+        headers: idempotencyKey,
+        body: { amount: 1 },
+      },
+      'POST /purchases': {
+        method: 'POST',
+        path: '/purchases',
+        userId: owner,
+        headers: idempotencyKey,
+        body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 99 },
+      },
+      'GET /purchases/{purchaseId}': { method: 'GET', path: `/purchases/${purchaseId}`, userId: owner },
+      'POST /reports/financial': { method: 'POST', path: '/reports/financial', userId: admin, body: {} },
+      'GET /reports/financial/{jobId}': { method: 'GET', path: `/reports/financial/${jobId}`, userId: admin },
+      'GET /reports/authors/top': {
+        method: 'GET',
+        path: `/reports/authors/top?from=${encodeURIComponent(hourAgo())}&to=${encodeURIComponent(hourAhead())}&limit=5`,
+        userId: admin,
+      },
+      'GET /wallets/{walletId}/royalties': { method: 'GET', path: `/wallets/${author.id}/royalties`, userId: caller ?? author.userId },
+      'POST /admin/reconciliations': { method: 'POST', path: '/admin/reconciliations', userId: admin },
+      'GET /admin/reconciliations/{runId}': { method: 'GET', path: `/admin/reconciliations/${runId}`, userId: admin },
+    };
+    const found = cases[key];
+    if (!found) throw new Error(`no request for ${key}: add one to this conformance suite`);
+    return found;
+  }
+
+  const operationKeys = () => contract.operations.map((operation) => operation.key);
+  const documents = (key: string, status: number) => contract.documentedPairs().includes(`${key} ${status}`);
+  const readsBody = (key: string) => !key.startsWith('GET ');
+
+  beforeAll(async () => {
+    t = await startTestApp({ configure: (app) => app.useGlobalInterceptors(new FaultInjector()) });
+    limited = await startTestApp({
+      database: t.db,
+      env: { RATE_LIMIT_PER_SECOND: '0', RATE_LIMIT_PER_MINUTE: '1', METRICS_TOKEN },
+    });
+    buyer = await createWallet(t.api, 100_000);
+    author = await createWallet(t.api);
+    const bought = await purchase(t.api, buyer, author, 99);
+    purchaseId = bought.body.id as string;
+    jobId = (await t.api.post('/reports/financial', { userId: ADMIN_USER_ID, body: {} })).body.jobId as string;
+    runId = (await t.api.post('/admin/reconciliations', { userId: ADMIN_USER_ID })).body.runId as string;
+  });
+
+  afterAll(async () => {
+    await limited?.close();
+    await t?.close();
+    // Whatever order the tests below ran in, together they must have drawn every documented
+    // status of every operation. Skipped when some did not pass (filtered with -t, or failed).
+    if (passed.size < declared.length) return;
+    expect(contract.documentedPairs().filter((pair) => !seen.has(pair))).toEqual([]);
+  });
+
+  conformance('has a request for every operation of the document', () => {
+    for (const key of operationKeys()) expect(() => validRequest(key)).not.toThrow();
+  });
+
+  conformance('answers every operation with its documented success', async () => {
+    for (const key of operationKeys()) {
+      // The highest 2xx: POST /wallets answers 201 to a new caller (200 is an existing wallet, below).
+      const successes = Object.keys(contract.operations.find((o) => o.key === key)!.operation.responses).filter((s) => s.startsWith('2'));
+      const expected = Math.max(...successes.map(Number));
+      await exchange(t, validRequest(key), expected);
+    }
+  });
+
+  conformance('documents the other successes: an existing wallet, a replay, every ledger page, a completed report', async () => {
+    await exchange(t, { method: 'POST', path: '/wallets', userId: buyer.userId }, 200);
+    const again = validRequest('POST /purchases');
+    await exchange(t, again, 201);
+    const replay = await exchange(t, again, 201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const first = await exchange(t, { method: 'GET', path: `/wallets/${buyer.id}/ledger?limit=1`, userId: buyer.userId }, 200);
+    await exchange(t, { method: 'GET', path: `/wallets/${buyer.id}/ledger?limit=1&cursor=${first.body.nextCursor}`, userId: buyer.userId }, 200);
+    await exchange(t, { method: 'GET', path: `/wallets/${author.id}/royalties?from=2026-01-01&to=2026-02-01`, userId: author.userId }, 200);
+    const queued = await exchange(t, { method: 'POST', path: '/reports/financial', userId: ADMIN_USER_ID, body: { from: hourAgo(), to: hourAhead() } }, 202);
+    // Bounded polling: the worker of this instance builds the report.
+    let report: Answer | undefined;
+    for (let attempt = 0; attempt < 200 && report?.body.status !== 'completed'; attempt += 1) {
+      report = await exchange(t, { method: 'GET', path: `/reports/financial/${queued.body.jobId}`, userId: ADMIN_USER_ID }, 200);
+      if (report.body.status !== 'completed') await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(report?.body.status).toBe('completed');
+    const top = await exchange(t, validRequest('GET /reports/authors/top'), 200);
+    expect(top.body.items.length).toBeGreaterThan(0);
+  });
+
+  conformance('answers 400 naming the field, and the document refuses the same input', async () => {
+    const admin = ADMIN_USER_ID;
+    const owner = buyer.userId;
+    const invalid: Record<string, Case> = {
+      'POST /wallets': { method: 'POST', path: '/wallets', userId: randomUUID(), rawBody: '{"a":' },
+      'GET /wallets/{walletId}': { method: 'GET', path: '/wallets/not-a-uuid', userId: owner },
+      'GET /wallets/{walletId}/ledger': { method: 'GET', path: `/wallets/${buyer.id}/ledger?limit=0`, userId: owner },
+      'POST /wallets/{walletId}/deposit': { method: 'POST', path: `/wallets/${buyer.id}/deposit`, userId: owner, body: { amount: 1.5 } },
+      'POST /wallets/{walletId}/withdrawals': { method: 'POST', path: `/wallets/${buyer.id}/withdrawals`, userId: owner, body: { amount: 1 } },
+      'POST /purchases': {
+        method: 'POST',
+        path: '/purchases',
+        userId: owner,
+        headers: { 'idempotency-key': randomUUID() },
+        body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: '99' },
+      },
+      'GET /purchases/{purchaseId}': { method: 'GET', path: '/purchases/123', userId: owner },
+      'POST /reports/financial': { method: 'POST', path: '/reports/financial', userId: admin, body: { from: 'yesterday', to: 'today' } },
+      'GET /reports/financial/{jobId}': { method: 'GET', path: '/reports/financial/x', userId: admin },
+      'GET /reports/authors/top': { method: 'GET', path: '/reports/authors/top', userId: admin },
+      'GET /wallets/{walletId}/royalties': { method: 'GET', path: `/wallets/${author.id}/royalties?from=soon&to=later`, userId: author.userId },
+      'POST /admin/reconciliations': { method: 'POST', path: '/admin/reconciliations', userId: admin, rawBody: '[' },
+      'GET /admin/reconciliations/{runId}': { method: 'GET', path: '/admin/reconciliations/0', userId: admin },
+    };
+    for (const key of operationKeys().filter((k) => documents(k, 400))) {
+      const request = invalid[key];
+      if (!request) throw new Error(`no invalid request for ${key}: add one to this conformance suite`);
+      const answer = await exchange(t, request, 400);
+      expect(answer.body.code).toMatch(/^(VALIDATION_FAILED|BAD_REQUEST)$/);
+    }
+    // Rules of one field against another, or against the books, that no schema states.
+    const semantic: Case[] = [
+      { method: 'POST', path: '/purchases', userId: owner, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: buyer.id, authorWalletId: buyer.id, itemPrice: 1 }, semantic: true },
+      { method: 'POST', path: '/purchases', userId: owner, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: buyer.id, authorWalletId: randomUUID(), itemPrice: 1 }, semantic: true },
+      { method: 'POST', path: '/reports/financial', userId: admin, body: { from: '2026-02-01', to: '2026-01-01' }, semantic: true },
+      { method: 'GET', path: '/reports/authors/top?from=2026-02-30&to=2026-03-01', userId: admin, semantic: true },
+    ];
+    for (const request of semantic) await exchange(t, request, 400);
+  });
+
+  conformance('answers 401 without an identity wherever one is needed, and 401 for /metrics without its token', async () => {
+    for (const key of operationKeys().filter((k) => documents(k, 401))) {
+      const anonymous: Case = { ...validRequest(key), userId: undefined };
+      // /metrics asks for its token only when METRICS_TOKEN is configured: no schema says that.
+      await exchange(key === 'GET /metrics' ? limited : t, { ...anonymous, semantic: key === 'GET /metrics' }, 401);
+    }
+  });
+
+  conformance('answers 402, 403, 404, 409 and 422 where documented', async () => {
+    const stranger = randomUUID();
+    await exchange(t, { ...validRequest('POST /wallets/{walletId}/withdrawals'), body: { amount: 1_000_000_000 } }, 402);
+    const poor = await createWallet(t.api);
+    await exchange(
+      t,
+      { method: 'POST', path: '/purchases', userId: poor.userId, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: poor.id, authorWalletId: author.id, itemPrice: 5 } },
+      402,
+    );
+    for (const key of operationKeys().filter((k) => documents(k, 403))) await exchange(t, validRequest(key, stranger), 403);
+    for (const key of operationKeys().filter((k) => documents(k, 404))) {
+      const request = validRequest(key, stranger);
+      await exchange(t, key === 'POST /purchases' ? { ...request, body: { buyerWalletId: randomUUID(), authorWalletId: author.id, itemPrice: 1 } } : request, 404);
+    }
+    const operations: Record<string, string> = {
+      'POST /wallets/{walletId}/deposit': 'deposit',
+      'POST /wallets/{walletId}/withdrawals': 'withdrawal',
+      'POST /purchases': 'purchase',
+    };
+    for (const key of operationKeys().filter((k) => documents(k, 409))) {
+      // A claim on the key, as a request still running on some instance would hold it.
+      const key409 = randomUUID();
+      await t.redis.set(`${t.keyPrefix}idem:${operations[key]}:${buyer.userId}:${key409}:lock`, 'held-by-another-request', 'PX', 60_000);
+      const answer = await exchange(t, { ...validRequest(key), headers: { 'idempotency-key': key409 } }, 409);
+      expect(answer.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+    }
+    for (const key of operationKeys().filter((k) => documents(k, 422))) {
+      const request = { ...validRequest(key), headers: { 'idempotency-key': randomUUID() } };
+      await exchange(t, request, 201);
+      const body = key === 'POST /purchases' ? { ...(request.body as object), itemPrice: 98 } : { amount: 2 };
+      await exchange(t, { ...request, body }, 422);
+    }
+  });
+
+  conformance('answers 413 and 415 wherever a body is read', async () => {
+    for (const key of operationKeys().filter(readsBody)) {
+      const request = validRequest(key);
+      await exchange(t, { ...request, rawBody: JSON.stringify({ padding: 'x'.repeat(17 * 1024) }) }, 413);
+      await exchange(t, { ...request, rawBody: 'hello', headers: { ...request.headers, 'content-type': 'text/plain' } }, 415);
+    }
+  });
+
+  conformance('answers 429 with Retry-After and RateLimit headers once a caller is over its limit', async () => {
+    for (const key of operationKeys().filter((k) => documents(k, 429))) {
+      const caller = randomUUID();
+      const request = validRequest(key, caller);
+      const first = await fetch(`${limited.baseUrl}${request.path}`, {
+        method: request.method,
+        headers: { 'x-user-id': caller, ...request.headers, ...(request.body ? { 'content-type': 'application/json' } : {}) },
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      });
+      expect(first.status).not.toBe(429);
+      await first.text();
+      const answer = await exchange(limited, request, 429);
+      expect(answer.headers.get('ratelimit-remaining')).toBe('0');
+    }
+  });
+
+  conformance('answers 500 and 503 (with Retry-After) for every operation, as problem details', async () => {
+    for (const key of operationKeys()) {
+      const request = validRequest(key);
+      const internal = await exchange(t, { ...request, headers: { ...request.headers, [FAULT_HEADER]: 'internal' } }, 500);
+      expect(internal.body.code).toBe('INTERNAL_ERROR');
+      const unavailable = await exchange(t, { ...validRequest(key), headers: { ...validRequest(key).headers, [FAULT_HEADER]: 'database-down' } }, 503);
+      expect(unavailable.body.code).toBe('SERVICE_UNAVAILABLE');
+    }
+  });
+
+});
+
+function hourAgo(): string {
+  return new Date(Date.now() - 3_600_000).toISOString();
+}
+
+function hourAhead(): string {
+  return new Date(Date.now() + 3_600_000).toISOString();
+}
