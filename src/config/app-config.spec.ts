@@ -43,6 +43,8 @@ describe('loadConfig', () => {
       PORT: '8080',
       AUTH_MODE: 'jwt',
       JWT_SECRET: 'x'.repeat(32),
+      JWT_ISSUER: 'https://id.example.com/',
+      JWT_AUDIENCE: 'wallet-service',
       ADMIN_USER_IDS: ` ${admin1}, ${admin2} ,`,
       AUTHOR_ROYALTY_PERCENT: '0',
       SWAGGER_ENABLED: 'false',
@@ -56,6 +58,8 @@ describe('loadConfig', () => {
       mode: 'jwt',
       jwtSecret: 'x'.repeat(32),
       jwtPublicKey: undefined,
+      jwtIssuer: 'https://id.example.com/',
+      jwtAudience: 'wallet-service',
       adminUserIds: [admin1, admin2],
     });
     expect(config.authorRoyaltyPercent).toBe(0);

@@ -40,6 +40,17 @@ export class AppConfig {
   readonly rateLimit!: { perSecond: number; perMinute: number };
   /** Browser origins allowed by CORS; empty = CORS off. */
   readonly corsOrigins!: readonly string[];
+  /** Webhook delivery (ADR 0031, 0032); `secretKey` undefined = the built-in development key. */
+  readonly webhooks!: {
+    timeoutMs: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    disableAfterMs: number;
+    allowPrivateNetworks: boolean;
+    secretKey: string | undefined;
+    concurrency: number;
+    dispatchIntervalMs: number;
+  };
 }
 
 export class ConfigValidationError extends Error {
@@ -90,6 +101,16 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     reconciliation: { everyMs: e.RECONCILE_EVERY, fixBalances: e.RECONCILE_FIX_BALANCES },
     rateLimit: { perSecond: e.RATE_LIMIT_PER_SECOND, perMinute: e.RATE_LIMIT_PER_MINUTE },
     corsOrigins: Object.freeze([...e.CORS_ORIGINS]),
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      disableAfterMs: Math.round(e.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000),
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      secretKey: e.WEBHOOK_SECRET_KEY,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
+    },
   }) as AppConfig;
 }
 

@@ -105,6 +105,24 @@ export const environmentSchema = z
     RATE_LIMIT_PER_SECOND: integer(0, 1_000_000).default('5000'),
     RATE_LIMIT_PER_MINUTE: integer(0, 60_000_000).default('0'),
     CORS_ORIGINS: originList.default(''),
+    // Webhooks (ADR 0031, 0032): a delivery attempt's limit, attempts per delivery, first retry delay.
+    WEBHOOK_TIMEOUT_MS: integer(100, 60_000).default('10000'),
+    WEBHOOK_MAX_ATTEMPTS: integer(1, 20).default('8'),
+    WEBHOOK_RETRY_BASE_MS: integer(100, 3_600_000).default('30000'),
+    WEBHOOK_DISABLE_AFTER_HOURS: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, 'must be a number of hours such as 72 or 0.5')
+      .transform(Number)
+      .pipe(z.number().positive('must be more than 0').max(8_760))
+      .default('72'),
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanFromString.default('false'),
+    // Unset: secrets are encrypted with a built-in development key, which a dump reveals (ADR 0031).
+    WEBHOOK_SECRET_KEY: z
+      .string()
+      .regex(/^[\x21-\x7e]{32,256}$/, 'must be 32 to 256 printable characters without spaces')
+      .optional(),
+    WEBHOOK_CONCURRENCY: integer(1, 256).default('16'),
+    WEBHOOK_DISPATCH_INTERVAL_MS: integer(10, 60_000).default('200'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.AUTH_MODE === undefined) {

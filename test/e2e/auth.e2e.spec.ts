@@ -1,20 +1,35 @@
 import { JwtService } from '@nestjs/jwt';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createWallet } from '../factories/wallets.factory';
 import { ADMIN_USER_ID, PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 
 const JWT_SECRET = 'test-secret-of-at-least-32-characters!';
 const jwt = new JwtService();
 
-function sign(payload: Record<string, unknown>, options: { secret?: string; algorithm?: 'HS256' | 'HS512' } = {}) {
-  return jwt.sign(payload, { secret: options.secret ?? JWT_SECRET, algorithm: options.algorithm ?? 'HS256' });
+function sign(
+  payload: Record<string, unknown>,
+  options: { secret?: string; algorithm?: 'HS256' | 'HS512'; header?: Record<string, unknown> } = {},
+) {
+  return jwt.sign(payload, {
+    secret: options.secret ?? JWT_SECRET,
+    algorithm: options.algorithm ?? 'HS256',
+    ...(options.header ? { header: { alg: options.algorithm ?? 'HS256', ...options.header } } : {}),
+  });
 }
 
 function base64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
+/** HS256 over any claims: jsonwebtoken refuses to sign some malformed ones (a string `exp`). */
+function signUnchecked(payload: Record<string, unknown>): string {
+  const signingInput = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url(payload)}`;
+  return `${signingInput}.${createHmac('sha256', JWT_SECRET).update(signingInput).digest('base64url')}`;
+}
+
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** An expiry five minutes ahead: every token the service should accept carries one. */
+const soon = () => nowSeconds() + 300;
 
 describe('auth (e2e)', () => {
   describe('header mode (the default)', () => {
@@ -95,21 +110,26 @@ describe('auth (e2e)', () => {
     const rejectedSubs: string[] = [];
     const rejected: [string, (sub: string) => string][] = [
       ['expired', (sub) => sign({ sub, exp: nowSeconds() - 60 })],
-      ['not yet valid (nbf in the future)', (sub) => sign({ sub, nbf: nowSeconds() + 3_600 })],
-      ['signed with another secret', (sub) => sign({ sub }, { secret: 'another-secret-of-32-characters-or-more' })],
-      ['signed with HS512 (not an accepted algorithm)', (sub) => sign({ sub }, { algorithm: 'HS512' })],
-      ['alg none', (sub) => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub, roles: ['admin'] })}.`],
+      ['not yet valid (nbf in the future)', (sub) => sign({ sub, exp: soon(), nbf: nowSeconds() + 3_600 })],
+      ['signed with another secret', (sub) => sign({ sub, exp: soon() }, { secret: 'another-secret-of-32-characters-or-more' })],
+      ['signed with HS512 (not an accepted algorithm)', (sub) => sign({ sub, exp: soon() }, { algorithm: 'HS512' })],
+      ['alg none', (sub) => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub, roles: ['admin'], exp: soon() })}.`],
       [
         'a valid signature over a tampered payload',
         (sub) => {
-          const [header, , signature] = sign({ sub: randomUUID() }).split('.');
-          return `${header}.${base64url({ sub, roles: ['admin'] })}.${signature}`;
+          const [header, , signature] = sign({ sub: randomUUID(), exp: soon() }).split('.');
+          return `${header}.${base64url({ sub, roles: ['admin'], exp: soon() })}.${signature}`;
         },
       ],
-      ['sub not a uuid', () => sign({ sub: 'alice' })],
-      ['sub a number', () => sign({ sub: 42 })],
-      ['no sub', () => sign({ roles: ['admin'] })],
+      ['without exp (it would never expire), admin role included', (sub) => sign({ sub, roles: ['admin'] })],
+      ['with exp that is not a number', (sub) => signUnchecked({ sub, exp: 'never' })],
+      ['with a crit header', (sub) => sign({ sub, exp: soon() }, { header: { crit: ['exp'] } })],
+      ['with an empty crit header', (sub) => sign({ sub, exp: soon() }, { header: { crit: [] } })],
+      ['sub not a uuid', () => sign({ sub: 'alice', exp: soon() })],
+      ['sub a number', () => sign({ sub: 42, exp: soon() })],
+      ['no sub', () => sign({ roles: ['admin'], exp: soon() })],
       ['garbage', () => 'not.a.token'],
+      ['a header that is not an object', () => `${base64url(1)}.${base64url({ exp: soon() })}.c2ln`],
     ];
 
     it.each(rejected)('a token that is %s is 401 problem details', async (_name, makeToken) => {
@@ -127,11 +147,28 @@ describe('auth (e2e)', () => {
       expect(rows[0]!.n).toBe(0);
     });
 
-    it.each([['Basic dXNlcjpwYXNz'], ['Bearer'], ['bearer'], ['Token abc.def.ghi']])(
+    it('names the missing expiry and the crit header in the problem', async () => {
+      const noExp = await t.api.post('/wallets', { headers: bearer(sign({ sub: randomUUID() })) });
+      expect(noExp.body.detail).toMatch(/exp/);
+      const crit = await t.api.post('/wallets', { headers: bearer(sign({ sub: randomUUID(), exp: soon() }, { header: { crit: ['x'] } })) });
+      expect(crit.body.detail).toMatch(/crit/);
+    });
+
+    it.each([['Basic dXNlcjpwYXNz'], ['Bearer'], ['bearer'], ['Token abc.def.ghi'], ['Bearer\tabc.def.ghi'], ['Bearerabc.def.ghi']])(
       'Authorization %j is 401',
       async (authorization) => {
         const response = await t.api.post('/wallets', { headers: { authorization } });
         expect(response.status).toBe(401);
+      },
+    );
+
+    it.each([['bearer '], ['BEARER '], ['bEaReR '], ['Bearer  '], ['Bearer     ']])(
+      'the scheme written %j (any case, any number of spaces) is accepted',
+      async (prefix) => {
+        const sub = randomUUID();
+        const response = await t.api.post('/wallets', { headers: { authorization: `${prefix}${sign({ sub, exp: soon() })}` } });
+        expect(response.status).toBe(201);
+        expect(response.body.userId).toBe(sub);
       },
     );
 
@@ -152,9 +189,42 @@ describe('auth (e2e)', () => {
     it('the owner reads their own wallet with a token for their sub', async () => {
       const sub = randomUUID();
       const wallet = await walletOf(sub);
-      const response = await t.api.get(`/wallets/${wallet.id}`, { headers: bearer(sign({ sub })) });
+      const response = await t.api.get(`/wallets/${wallet.id}`, { headers: bearer(sign({ sub, exp: soon() })) });
       expect(response.status).toBe(200);
       expect(response.body.id).toBe(wallet.id);
+    });
+  });
+
+  describe('jwt mode with JWT_ISSUER and JWT_AUDIENCE', () => {
+    const issuer = 'https://id.example.com/';
+    const audience = 'wallet-service';
+    let t: TestApp;
+
+    beforeAll(async () => {
+      t = await startTestApp({ env: { AUTH_MODE: 'jwt', JWT_SECRET, JWT_ISSUER: issuer, JWT_AUDIENCE: audience } });
+    });
+    afterAll(async () => {
+      await t.close();
+    });
+
+    async function statusFor(claims: Record<string, unknown>): Promise<number> {
+      const token = sign({ sub: randomUUID(), exp: soon(), ...claims });
+      return (await t.api.post('/wallets', { headers: { authorization: `Bearer ${token}` } })).status;
+    }
+
+    it('accepts a token from the configured issuer for the configured audience', async () => {
+      expect(await statusFor({ iss: issuer, aud: audience })).toBe(201);
+      // `aud` may list several audiences; one of them must be this service.
+      expect(await statusFor({ iss: issuer, aud: ['reports', audience] })).toBe(201);
+    });
+
+    it.each([
+      ['another issuer', { iss: 'https://evil.example.com/', aud: audience }],
+      ['no issuer', { aud: audience }],
+      ['another audience', { iss: issuer, aud: 'reports' }],
+      ['no audience', { iss: issuer }],
+    ])('refuses a token with %s (401)', async (_name, claims) => {
+      expect(await statusFor(claims)).toBe(401);
     });
   });
 });
