@@ -28,12 +28,27 @@ export interface FinancialFigures {
   royaltiesCents: number;
   platformRevenueCents: number;
   purchaseCount: number;
+  refundedCents: number;
+  royaltiesRefundedCents: number;
+  platformRevenueRefundedCents: number;
+  refundCount: number;
+}
+
+/** The financial figures of a period (or all time), and what wallets owe when they are read. */
+export interface FinancialSnapshot {
+  figures: FinancialFigures;
+  outstandingDebtCents: number;
+  generatedAt: Date;
 }
 
 export interface AuthorFigures {
   salesCount: number;
   grossVolumeCents: number;
+  /** Royalty cents credited for the sales, before refunds. */
   royaltyCents: number;
+  refundedVolumeCents: number;
+  /** Royalty cents taken back by refunds (including cents that became debt). */
+  royaltyRefundedCents: number;
   carryCentiCents: number;
 }
 
@@ -42,6 +57,8 @@ export interface AuthorRanking {
   salesCount: number;
   grossVolumeCents: number;
   royaltyCents: number;
+  refundedVolumeCents: number;
+  royaltyRefundedCents: number;
 }
 
 /** A report's statements run under their own, tighter bound than the pool's default. */
@@ -77,6 +94,10 @@ interface TotalsSqlRow {
   royalties: string;
   platform_revenue: string;
   purchase_count: string;
+  refunded: string;
+  royalties_refunded: string;
+  platform_revenue_refunded: string;
+  refund_count: string;
 }
 
 const ZERO_TOTALS: TotalsSqlRow = {
@@ -86,6 +107,10 @@ const ZERO_TOTALS: TotalsSqlRow = {
   royalties: '0',
   platform_revenue: '0',
   purchase_count: '0',
+  refunded: '0',
+  royalties_refunded: '0',
+  platform_revenue_refunded: '0',
+  refund_count: '0',
 };
 
 @Injectable()
@@ -141,13 +166,20 @@ export class ReportsRepository {
    * All-time figures from the running totals (16 slot rows), or a period's figures from the
    * hourly rollups plus the ledger rows of its partial edge hours; one snapshot either way.
    */
-  async readFinancialFigures(segments: PeriodSegments | null): Promise<{ figures: FinancialFigures; generatedAt: Date }> {
+  async readFinancialFigures(segments: PeriodSegments | null): Promise<FinancialSnapshot> {
     return this.snapshot(async (sql) => {
-      const clock = firstRow(await sql<{ now: string }[]>`SELECT now()::timestamptz(3)::text AS now`, 'the clock');
+      // Debt is a balance at the snapshot, whatever the period; only wallets in debt are read.
+      const clock = firstRow(
+        await sql<{ now: string; outstanding_debt: string }[]>`
+          SELECT now()::timestamptz(3)::text AS now,
+                 (SELECT coalesce(sum(debt), 0) FROM wallets WHERE debt > 0)::text AS outstanding_debt`,
+        'the clock',
+      );
       const generatedAt = toDate(clock.now);
+      const outstandingDebtCents = toSafeInteger(clock.outstanding_debt);
       if (segments === null) {
         const totals = firstRow(await sql<TotalsSqlRow[]>`SELECT ${totalsSums(sql)} FROM running_totals`, 'the running totals');
-        return { figures: toFigures(totals), generatedAt };
+        return { figures: toFigures(totals), outstandingDebtCents, generatedAt };
       }
       const { wholeBuckets } = segments;
       const whole = wholeBuckets
@@ -168,26 +200,24 @@ export class ReportsRepository {
         'the edge postings',
       );
       const sales = firstRow(
-        await sql<Omit<TotalsSqlRow, 'deposited' | 'withdrawn'>[]>`
+        await sql<Pick<TotalsSqlRow, 'purchase_volume' | 'royalties' | 'platform_revenue' | 'purchase_count'>[]>`
           SELECT coalesce(sum(item_price), 0)::text AS purchase_volume, coalesce(sum(author_amount), 0)::text AS royalties,
                  coalesce(sum(platform_amount), 0)::text AS platform_revenue, count(*)::text AS purchase_count
             FROM purchases
            WHERE ${inRanges(sql, 'created_at', segments.edges)}`,
         'the edge purchases',
       );
+      const refunded = firstRow(
+        await sql<Pick<TotalsSqlRow, 'refunded' | 'royalties_refunded' | 'platform_revenue_refunded' | 'refund_count'>[]>`
+          SELECT coalesce(sum(amount), 0)::text AS refunded, coalesce(sum(author_amount), 0)::text AS royalties_refunded,
+                 coalesce(sum(platform_amount), 0)::text AS platform_revenue_refunded, count(*)::text AS refund_count
+            FROM refunds
+           WHERE ${inRanges(sql, 'created_at', segments.edges)}`,
+        'the edge refunds',
+      );
       const a = toFigures(whole);
-      const b = toFigures({ ...moves, ...sales });
-      return {
-        figures: {
-          depositedCents: a.depositedCents + b.depositedCents,
-          withdrawnCents: a.withdrawnCents + b.withdrawnCents,
-          purchaseVolumeCents: a.purchaseVolumeCents + b.purchaseVolumeCents,
-          royaltiesCents: a.royaltiesCents + b.royaltiesCents,
-          platformRevenueCents: a.platformRevenueCents + b.platformRevenueCents,
-          purchaseCount: a.purchaseCount + b.purchaseCount,
-        },
-        generatedAt,
-      };
+      const b = toFigures({ ...moves, ...sales, ...refunded });
+      return { figures: addFigures(a, b), outstandingDebtCents, generatedAt };
     });
   }
 
@@ -202,53 +232,56 @@ export class ReportsRepository {
       if (!wallet) return undefined;
       const rolled =
         segments === null
-          ? sql`SELECT author_wallet_id, sales_count, gross_volume, royalty
+          ? sql`SELECT author_wallet_id, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded
                   FROM author_daily_rollups WHERE author_wallet_id = ${authorWalletId}`
           : authorRollupRows(sql, segments, authorWalletId);
+      const edges = segments?.edges ?? [];
       const sales = firstRow(
-        await sql<{ sales_count: string; gross_volume: string; royalty: string }[]>`
+        await sql<AuthorSalesSqlRow[]>`
           WITH sales AS (
-            SELECT sales_count, gross_volume, royalty FROM (${rolled}) rolled
+            SELECT sales_count, gross_volume, royalty, refunded_volume, royalty_refunded FROM (${rolled}) rolled
             UNION ALL
-            SELECT 1::bigint, item_price, author_amount FROM purchases
-             WHERE author_wallet_id = ${authorWalletId} AND (${inRanges(sql, 'created_at', segments?.edges ?? [])})
+            SELECT 1::bigint, item_price, author_amount, 0::bigint, 0::bigint FROM purchases
+             WHERE author_wallet_id = ${authorWalletId} AND (${inRanges(sql, 'created_at', edges)})
+            UNION ALL
+            SELECT 0::bigint, 0::bigint, 0::bigint, r.amount, r.author_amount
+              FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+             WHERE p.author_wallet_id = ${authorWalletId} AND (${inRanges(sql, 'r.created_at', edges)})
           )
           SELECT coalesce(sum(sales_count), 0)::text AS sales_count, coalesce(sum(gross_volume), 0)::text AS gross_volume,
-                 coalesce(sum(royalty), 0)::text AS royalty
+                 coalesce(sum(royalty), 0)::text AS royalty, coalesce(sum(refunded_volume), 0)::text AS refunded_volume,
+                 coalesce(sum(royalty_refunded), 0)::text AS royalty_refunded
             FROM sales`,
         "the author's sales",
       );
-      return {
-        salesCount: toSafeInteger(sales.sales_count),
-        grossVolumeCents: toSafeInteger(sales.gross_volume),
-        royaltyCents: toSafeInteger(sales.royalty),
-        carryCentiCents: wallet.fractional_balance,
-      };
+      return { ...toAuthorSales(sales), carryCentiCents: wallet.fractional_balance };
     });
   }
 
   /** Authors ranked by royalties in the period; ties by wallet id, so the order is total. */
   async topAuthors(segments: PeriodSegments, limit: number): Promise<AuthorRanking[]> {
     return this.snapshot(async (sql) => {
-      const rows = await sql<{ author_wallet_id: string; sales_count: string; gross_volume: string; royalty: string }[]>`
+      // Ranked by royalties net of refunds: what the author kept of the period's activity.
+      const rows = await sql<(AuthorSalesSqlRow & { author_wallet_id: string })[]>`
         WITH sales AS (
-          SELECT author_wallet_id, sales_count, gross_volume, royalty FROM (${authorRollupRows(sql, segments)}) rolled
+          SELECT author_wallet_id, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded
+            FROM (${authorRollupRows(sql, segments)}) rolled
           UNION ALL
-          SELECT author_wallet_id, 1::bigint, item_price, author_amount FROM purchases
+          SELECT author_wallet_id, 1::bigint, item_price, author_amount, 0::bigint, 0::bigint FROM purchases
            WHERE ${inRanges(sql, 'created_at', segments.edges)}
+          UNION ALL
+          SELECT p.author_wallet_id, 0::bigint, 0::bigint, 0::bigint, r.amount, r.author_amount
+            FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+           WHERE ${inRanges(sql, 'r.created_at', segments.edges)}
         )
         SELECT author_wallet_id, sum(sales_count)::text AS sales_count, sum(gross_volume)::text AS gross_volume,
-               sum(royalty)::text AS royalty
+               sum(royalty)::text AS royalty, sum(refunded_volume)::text AS refunded_volume,
+               sum(royalty_refunded)::text AS royalty_refunded
           FROM sales
          GROUP BY author_wallet_id
-         ORDER BY sum(royalty) DESC, author_wallet_id ASC
+         ORDER BY sum(royalty) - sum(royalty_refunded) DESC, author_wallet_id ASC
          LIMIT ${limit}`;
-      return rows.map((row) => ({
-        authorWalletId: row.author_wallet_id,
-        salesCount: toSafeInteger(row.sales_count),
-        grossVolumeCents: toSafeInteger(row.gross_volume),
-        royaltyCents: toSafeInteger(row.royalty),
-      }));
+      return rows.map((row) => ({ authorWalletId: row.author_wallet_id, ...toAuthorSales(row) }));
     });
   }
 
@@ -262,22 +295,44 @@ function totalsSums(sql: ReadTransaction) {
   return sql`
     coalesce(sum(deposited), 0)::text AS deposited, coalesce(sum(withdrawn), 0)::text AS withdrawn,
     coalesce(sum(purchase_volume), 0)::text AS purchase_volume, coalesce(sum(royalties), 0)::text AS royalties,
-    coalesce(sum(platform_revenue), 0)::text AS platform_revenue, coalesce(sum(purchase_count), 0)::text AS purchase_count`;
+    coalesce(sum(platform_revenue), 0)::text AS platform_revenue, coalesce(sum(purchase_count), 0)::text AS purchase_count,
+    coalesce(sum(refunded), 0)::text AS refunded, coalesce(sum(royalties_refunded), 0)::text AS royalties_refunded,
+    coalesce(sum(platform_revenue_refunded), 0)::text AS platform_revenue_refunded,
+    coalesce(sum(refund_count), 0)::text AS refund_count`;
+}
+
+interface AuthorSalesSqlRow {
+  sales_count: string;
+  gross_volume: string;
+  royalty: string;
+  refunded_volume: string;
+  royalty_refunded: string;
+}
+
+function toAuthorSales(row: AuthorSalesSqlRow): Omit<AuthorFigures, 'carryCentiCents'> {
+  return {
+    salesCount: toSafeInteger(row.sales_count),
+    grossVolumeCents: toSafeInteger(row.gross_volume),
+    royaltyCents: toSafeInteger(row.royalty),
+    refundedVolumeCents: toSafeInteger(row.refunded_volume),
+    royaltyRefundedCents: toSafeInteger(row.royalty_refunded),
+  };
 }
 
 /**
  * The author rollup rows covering a period's whole hours: one row per author and day from
  * author_daily_rollups for the whole UTC days, author_hourly_rollups for the (at most two) runs
- * of hours around them. Columns: author_wallet_id, sales_count, gross_volume, royalty.
+ * of hours around them. Columns: author_wallet_id, sales_count, gross_volume, royalty,
+ * refunded_volume, royalty_refunded.
  */
 function authorRollupRows(sql: ReadTransaction, segments: PeriodSegments, authorWalletId?: string) {
   const { wholeDays, hours } = segments.wholeBuckets ? splitWholeDays(segments.wholeBuckets) : { wholeDays: null, hours: [] };
   const ofAuthor = authorWalletId === undefined ? sql`` : sql`AND author_wallet_id = ${authorWalletId}`;
   return sql`
-    SELECT author_wallet_id, sales_count, gross_volume, royalty FROM author_daily_rollups
+    SELECT author_wallet_id, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded FROM author_daily_rollups
      WHERE (${inRanges(sql, 'day_start', wholeDays ? [wholeDays] : [])}) ${ofAuthor}
     UNION ALL
-    SELECT author_wallet_id, sales_count, gross_volume, royalty FROM author_hourly_rollups
+    SELECT author_wallet_id, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded FROM author_hourly_rollups
      WHERE (${inRanges(sql, 'bucket_start', hours)}) ${ofAuthor}`;
 }
 
@@ -286,12 +341,31 @@ function authorRollupRows(sql: ReadTransaction, segments: PeriodSegments, author
  * each); `false` for none. Only the ranges present are written: a NULL placeholder for an absent
  * one would leave the planner a generic plan that cannot rule it out.
  */
-function inRanges(sql: ReadTransaction, column: 'created_at' | 'bucket_start' | 'day_start', ranges: readonly Period[]) {
+function inRanges(
+  sql: ReadTransaction,
+  column: 'created_at' | 'r.created_at' | 'bucket_start' | 'day_start',
+  ranges: readonly Period[],
+) {
   if (ranges.length === 0) return sql`false`;
   const conditions = ranges.map(
     (range) => sql`(${sql(column)} >= ${range.from.toISOString()}::timestamptz AND ${sql(column)} < ${range.to.toISOString()}::timestamptz)`,
   );
   return conditions.reduce((all, condition) => sql`${all} OR ${condition}`);
+}
+
+function addFigures(a: FinancialFigures, b: FinancialFigures): FinancialFigures {
+  return {
+    depositedCents: a.depositedCents + b.depositedCents,
+    withdrawnCents: a.withdrawnCents + b.withdrawnCents,
+    purchaseVolumeCents: a.purchaseVolumeCents + b.purchaseVolumeCents,
+    royaltiesCents: a.royaltiesCents + b.royaltiesCents,
+    platformRevenueCents: a.platformRevenueCents + b.platformRevenueCents,
+    purchaseCount: a.purchaseCount + b.purchaseCount,
+    refundedCents: a.refundedCents + b.refundedCents,
+    royaltiesRefundedCents: a.royaltiesRefundedCents + b.royaltiesRefundedCents,
+    platformRevenueRefundedCents: a.platformRevenueRefundedCents + b.platformRevenueRefundedCents,
+    refundCount: a.refundCount + b.refundCount,
+  };
 }
 
 function toFigures(row: TotalsSqlRow): FinancialFigures {
@@ -302,5 +376,9 @@ function toFigures(row: TotalsSqlRow): FinancialFigures {
     royaltiesCents: toSafeInteger(row.royalties),
     platformRevenueCents: toSafeInteger(row.platform_revenue),
     purchaseCount: toSafeInteger(row.purchase_count),
+    refundedCents: toSafeInteger(row.refunded),
+    royaltiesRefundedCents: toSafeInteger(row.royalties_refunded),
+    platformRevenueRefundedCents: toSafeInteger(row.platform_revenue_refunded),
+    refundCount: toSafeInteger(row.refund_count),
   };
 }

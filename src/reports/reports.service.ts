@@ -76,8 +76,8 @@ export class ReportsService {
     const claimed = await this.repository.claimReport(reportId);
     if (!claimed) return 'skipped';
     const period = storedPeriod(claimed);
-    const { figures, generatedAt } = await this.repository.readFinancialFigures(period ? periodSegments(period) : null);
-    const completed = await this.repository.completeReport(reportId, toFinancialReportResultDto(figures, period, generatedAt));
+    const snapshot = await this.repository.readFinancialFigures(period ? periodSegments(period) : null);
+    const completed = await this.repository.completeReport(reportId, toFinancialReportResultDto(snapshot, period));
     return completed ? 'completed' : 'skipped';
   }
 

@@ -27,6 +27,20 @@ async function buy(t: TestApp, buyer: TestWallet, author: TestWallet, priceCents
   return response.body.id as string;
 }
 
+const HOUR_MS = 3_600_000;
+
+async function financialReport(t: TestApp, period: { from: string; to: string }) {
+  const queued = await t.api.post('/reports/financial', { userId: ADMIN_USER_ID, body: period });
+  expect(queued.status).toBe(202);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const read = await t.api.get(`/reports/financial/${queued.body.jobId}`, { userId: ADMIN_USER_ID });
+    if (read.body.status === 'completed') return read.body.result;
+    if (read.body.status === 'failed') throw new Error(`report failed: ${read.body.error}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('report did not finish');
+}
+
 async function withdraw(t: TestApp, wallet: TestWallet, amountCents: number) {
   return t.api.post(`/wallets/${wallet.id}/withdrawals`, {
     userId: wallet.userId,
@@ -231,6 +245,62 @@ describe('refunds (e2e)', () => {
     await buy(t, buyer, author, 100);
     expect(await stateOf(t, author)).toEqual({ balance: 20, fractionalBalance: 0, debt: 0 });
     await expectBooksBalanced(t.db.sql);
+  });
+
+  it('shows refunds in the financial report, the royalties and the leaderboard, from rollups and at the edges alike', async () => {
+    // A database of its own, so that the report sees exactly this activity.
+    const own = await startTestApp();
+    try {
+      const [clock] = await own.db.sql<{ now: Date }[]>`SELECT clock_timestamp()::timestamptz(3) AS now`;
+      const start = new Date(clock!.now);
+      const buyer = await createWallet(own.api, 10_000);
+      const author = await createWallet(own.api);
+      const ids = [await buy(own, buyer, author, 1_000), await buy(own, buyer, author, 99), await buy(own, buyer, author, 250)];
+      expect((await refund(own.api, ADMIN_USER_ID, ids[1]!)).body).toMatchObject({ authorAmount: 69, platformAmount: 30 });
+      expect((await refund(own.api, author.userId, ids[0]!, { amount: 400 })).body).toMatchObject({ authorAmount: 280 });
+      // The author withdraws what is left, then the rest of the first sale is refunded: 420 cents of debt.
+      const left = (await stateOf(own, author)).balance;
+      expect((await withdraw(own, author, left)).status).toBe(201);
+      expect((await refund(own.api, ADMIN_USER_ID, ids[0]!)).body).toMatchObject({ authorAmount: 420 });
+      const [after] = await own.db.sql<{ now: Date }[]>`SELECT clock_timestamp()::timestamptz(3) AS now`;
+      const end = new Date(new Date(after!.now).getTime() + 1);
+
+      const exact = { from: start.toISOString(), to: end.toISOString() };
+      const hours = {
+        from: new Date(Math.floor(start.getTime() / HOUR_MS) * HOUR_MS - HOUR_MS).toISOString(),
+        to: new Date(Math.floor(end.getTime() / HOUR_MS) * HOUR_MS + 2 * HOUR_MS).toISOString(),
+      };
+      const volume = 1_349;
+      const royalties = 700 + 69 + 175; // 944: carries 0 -> 0 -> 30 -> 30
+      const takenBack = 69 + 280 + 420;
+      for (const period of [exact, hours]) {
+        expect(await financialReport(own, period)).toMatchObject({
+          totalPurchaseVolume: volume,
+          purchaseCount: 3,
+          totalRefunded: 99 + 1_000,
+          refundCount: 3,
+          totalRoyaltiesPaid: royalties - takenBack,
+          platformRevenue: volume - royalties - (1_099 - takenBack),
+          outstandingDebt: 420,
+        });
+        const mine = await own.api.get(`/wallets/${author.id}/royalties?from=${period.from}&to=${period.to}`, { userId: author.userId });
+        expect(mine.body).toMatchObject({
+          salesCount: 3,
+          grossVolume: volume,
+          royaltiesCredited: royalties - takenBack,
+          refundedVolume: 1_099,
+          royaltiesTakenBack: takenBack,
+        });
+        const top = await own.api.get(`/reports/authors/top?from=${period.from}&to=${period.to}`, { userId: ADMIN_USER_ID });
+        expect(top.body.items).toEqual([
+          { authorWalletId: author.id, salesCount: 3, grossVolume: volume, royaltiesCredited: royalties - takenBack, refundedVolume: 1_099, royaltiesTakenBack: takenBack },
+        ]);
+      }
+      expect(await stateOf(own, author)).toEqual({ balance: 0, fractionalBalance: 0, debt: 420 });
+      await expectBooksBalanced(own.db.sql);
+    } finally {
+      await own.close();
+    }
   });
 
   it('keeps every balance and the books exact when refunds race purchases and withdrawals of the same author', async () => {

@@ -47,6 +47,10 @@ function expectReportEquals(result: any, books: Books, period: { from: string; t
     platformRevenue: books.platform,
     totalWithdrawn: books.withdrawn,
     purchaseCount: books.count,
+    // No refunds in this file: refunds.e2e.spec.ts reports on them.
+    totalRefunded: 0,
+    refundCount: 0,
+    outstandingDebt: 0,
     from: period?.from ?? null,
     to: period?.to ?? null,
     generatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
@@ -203,6 +207,8 @@ async function randomizedWorkload(t: TestApp, random: () => number): Promise<voi
       salesCount: sales.sales,
       grossVolume: sales.volume,
       royaltiesCredited: sales.royalties,
+      refundedVolume: 0,
+      royaltiesTakenBack: 0,
       fractionalBalance: wallet.body.fractionalBalance,
     };
     const allTime = await t.api.get(`/wallets/${author.id}/royalties`, { userId: author.userId });
@@ -222,7 +228,14 @@ async function randomizedWorkload(t: TestApp, random: () => number): Promise<voi
     .map((a) => ({ authorWalletId: a.id, ...perAuthor.get(a.id)! }))
     .filter((a) => a.sales > 0)
     .sort((a, b) => b.royalties - a.royalties || (a.authorWalletId < b.authorWalletId ? -1 : 1))
-    .map((a) => ({ authorWalletId: a.authorWalletId, salesCount: a.sales, grossVolume: a.volume, royaltiesCredited: a.royalties }));
+    .map((a) => ({
+      authorWalletId: a.authorWalletId,
+      salesCount: a.sales,
+      grossVolume: a.volume,
+      royaltiesCredited: a.royalties,
+      refundedVolume: 0,
+      royaltiesTakenBack: 0,
+    }));
   expect(top.body).toEqual({ ...exact, items: ranking });
   await expectBooksBalanced(t.db.sql);
 }
@@ -287,7 +300,16 @@ describe('financial reports, royalties and the leaderboard (e2e)', () => {
       expect(top.body.items).toEqual(
         expected.count === 0
           ? []
-          : [{ authorWalletId: author.id, salesCount: expected.count, grossVolume: expected.volume, royaltiesCredited: expected.royalties }],
+          : [
+              {
+                authorWalletId: author.id,
+                salesCount: expected.count,
+                grossVolume: expected.volume,
+                royaltiesCredited: expected.royalties,
+                refundedVolume: 0,
+                royaltiesTakenBack: 0,
+              },
+            ],
       );
     }
     await expectBooksBalanced(t.db.sql);
@@ -329,7 +351,14 @@ describe('financial reports, royalties and the leaderboard (e2e)', () => {
         .map((author, index) => {
           const own = inPeriod.filter((sale) => sale.author === index);
           const grossVolume = own.reduce((sum, sale) => sum + sale.price, 0);
-          return { authorWalletId: author.id, salesCount: own.length, grossVolume, royaltiesCredited: (grossVolume * 70) / 100 };
+          return {
+            authorWalletId: author.id,
+            salesCount: own.length,
+            grossVolume,
+            royaltiesCredited: (grossVolume * 70) / 100,
+            refundedVolume: 0,
+            royaltiesTakenBack: 0,
+          };
         })
         .filter((row) => row.salesCount > 0)
         .sort((a, b) => b.royaltiesCredited - a.royaltiesCredited || (a.authorWalletId < b.authorWalletId ? -1 : 1));

@@ -9,6 +9,17 @@ export const TOP_AUTHORS_LIMIT_MAX = 100;
 
 /** A sum of cents over a period or all time. */
 const MONEY_TOTAL = { ...CENTS, minimum: 0, maximum: SAFE_INTEGER_MAX } as const;
+/** A net sum: refunds in a period can take back more than the period's sales credited. */
+const NET_MONEY_TOTAL = { ...CENTS, minimum: -SAFE_INTEGER_MAX, maximum: SAFE_INTEGER_MAX } as const;
+
+const REFUND_FIGURES_DOC = {
+  refundedVolume: { ...MONEY_TOTAL, description: 'Cents refunded to buyers of this author’s items in the period', example: 1_999 },
+  royaltiesTakenBack: {
+    ...MONEY_TOTAL,
+    description: 'Whole cents those refunds took back from the author (including cents that became debt)',
+    example: 1_399,
+  },
+} as const;
 
 export class TopAuthorsQueryDto extends RequiredPeriodDto {
   @ApiPropertyOptional({
@@ -35,8 +46,18 @@ export class AuthorRankingDto {
   @ApiProperty({ ...MONEY_TOTAL, description: 'Sum of item prices, in cents', example: 255_872 })
   grossVolume!: number;
 
-  @ApiProperty({ ...MONEY_TOTAL, description: 'Whole cents credited to the author in the period', example: 179_110 })
+  @ApiProperty({
+    ...NET_MONEY_TOTAL,
+    description: 'Whole cents credited to the author in the period, net of refunds (royalties − royaltiesTakenBack)',
+    example: 177_711,
+  })
   royaltiesCredited!: number;
+
+  @ApiProperty(REFUND_FIGURES_DOC.refundedVolume)
+  refundedVolume!: number;
+
+  @ApiProperty(REFUND_FIGURES_DOC.royaltiesTakenBack)
+  royaltiesTakenBack!: number;
 }
 
 export class TopAuthorsDto {
@@ -49,7 +70,7 @@ export class TopAuthorsDto {
   @ApiProperty({
     type: [AuthorRankingDto],
     maxItems: TOP_AUTHORS_LIMIT_MAX,
-    description: 'Ordered by royaltiesCredited descending, then authorWalletId ascending',
+    description: 'Ordered by royaltiesCredited (net of refunds) descending, then authorWalletId ascending',
   })
   items!: AuthorRankingDto[];
 }
@@ -70,8 +91,18 @@ export class AuthorRoyaltiesDto {
   @ApiProperty({ ...MONEY_TOTAL, description: 'Sum of item prices, in cents', example: 255_872 })
   grossVolume!: number;
 
-  @ApiProperty({ ...MONEY_TOTAL, description: 'Whole cents credited to the author', example: 179_110 })
+  @ApiProperty({
+    ...NET_MONEY_TOTAL,
+    description: 'Whole cents credited to the author, net of refunds (royalties − royaltiesTakenBack)',
+    example: 177_711,
+  })
   royaltiesCredited!: number;
+
+  @ApiProperty(REFUND_FIGURES_DOC.refundedVolume)
+  refundedVolume!: number;
+
+  @ApiProperty(REFUND_FIGURES_DOC.royaltiesTakenBack)
+  royaltiesTakenBack!: number;
 
   @ApiProperty({
     type: 'integer',
@@ -89,7 +120,9 @@ export function toAuthorRankingDto(row: AuthorRanking): AuthorRankingDto {
     authorWalletId: row.authorWalletId,
     salesCount: row.salesCount,
     grossVolume: row.grossVolumeCents,
-    royaltiesCredited: row.royaltyCents,
+    royaltiesCredited: row.royaltyCents - row.royaltyRefundedCents,
+    refundedVolume: row.refundedVolumeCents,
+    royaltiesTakenBack: row.royaltyRefundedCents,
   };
 }
 
@@ -104,7 +137,9 @@ export function toAuthorRoyaltiesDto(
     to: period ? period.to.toISOString() : null,
     salesCount: figures.salesCount,
     grossVolume: figures.grossVolumeCents,
-    royaltiesCredited: figures.royaltyCents,
+    royaltiesCredited: figures.royaltyCents - figures.royaltyRefundedCents,
+    refundedVolume: figures.refundedVolumeCents,
+    royaltiesTakenBack: figures.royaltyRefundedCents,
     fractionalBalance: figures.carryCentiCents,
   };
 }

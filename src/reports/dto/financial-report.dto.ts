@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { CENTS, COUNT, INSTANT, MESSAGE_LENGTH_MAX, SAFE_INTEGER_MAX, UUID } from '../../common/http/api-schema';
-import type { FinancialFigures, FinancialReportRow, ReportStatus } from '../reports.repository';
+import type { FinancialReportRow, FinancialSnapshot, ReportStatus } from '../reports.repository';
 import { PeriodDto } from './period.dto';
 
 /** Optional body of POST /reports/financial: without a period the report is all-time. */
@@ -8,6 +8,8 @@ export class CreateFinancialReportDto extends PeriodDto {}
 
 /** A sum of cents over a period or all time. */
 const MONEY_TOTAL = { ...CENTS, minimum: 0, maximum: SAFE_INTEGER_MAX } as const;
+/** A net sum: refunds in a period can take back more than the period's sales credited. */
+const NET_MONEY_TOTAL = { ...CENTS, minimum: -SAFE_INTEGER_MAX, maximum: SAFE_INTEGER_MAX } as const;
 
 export class ReportQueuedDto {
   @ApiProperty({ ...UUID, description: 'The report id; poll GET /reports/financial/{jobId}', example: '0b9f7c52-5d1e-4c1a-9a57-2f3e4d5c6b7a' })
@@ -24,11 +26,42 @@ export class FinancialReportResultDto {
   @ApiProperty({ ...MONEY_TOTAL, description: 'Sum of item prices of all purchases, in cents', example: 8_400_350 })
   totalPurchaseVolume!: number;
 
-  @ApiProperty({ ...MONEY_TOTAL, description: "Cents credited to authors (including carry swept into whole cents)", example: 5_880_240 })
+  @ApiProperty({
+    ...NET_MONEY_TOTAL,
+    description:
+      'Cents credited to authors (including carry swept into whole cents) net of refunds: royalties of the sales minus ' +
+      'the royalty cents refunds took back. Negative when a period takes back more than it credits.',
+    example: 5_880_240,
+  })
   totalRoyaltiesPaid!: number;
 
-  @ApiProperty({ ...MONEY_TOTAL, description: "Cents credited to the platform (volume − royalties)", example: 2_520_110 })
+  @ApiProperty({
+    ...NET_MONEY_TOTAL,
+    description: "Cents credited to the platform (volume − royalties) net of the platform's part of refunds",
+    example: 2_520_110,
+  })
   platformRevenue!: number;
+
+  @ApiProperty({
+    ...MONEY_TOTAL,
+    description:
+      'Cents given back to buyers by refunds (gross: totalPurchaseVolume is not reduced by it; ' +
+      'totalRoyaltiesPaid + platformRevenue + totalRefunded = totalPurchaseVolume when every refund is of a sale in the period)',
+    example: 99,
+  })
+  totalRefunded!: number;
+
+  @ApiProperty({ ...COUNT, description: 'Refunds made', example: 1 })
+  refundCount!: number;
+
+  @ApiProperty({
+    ...MONEY_TOTAL,
+    description:
+      'Cents wallets owe when the report was generated (refunds their balance could not cover), fronted by the ' +
+      'receivables account; a balance at generatedAt, whatever the period',
+    example: 0,
+  })
+  outstandingDebt!: number;
 
   @ApiProperty({ ...MONEY_TOTAL, description: 'Cents paid out to the payout account', example: 1_200_000 })
   totalWithdrawn!: number;
@@ -67,15 +100,17 @@ export class FinancialReportDto {
 }
 
 export function toFinancialReportResultDto(
-  figures: FinancialFigures,
+  { figures, outstandingDebtCents, generatedAt }: FinancialSnapshot,
   period: { from: Date; to: Date } | null,
-  generatedAt: Date,
 ): FinancialReportResultDto {
   return {
     totalDeposited: figures.depositedCents,
     totalPurchaseVolume: figures.purchaseVolumeCents,
-    totalRoyaltiesPaid: figures.royaltiesCents,
-    platformRevenue: figures.platformRevenueCents,
+    totalRoyaltiesPaid: figures.royaltiesCents - figures.royaltiesRefundedCents,
+    platformRevenue: figures.platformRevenueCents - figures.platformRevenueRefundedCents,
+    totalRefunded: figures.refundedCents,
+    refundCount: figures.refundCount,
+    outstandingDebt: outstandingDebtCents,
     totalWithdrawn: figures.withdrawnCents,
     purchaseCount: figures.purchaseCount,
     from: period ? period.from.toISOString() : null,
@@ -88,12 +123,15 @@ export function toFinancialReportDto(row: FinancialReportRow): FinancialReportDt
   return {
     jobId: row.id,
     status: row.status,
-    result: isFinancialReportResult(row.result) ? row.result : null,
+    result: isFinancialReportResult(row.result) ? { ...FIGURES_BEFORE_REFUNDS, ...row.result } : null,
     error: row.error,
     createdAt: row.createdAt,
     completedAt: row.completedAt,
   };
 }
+
+/** Results stored before refunds existed lack these figures, which were then zero. */
+const FIGURES_BEFORE_REFUNDS = { totalRefunded: 0, refundCount: 0, outstandingDebt: 0 };
 
 const RESULT_FIGURES = ['totalDeposited', 'totalPurchaseVolume', 'totalRoyaltiesPaid', 'platformRevenue', 'totalWithdrawn', 'purchaseCount'] as const;
 
