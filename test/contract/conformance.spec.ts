@@ -137,6 +137,14 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
         body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 99 },
       },
       'GET /purchases/{purchaseId}': { method: 'GET', path: `/purchases/${purchaseId}`, userId: owner },
+      // One cent of the 99-cent purchase at a time, by its author.
+      'POST /purchases/{purchaseId}/refunds': {
+        method: 'POST',
+        path: `/purchases/${purchaseId}/refunds`,
+        userId: caller ?? author.userId,
+        headers: idempotencyKey,
+        body: { amount: 1 },
+      },
       'POST /reports/financial': { method: 'POST', path: '/reports/financial', userId: admin, body: {} },
       'GET /reports/financial/{jobId}': { method: 'GET', path: `/reports/financial/${jobId}`, userId: admin },
       'GET /reports/authors/top': {
@@ -231,6 +239,13 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
         body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: '99' },
       },
       'GET /purchases/{purchaseId}': { method: 'GET', path: '/purchases/123', userId: owner },
+      'POST /purchases/{purchaseId}/refunds': {
+        method: 'POST',
+        path: `/purchases/${purchaseId}/refunds`,
+        userId: author.userId,
+        headers: { 'idempotency-key': randomUUID() },
+        body: { amount: 1.5 },
+      },
       'POST /reports/financial': { method: 'POST', path: '/reports/financial', userId: admin, body: { from: 'yesterday', to: 'today' } },
       'GET /reports/financial/{jobId}': { method: 'GET', path: '/reports/financial/x', userId: admin },
       'GET /reports/authors/top': { method: 'GET', path: '/reports/authors/top', userId: admin },
@@ -280,12 +295,15 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       'POST /wallets/{walletId}/deposit': 'deposit',
       'POST /wallets/{walletId}/withdrawals': 'withdrawal',
       'POST /purchases': 'purchase',
+      'POST /purchases/{purchaseId}/refunds': 'refund',
     };
     for (const key of operationKeys().filter((k) => documents(k, 409))) {
       // A claim on the key, as a request still running on some instance would hold it.
       const key409 = randomUUID();
-      await t.redis.set(`${t.keyPrefix}idem:${operations[key]}:${buyer.userId}:${key409}:lock`, 'held-by-another-request', 'PX', 60_000);
-      const answer = await exchange(t, { ...validRequest(key), headers: { 'idempotency-key': key409 } }, 409);
+      const request = validRequest(key);
+      if (!operations[key]) throw new Error(`no idempotency operation for ${key}: add it to this conformance suite`);
+      await t.redis.set(`${t.keyPrefix}idem:${operations[key]}:${request.userId}:${key409}:lock`, 'held-by-another-request', 'PX', 60_000);
+      const answer = await exchange(t, { ...request, headers: { 'idempotency-key': key409 } }, 409);
       expect(answer.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
     }
     for (const key of operationKeys().filter((k) => documents(k, 422))) {
