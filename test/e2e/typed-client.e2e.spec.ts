@@ -49,7 +49,7 @@ describe('typed client (e2e)', () => {
     });
     expect(tooDear).toMatchObject({ ok: false, status: 402, problem: { code: 'INSUFFICIENT_FUNDS' } });
 
-    const ledger = await api.request('get', '/wallets/{walletId}/ledger', { path: { walletId }, query: { limit: '1' } });
+    const ledger = await api.request('get', '/wallets/{walletId}/ledger', { path: { walletId }, query: { limit: 1 } });
     expect(ledger.ok && ledger.data.items.map((item) => item.amount)).toEqual([-99]);
 
     // Compile-time only (never called): `npm run typecheck` fails if these calls ever type-check.
