@@ -3,6 +3,7 @@ import {
   BucketDrift,
   PurchaseLegsDrift,
   ReconciliationRepository,
+  RefundLegsDrift,
   TotalsComparison,
   TotalsFigures,
   WalletChunk,
@@ -24,6 +25,7 @@ const WALLET_CHUNK_SIZE = 5_000;
 /** Wallets locked and rewritten per statement when RECONCILE_FIX_BALANCES is on. */
 const WALLET_FIX_BATCH_SIZE = 500;
 const PURCHASE_CHUNK_SIZE = 10_000;
+const REFUND_CHUNK_SIZE = 10_000;
 /** Ledger entry ids per statement of the double-entry check (exported: tests put entries on an edge). */
 export const ENTRY_RANGE_SIZE = 200_000;
 /** Drifted rows read back per statement; more are counted but not detailed. */
@@ -84,7 +86,11 @@ const sameTotals = (a: TotalsFigures, b: TotalsFigures): boolean =>
   a.purchaseVolume === b.purchaseVolume &&
   a.royalties === b.royalties &&
   a.platformRevenue === b.platformRevenue &&
-  a.purchaseCount === b.purchaseCount;
+  a.purchaseCount === b.purchaseCount &&
+  a.refunded === b.refunded &&
+  a.royaltiesRefunded === b.royaltiesRefunded &&
+  a.platformRevenueRefunded === b.platformRevenueRefunded &&
+  a.refundCount === b.refundCount;
 
 // ----- the checks --------------------------------------------------------------------------
 
@@ -146,21 +152,25 @@ function authorRollups(
 export const authorHourlyRollups = authorRollups('hour', 'author_hourly_rollups', 'authorHourlyBuckets');
 export const authorDailyRollups = authorRollups('day', 'author_daily_rollups', 'authorDailyBuckets');
 
-type WalletDrift = { check: 'orphan_entries' | 'wallet_balances' | 'wallet_carries'; wallet: WalletComparison };
+type WalletDrift = { check: 'orphan_entries' | 'wallet_balances' | 'wallet_carries' | 'wallet_debts'; wallet: WalletComparison };
 
 /**
- * Each wallet's balance (row plus slots) against its entries, its carry against its purchases,
- * and entries that name no wallet, 5,000 wallet ids per statement. Balances and carries are
- * rewritten only with RECONCILE_FIX_BALANCES (ADR 0025); orphan entries are only reported.
+ * Each wallet's balance (row plus slots) against its entries, its carry against its purchases
+ * and refunds, its debt against the refunds it could not cover and the credits that repaid them
+ * (ADR 0017), and entries that name no wallet, 5,000 wallet ids per statement. Balances and
+ * carries are rewritten only with RECONCILE_FIX_BALANCES (ADR 0025); debts and orphan entries
+ * are only reported.
  */
 export const walletBooks: ReconciliationCheck<WalletDrift> = {
-  names: ['orphan_entries', 'wallet_balances', 'wallet_carries'],
-  run: ({ repository, fixBalances }, report) =>
-    eachIdChunk(WALLET_CHUNK_SIZE, async (after) => {
+  names: ['orphan_entries', 'wallet_balances', 'wallet_carries', 'wallet_debts'],
+  async run({ repository, fixBalances, platformAccountId }, report) {
+    const platformWalletId = await repository.platformWalletId(platformAccountId);
+    await eachIdChunk(WALLET_CHUNK_SIZE, async (after) => {
       const chunk = await repository.compareWalletChunk({
         after,
         walletLimit: WALLET_CHUNK_SIZE,
         detailLimit: DETAIL_ROWS_PER_STATEMENT,
+        platformWalletId,
       });
       const fixes =
         fixBalances && chunk.lastWalletId && chunk.balanceDriftCount + chunk.carryDriftCount > 0
@@ -168,7 +178,8 @@ export const walletBooks: ReconciliationCheck<WalletDrift> = {
           : { balances: new Set<string>(), carries: new Set<string>() };
       report(walletStep(chunk, fixes));
       return { examined: chunk.walletsChecked, lastId: chunk.lastWalletId };
-    }),
+    });
+  },
   describe({ check, wallet }): DriftDetail {
     const key = { walletId: wallet.walletId };
     switch (check) {
@@ -178,6 +189,8 @@ export const walletBooks: ReconciliationCheck<WalletDrift> = {
         return { check, key, before: { balance: wallet.keptBalance ?? 0 }, expected: { balance: wallet.ledgerBalance } };
       case 'wallet_carries':
         return { check, key, before: { fractionalBalance: wallet.keptCarry ?? 0 }, expected: { fractionalBalance: wallet.ledgerCarry } };
+      case 'wallet_debts':
+        return { check, key, before: { debt: wallet.keptDebt ?? 0 }, expected: { debt: wallet.ledgerDebt } };
     }
   },
 };
@@ -195,6 +208,9 @@ function walletStep(chunk: WalletChunk, fixes: { balances: Set<string>; carries:
     if (wallet.keptCarry !== wallet.ledgerCarry) {
       drifts.push({ row: { check: 'wallet_carries', wallet }, corrected: fixes.carries.has(wallet.walletId) });
     }
+    if (wallet.keptDebt !== wallet.ledgerDebt) {
+      drifts.push({ row: { check: 'wallet_debts', wallet }, corrected: false });
+    }
   }
   // Drifts beyond the detailed ones are counted, and so are their fixes.
   const correctedOf = (check: WalletDrift['check'], found: number, fixed: number): number => {
@@ -209,6 +225,7 @@ function walletStep(chunk: WalletChunk, fixes: { balances: Set<string>; carries:
       orphan_entries: chunk.orphanCount,
       wallet_balances: chunk.balanceDriftCount,
       wallet_carries: chunk.carryDriftCount,
+      wallet_debts: chunk.debtDriftCount,
     },
     corrected: {
       wallet_balances: correctedOf('wallet_balances', chunk.balanceDriftCount, fixes.balances.size),
@@ -326,6 +343,40 @@ export const purchaseLegs: ReconciliationCheck<PurchaseLegsDrift> = {
 };
 
 /**
+ * Each refund's entries against its parts (ADR 0017): the buyer gets the amount less the debt it
+ * repaid, the author and the platform give up their parts less what became debt, receivables take
+ * the difference; and its purchase refunded no more than its price. 10,000 refunds per statement,
+ * only reported.
+ */
+export const refundLegs: ReconciliationCheck<RefundLegsDrift> = {
+  names: ['refund_legs'],
+  async run({ repository, platformAccountId }, report) {
+    const platformWalletId = await repository.platformWalletId(platformAccountId);
+    await eachIdChunk(REFUND_CHUNK_SIZE, async (after) => {
+      const chunk = await repository.compareRefundChunk({
+        after,
+        refundLimit: REFUND_CHUNK_SIZE,
+        detailLimit: DETAIL_ROWS_PER_STATEMENT,
+        platformWalletId,
+      });
+      report({
+        checked: { refunds: chunk.refundsChecked },
+        found: { refund_legs: chunk.driftCount },
+        corrected: {},
+        drifts: chunk.drifts.map((row) => ({ row, corrected: false })),
+      });
+      return { examined: chunk.refundsChecked, lastId: chunk.lastRefundId };
+    });
+  },
+  describe: (drift) => ({
+    check: 'refund_legs',
+    key: { refundId: drift.refundId, purchaseId: drift.purchaseId },
+    before: { ...drift.posted, refunded: drift.refundedCents },
+    expected: { ...drift.expected, refunded: Math.min(drift.refundedCents, drift.itemPriceCents) },
+  }),
+};
+
+/**
  * Every check, in the order a run takes them. Author hours before author days: an hourly repair
  * reaches the daily rows through the trigger, so the daily check only finds what was written to
  * the daily table directly.
@@ -338,4 +389,5 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck<unknown>[] = [
   walletBooks,
   doubleEntry,
   purchaseLegs,
+  refundLegs,
 ];

@@ -34,6 +34,10 @@ export interface TotalsFigures {
   royalties: number;
   platformRevenue: number;
   purchaseCount: number;
+  refunded: number;
+  royaltiesRefunded: number;
+  platformRevenueRefunded: number;
+  refundCount: number;
 }
 
 export interface TotalsComparison {
@@ -60,6 +64,8 @@ export interface AuthorFigures {
   salesCount: number;
   grossVolume: number;
   royalty: number;
+  refundedVolume: number;
+  royaltyRefunded: number;
 }
 
 export interface AuthorBucketDrift {
@@ -78,6 +84,8 @@ export interface WalletComparison {
   orphanEntries: number;
   keptCarry: number | null;
   ledgerCarry: number;
+  keptDebt: number | null;
+  ledgerDebt: number;
 }
 
 export interface WalletChunk {
@@ -86,6 +94,7 @@ export interface WalletChunk {
   /** Exact counts over the whole chunk; `drifts` details at most `detailLimit` of them. */
   balanceDriftCount: number;
   carryDriftCount: number;
+  debtDriftCount: number;
   orphanCount: number;
   /** Only wallets (and orphan ids) that disagree with the ledger, the first `detailLimit` by id. */
   drifts: WalletComparison[];
@@ -121,6 +130,32 @@ export interface PurchaseLegsDrift {
   posted: PurchaseLegFigures;
 }
 
+/** A refund's postings by party, or its purchase refunded beyond the price (ADR 0017). */
+export interface RefundLegsDrift {
+  refundId: string;
+  purchaseId: string;
+  /** What the purchase's refunds add up to, against its price. */
+  refundedCents: number;
+  itemPriceCents: number;
+  expected: RefundLegFigures;
+  posted: RefundLegFigures;
+}
+
+export interface RefundLegFigures {
+  buyer: number;
+  author: number;
+  platform: number;
+  receivables: number;
+  other: number;
+}
+
+export interface RefundChunk {
+  refundsChecked: number;
+  lastRefundId: string | undefined;
+  driftCount: number;
+  drifts: RefundLegsDrift[];
+}
+
 export interface PurchaseChunk {
   purchasesChecked: number;
   lastPurchaseId: string | undefined;
@@ -144,6 +179,10 @@ interface TotalsColumns {
   royalties: string;
   platform_revenue: string;
   purchase_count: string;
+  refunded: string;
+  royalties_refunded: string;
+  platform_revenue_refunded: string;
+  refund_count: string;
 }
 interface KeptTotalsColumns {
   kept_deposited: string;
@@ -152,6 +191,10 @@ interface KeptTotalsColumns {
   kept_royalties: string;
   kept_platform_revenue: string;
   kept_purchase_count: string;
+  kept_refunded: string;
+  kept_royalties_refunded: string;
+  kept_platform_revenue_refunded: string;
+  kept_refund_count: string;
 }
 interface WindowCountColumns {
   groups_checked: number;
@@ -167,15 +210,20 @@ interface AuthorDriftColumns {
   sales_count: string;
   gross_volume: string;
   royalty: string;
+  refunded_volume: string;
+  royalty_refunded: string;
   kept_sales_count: string;
   kept_gross_volume: string;
   kept_royalty: string;
+  kept_refunded_volume: string;
+  kept_royalty_refunded: string;
 }
 interface WalletCountColumns {
   wallets: number;
   last_id: string | null;
   balance_drifts: number;
   carry_drifts: number;
+  debt_drifts: number;
   orphans: number;
 }
 interface WalletDriftColumns {
@@ -186,6 +234,8 @@ interface WalletDriftColumns {
   entries: number;
   kept_carry: number | null;
   ledger_carry: string;
+  kept_debt: string | null;
+  ledger_debt: string;
 }
 interface FixCountColumns {
   examined: number;
@@ -206,12 +256,34 @@ interface PurchaseDriftColumns {
   buyer_expected: string;
   author_expected: string;
   platform_expected: string;
+  other_expected: string;
   expected_legs: number;
   buyer_posted: string;
   author_posted: string;
   platform_posted: string;
   other_posted: string;
   posted_legs: number;
+}
+
+interface RefundCountColumns {
+  refunds: number;
+  last_id: string | null;
+  drift_count: number;
+}
+interface RefundDriftColumns {
+  id: string;
+  purchase_id: string;
+  refunded: string;
+  item_price: string;
+  buyer_expected: string;
+  author_expected: string;
+  platform_expected: string;
+  receivables_expected: string;
+  buyer_posted: string;
+  author_posted: string;
+  platform_posted: string;
+  receivables_posted: string;
+  other_posted: string;
 }
 
 /** The rows that carry a drifted group (every row but the all-NULL one). */
@@ -226,6 +298,10 @@ const totalsOf = (row: TotalsColumns): TotalsFigures => ({
   royalties: toSafeInteger(row.royalties),
   platformRevenue: toSafeInteger(row.platform_revenue),
   purchaseCount: toSafeInteger(row.purchase_count),
+  refunded: toSafeInteger(row.refunded),
+  royaltiesRefunded: toSafeInteger(row.royalties_refunded),
+  platformRevenueRefunded: toSafeInteger(row.platform_revenue_refunded),
+  refundCount: toSafeInteger(row.refund_count),
 });
 
 const keptTotalsOf = (row: KeptTotalsColumns): TotalsFigures => ({
@@ -235,6 +311,10 @@ const keptTotalsOf = (row: KeptTotalsColumns): TotalsFigures => ({
   royalties: toSafeInteger(row.kept_royalties),
   platformRevenue: toSafeInteger(row.kept_platform_revenue),
   purchaseCount: toSafeInteger(row.kept_purchase_count),
+  refunded: toSafeInteger(row.kept_refunded),
+  royaltiesRefunded: toSafeInteger(row.kept_royalties_refunded),
+  platformRevenueRefunded: toSafeInteger(row.kept_platform_revenue_refunded),
+  refundCount: toSafeInteger(row.kept_refund_count),
 });
 
 /** The author rollup tables by grain, and the column that names their UTC hour or day. */
@@ -450,37 +530,59 @@ export class ReconciliationRepository {
                  coalesce(sum(platform_amount), 0)::bigint AS platform_revenue,
                  count(*)::bigint AS purchase_count
             FROM purchases
+        ), refunded AS (
+          SELECT coalesce(sum(amount), 0)::bigint AS refunded,
+                 coalesce(sum(author_amount), 0)::bigint AS royalties_refunded,
+                 coalesce(sum(platform_amount), 0)::bigint AS platform_revenue_refunded,
+                 count(*)::bigint AS refund_count
+            FROM refunds
         ), kept AS (
           SELECT coalesce(sum(deposited), 0)::bigint AS deposited, coalesce(sum(withdrawn), 0)::bigint AS withdrawn,
                  coalesce(sum(purchase_volume), 0)::bigint AS purchase_volume,
                  coalesce(sum(royalties), 0)::bigint AS royalties,
                  coalesce(sum(platform_revenue), 0)::bigint AS platform_revenue,
-                 coalesce(sum(purchase_count), 0)::bigint AS purchase_count
+                 coalesce(sum(purchase_count), 0)::bigint AS purchase_count,
+                 coalesce(sum(refunded), 0)::bigint AS refunded,
+                 coalesce(sum(royalties_refunded), 0)::bigint AS royalties_refunded,
+                 coalesce(sum(platform_revenue_refunded), 0)::bigint AS platform_revenue_refunded,
+                 coalesce(sum(refund_count), 0)::bigint AS refund_count
             FROM running_totals
         ), repaired AS (
           INSERT INTO running_totals AS t
-            (slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
+            (slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count,
+             refunded, royalties_refunded, platform_revenue_refunded, refund_count)
           SELECT 0, l.deposited - k.deposited, l.withdrawn - k.withdrawn, s.purchase_volume - k.purchase_volume,
-                 s.royalties - k.royalties, s.platform_revenue - k.platform_revenue, s.purchase_count - k.purchase_count
-            FROM ledger l, sales s, kept k
-           WHERE (l.deposited, l.withdrawn, s.purchase_volume, s.royalties, s.platform_revenue, s.purchase_count)
+                 s.royalties - k.royalties, s.platform_revenue - k.platform_revenue, s.purchase_count - k.purchase_count,
+                 r.refunded - k.refunded, r.royalties_refunded - k.royalties_refunded,
+                 r.platform_revenue_refunded - k.platform_revenue_refunded, r.refund_count - k.refund_count
+            FROM ledger l, sales s, refunded r, kept k
+           WHERE (l.deposited, l.withdrawn, s.purchase_volume, s.royalties, s.platform_revenue, s.purchase_count,
+                  r.refunded, r.royalties_refunded, r.platform_revenue_refunded, r.refund_count)
                  IS DISTINCT FROM
-                 (k.deposited, k.withdrawn, k.purchase_volume, k.royalties, k.platform_revenue, k.purchase_count)
+                 (k.deposited, k.withdrawn, k.purchase_volume, k.royalties, k.platform_revenue, k.purchase_count,
+                  k.refunded, k.royalties_refunded, k.platform_revenue_refunded, k.refund_count)
           ON CONFLICT (slot) DO UPDATE SET
             deposited = t.deposited + excluded.deposited,
             withdrawn = t.withdrawn + excluded.withdrawn,
             purchase_volume = t.purchase_volume + excluded.purchase_volume,
             royalties = t.royalties + excluded.royalties,
             platform_revenue = t.platform_revenue + excluded.platform_revenue,
-            purchase_count = t.purchase_count + excluded.purchase_count
+            purchase_count = t.purchase_count + excluded.purchase_count,
+            refunded = t.refunded + excluded.refunded,
+            royalties_refunded = t.royalties_refunded + excluded.royalties_refunded,
+            platform_revenue_refunded = t.platform_revenue_refunded + excluded.platform_revenue_refunded,
+            refund_count = t.refund_count + excluded.refund_count
           RETURNING t.slot
         )
         SELECT k.deposited AS kept_deposited, k.withdrawn AS kept_withdrawn, k.purchase_volume AS kept_purchase_volume,
                k.royalties AS kept_royalties, k.platform_revenue AS kept_platform_revenue,
-               k.purchase_count AS kept_purchase_count,
+               k.purchase_count AS kept_purchase_count, k.refunded AS kept_refunded,
+               k.royalties_refunded AS kept_royalties_refunded,
+               k.platform_revenue_refunded AS kept_platform_revenue_refunded, k.refund_count AS kept_refund_count,
                l.deposited, l.withdrawn, s.purchase_volume, s.royalties, s.platform_revenue, s.purchase_count,
+               r.refunded, r.royalties_refunded, r.platform_revenue_refunded, r.refund_count,
                (SELECT count(*) FROM repaired)::int AS repaired_rows
-          FROM ledger l, sales s, kept k`,
+          FROM ledger l, sales s, refunded r, kept k`,
     );
     const row = firstRow(rows, 'the running totals repair');
     return { kept: keptTotalsOf(row), ledger: totalsOf(row), repairedRows: row.repaired_rows };
@@ -520,22 +622,32 @@ export class ReconciliationRepository {
                  CASE WHEN e.system_account = 'funding' THEN -e.amount ELSE 0 END::bigint AS deposited,
                  CASE WHEN e.system_account = 'payout' THEN e.amount ELSE 0 END::bigint AS withdrawn,
                  0::bigint AS purchase_volume, 0::bigint AS royalties, 0::bigint AS platform_revenue,
-                 0::bigint AS purchase_count
+                 0::bigint AS purchase_count, 0::bigint AS refunded, 0::bigint AS royalties_refunded,
+                 0::bigint AS platform_revenue_refunded, 0::bigint AS refund_count
             FROM ledger_entries e
-           WHERE e.created_at >= ${from} AND e.created_at < ${to} AND e.system_account IS NOT NULL
+           WHERE e.created_at >= ${from} AND e.created_at < ${to} AND e.system_account IN ('funding', 'payout')
           UNION ALL
-          SELECT p.created_at, 0, 0, p.item_price, p.author_amount, p.platform_amount, 1
+          SELECT p.created_at, 0, 0, p.item_price, p.author_amount, p.platform_amount, 1, 0, 0, 0, 0
             FROM purchases p WHERE p.created_at >= ${from} AND p.created_at < ${to}
+          UNION ALL
+          SELECT r.created_at, 0, 0, 0, 0, 0, 0, r.amount, r.author_amount, r.platform_amount, 1
+            FROM refunds r WHERE r.created_at >= ${from} AND r.created_at < ${to}
         ), ledger AS (
           SELECT date_trunc('hour', created_at, 'UTC') AS bucket_start,
                  sum(deposited)::bigint AS deposited, sum(withdrawn)::bigint AS withdrawn,
                  sum(purchase_volume)::bigint AS purchase_volume, sum(royalties)::bigint AS royalties,
-                 sum(platform_revenue)::bigint AS platform_revenue, sum(purchase_count)::bigint AS purchase_count
+                 sum(platform_revenue)::bigint AS platform_revenue, sum(purchase_count)::bigint AS purchase_count,
+                 sum(refunded)::bigint AS refunded, sum(royalties_refunded)::bigint AS royalties_refunded,
+                 sum(platform_revenue_refunded)::bigint AS platform_revenue_refunded,
+                 sum(refund_count)::bigint AS refund_count
             FROM moves GROUP BY 1
         ), kept AS (
           SELECT bucket_start, sum(deposited)::bigint AS deposited, sum(withdrawn)::bigint AS withdrawn,
                  sum(purchase_volume)::bigint AS purchase_volume, sum(royalties)::bigint AS royalties,
-                 sum(platform_revenue)::bigint AS platform_revenue, sum(purchase_count)::bigint AS purchase_count
+                 sum(platform_revenue)::bigint AS platform_revenue, sum(purchase_count)::bigint AS purchase_count,
+                 sum(refunded)::bigint AS refunded, sum(royalties_refunded)::bigint AS royalties_refunded,
+                 sum(platform_revenue_refunded)::bigint AS platform_revenue_refunded,
+                 sum(refund_count)::bigint AS refund_count
             FROM hourly_rollups WHERE bucket_start >= ${from} AND bucket_start < ${to}
            GROUP BY bucket_start
         ), compared AS (
@@ -543,23 +655,34 @@ export class ReconciliationRepository {
                  coalesce(k.deposited, 0) AS kept_deposited, coalesce(k.withdrawn, 0) AS kept_withdrawn,
                  coalesce(k.purchase_volume, 0) AS kept_purchase_volume, coalesce(k.royalties, 0) AS kept_royalties,
                  coalesce(k.platform_revenue, 0) AS kept_platform_revenue,
-                 coalesce(k.purchase_count, 0) AS kept_purchase_count,
+                 coalesce(k.purchase_count, 0) AS kept_purchase_count, coalesce(k.refunded, 0) AS kept_refunded,
+                 coalesce(k.royalties_refunded, 0) AS kept_royalties_refunded,
+                 coalesce(k.platform_revenue_refunded, 0) AS kept_platform_revenue_refunded,
+                 coalesce(k.refund_count, 0) AS kept_refund_count,
                  coalesce(l.deposited, 0) AS deposited, coalesce(l.withdrawn, 0) AS withdrawn,
                  coalesce(l.purchase_volume, 0) AS purchase_volume, coalesce(l.royalties, 0) AS royalties,
-                 coalesce(l.platform_revenue, 0) AS platform_revenue, coalesce(l.purchase_count, 0) AS purchase_count
+                 coalesce(l.platform_revenue, 0) AS platform_revenue, coalesce(l.purchase_count, 0) AS purchase_count,
+                 coalesce(l.refunded, 0) AS refunded, coalesce(l.royalties_refunded, 0) AS royalties_refunded,
+                 coalesce(l.platform_revenue_refunded, 0) AS platform_revenue_refunded,
+                 coalesce(l.refund_count, 0) AS refund_count
             FROM ledger l FULL JOIN kept k ON k.bucket_start = l.bucket_start
         ), drift AS (
           SELECT * FROM compared
-           WHERE (deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
+           WHERE (deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count,
+                  refunded, royalties_refunded, platform_revenue_refunded, refund_count)
                  IS DISTINCT FROM
                  (kept_deposited, kept_withdrawn, kept_purchase_volume, kept_royalties, kept_platform_revenue,
-                  kept_purchase_count)
+                  kept_purchase_count, kept_refunded, kept_royalties_refunded, kept_platform_revenue_refunded,
+                  kept_refund_count)
         ), repaired AS (
           INSERT INTO hourly_rollups AS r
-            (bucket_start, slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count)
+            (bucket_start, slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count,
+             refunded, royalties_refunded, platform_revenue_refunded, refund_count)
           SELECT bucket_start, 0, deposited - kept_deposited, withdrawn - kept_withdrawn,
                  purchase_volume - kept_purchase_volume, royalties - kept_royalties,
-                 platform_revenue - kept_platform_revenue, purchase_count - kept_purchase_count
+                 platform_revenue - kept_platform_revenue, purchase_count - kept_purchase_count,
+                 refunded - kept_refunded, royalties_refunded - kept_royalties_refunded,
+                 platform_revenue_refunded - kept_platform_revenue_refunded, refund_count - kept_refund_count
             FROM drift
           ON CONFLICT (bucket_start, slot) DO UPDATE SET
             deposited = r.deposited + excluded.deposited,
@@ -567,7 +690,11 @@ export class ReconciliationRepository {
             purchase_volume = r.purchase_volume + excluded.purchase_volume,
             royalties = r.royalties + excluded.royalties,
             platform_revenue = r.platform_revenue + excluded.platform_revenue,
-            purchase_count = r.purchase_count + excluded.purchase_count
+            purchase_count = r.purchase_count + excluded.purchase_count,
+            refunded = r.refunded + excluded.refunded,
+            royalties_refunded = r.royalties_refunded + excluded.royalties_refunded,
+            platform_revenue_refunded = r.platform_revenue_refunded + excluded.platform_revenue_refunded,
+            refund_count = r.refund_count + excluded.refund_count
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,
@@ -604,36 +731,53 @@ export class ReconciliationRepository {
     const to = window.to.toISOString();
     const rows = await this.withTimeout(
       (sql) => sql<CountedRows<WindowCountColumns, AuthorDriftColumns>>`
-        WITH ledger AS (
-          SELECT author_wallet_id, date_trunc(${grain}, created_at, 'UTC') AS bucket_start,
-                 count(*)::bigint AS sales_count, sum(item_price)::bigint AS gross_volume,
-                 sum(author_amount)::bigint AS royalty
+        WITH flows AS (
+          SELECT author_wallet_id, created_at, 1::bigint AS sales_count, item_price AS gross_volume,
+                 author_amount AS royalty, 0::bigint AS refunded_volume, 0::bigint AS royalty_refunded
             FROM purchases WHERE created_at >= ${from} AND created_at < ${to}
+          UNION ALL
+          SELECT p.author_wallet_id, r.created_at, 0, 0, 0, r.amount, r.author_amount
+            FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+           WHERE r.created_at >= ${from} AND r.created_at < ${to}
+        ), ledger AS (
+          SELECT author_wallet_id, date_trunc(${grain}, created_at, 'UTC') AS bucket_start,
+                 sum(sales_count)::bigint AS sales_count, sum(gross_volume)::bigint AS gross_volume,
+                 sum(royalty)::bigint AS royalty, sum(refunded_volume)::bigint AS refunded_volume,
+                 sum(royalty_refunded)::bigint AS royalty_refunded
+            FROM flows
            GROUP BY 1, 2
         ), kept AS (
-          SELECT author_wallet_id, ${sql(column)} AS bucket_start, sales_count, gross_volume, royalty
+          SELECT author_wallet_id, ${sql(column)} AS bucket_start, sales_count, gross_volume, royalty, refunded_volume,
+                 royalty_refunded
             FROM ${sql(table)} WHERE ${sql(column)} >= ${from} AND ${sql(column)} < ${to}
         ), compared AS (
           SELECT coalesce(l.author_wallet_id, k.author_wallet_id) AS author_wallet_id,
                  coalesce(l.bucket_start, k.bucket_start) AS bucket_start,
                  coalesce(k.sales_count, 0) AS kept_sales_count, coalesce(k.gross_volume, 0) AS kept_gross_volume,
-                 coalesce(k.royalty, 0) AS kept_royalty,
+                 coalesce(k.royalty, 0) AS kept_royalty, coalesce(k.refunded_volume, 0) AS kept_refunded_volume,
+                 coalesce(k.royalty_refunded, 0) AS kept_royalty_refunded,
                  coalesce(l.sales_count, 0) AS sales_count, coalesce(l.gross_volume, 0) AS gross_volume,
-                 coalesce(l.royalty, 0) AS royalty
+                 coalesce(l.royalty, 0) AS royalty, coalesce(l.refunded_volume, 0) AS refunded_volume,
+                 coalesce(l.royalty_refunded, 0) AS royalty_refunded
             FROM ledger l
             FULL JOIN kept k ON k.author_wallet_id = l.author_wallet_id AND k.bucket_start = l.bucket_start
         ), drift AS (
           SELECT * FROM compared
-           WHERE (sales_count, gross_volume, royalty) IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty)
+           WHERE (sales_count, gross_volume, royalty, refunded_volume, royalty_refunded)
+                 IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty, kept_refunded_volume,
+                                   kept_royalty_refunded)
         ), repaired AS (
-          INSERT INTO ${sql(table)} AS a (author_wallet_id, ${sql(column)}, sales_count, gross_volume, royalty)
+          INSERT INTO ${sql(table)} AS a
+            (author_wallet_id, ${sql(column)}, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded)
           SELECT author_wallet_id, bucket_start, sales_count - kept_sales_count, gross_volume - kept_gross_volume,
-                 royalty - kept_royalty
+                 royalty - kept_royalty, refunded_volume - kept_refunded_volume, royalty_refunded - kept_royalty_refunded
             FROM drift
           ON CONFLICT (author_wallet_id, ${sql(column)}) DO UPDATE SET
             sales_count = a.sales_count + excluded.sales_count,
             gross_volume = a.gross_volume + excluded.gross_volume,
-            royalty = a.royalty + excluded.royalty
+            royalty = a.royalty + excluded.royalty,
+            refunded_volume = a.refunded_volume + excluded.refunded_volume,
+            royalty_refunded = a.royalty_refunded + excluded.royalty_refunded
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,
@@ -655,11 +799,15 @@ export class ReconciliationRepository {
           salesCount: toSafeInteger(row.kept_sales_count),
           grossVolume: toSafeInteger(row.kept_gross_volume),
           royalty: toSafeInteger(row.kept_royalty),
+          refundedVolume: toSafeInteger(row.kept_refunded_volume),
+          royaltyRefunded: toSafeInteger(row.kept_royalty_refunded),
         },
         ledger: {
           salesCount: toSafeInteger(row.sales_count),
           grossVolume: toSafeInteger(row.gross_volume),
           royalty: toSafeInteger(row.royalty),
+          refundedVolume: toSafeInteger(row.refunded_volume),
+          royaltyRefunded: toSafeInteger(row.royalty_refunded),
         },
       })),
     };
@@ -670,15 +818,21 @@ export class ReconciliationRepository {
    * against the sum of its entries, each carry against its purchases, and any entries in the
    * same id range that name no wallet. The last chunk's range runs to the largest uuid.
    */
-  async compareWalletChunk(params: { after: string | undefined; walletLimit: number; detailLimit: number }): Promise<WalletChunk> {
+  async compareWalletChunk(params: {
+    after: string | undefined;
+    walletLimit: number;
+    detailLimit: number;
+    platformWalletId: string | undefined;
+  }): Promise<WalletChunk> {
     const { after, walletLimit, detailLimit } = params;
+    const platform = params.platformWalletId ?? UUID_MAX;
     const rows = await this.withTimeout((sql) => {
       const walletsAfter = after === undefined ? sql`` : sql`WHERE id > ${after}`;
       const entriesAfter = after === undefined ? sql`` : sql`AND e.wallet_id > ${after}`;
       const authorsAfter = after === undefined ? sql`` : sql`AND p.author_wallet_id > ${after}`;
       return sql<CountedRows<WalletCountColumns, WalletDriftColumns>>`
         WITH chunk AS (
-          SELECT id, balance, fractional_balance FROM wallets ${walletsAfter} ORDER BY id LIMIT ${walletLimit}
+          SELECT id, balance, fractional_balance, debt FROM wallets ${walletsAfter} ORDER BY id LIMIT ${walletLimit}
         ), bounds AS (
           SELECT count(*)::int AS wallets,
                  (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id,
@@ -694,32 +848,59 @@ export class ReconciliationRepository {
           SELECT s.wallet_id, sum(s.balance)::bigint AS amount
             FROM wallet_balance_slots s JOIN chunk c ON c.id = s.wallet_id GROUP BY s.wallet_id
         ), royalties AS (
-          SELECT p.author_wallet_id AS wallet_id,
-                 (sum(p.item_price * p.royalty_percent) - 100 * sum(p.author_amount))::bigint AS carry
-            FROM purchases p, bounds b
-           WHERE p.author_wallet_id <= b.upper ${authorsAfter}
-           GROUP BY p.author_wallet_id
+          -- The carry is what the identity leaves of the exact shares: sum(percent * (price - refunded))
+          -- - 100 * (royalty cents credited - taken back), refunds counted on their purchase's author.
+          SELECT f.wallet_id, (sum(f.owed_centi_cents) - 100 * sum(f.credited_cents))::bigint AS carry
+            FROM (SELECT p.author_wallet_id AS wallet_id, p.item_price * p.royalty_percent AS owed_centi_cents,
+                         p.author_amount AS credited_cents
+                    FROM purchases p, bounds b
+                   WHERE p.author_wallet_id <= b.upper ${authorsAfter}
+                  UNION ALL
+                  SELECT p.author_wallet_id, -r.amount * r.royalty_percent, -r.author_amount
+                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id, bounds b
+                   WHERE p.author_wallet_id <= b.upper ${authorsAfter}) f
+           GROUP BY f.wallet_id
+        ), debts AS (
+          -- Debt comes from refunds a payee could not cover and goes with the credits that repaid it.
+          SELECT d.wallet_id, sum(d.cents)::bigint AS debt
+            FROM (SELECT p.author_wallet_id AS wallet_id, r.author_debt AS cents
+                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.author_debt > 0
+                  UNION ALL
+                  SELECT ${platform}::uuid, r.platform_debt FROM refunds r WHERE r.platform_debt > 0
+                  UNION ALL
+                  SELECT p.buyer_wallet_id, -r.buyer_debt_repaid
+                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.buyer_debt_repaid > 0
+                  UNION ALL
+                  SELECT p.author_wallet_id, -p.author_debt_repaid FROM purchases p WHERE p.author_debt_repaid > 0
+                  UNION ALL
+                  SELECT x.wallet_id, -x.debt_repaid FROM deposits x WHERE x.debt_repaid > 0) d
+            JOIN chunk c ON c.id = d.wallet_id
+           GROUP BY d.wallet_id
         ), compared AS (
           SELECT coalesce(c.id, l.wallet_id) AS wallet_id, c.id IS NULL AS orphan,
                  c.balance + coalesce(s.amount, 0) AS kept_balance, coalesce(l.amount, 0) AS ledger_balance,
                  coalesce(l.entries, 0) AS entries,
-                 c.fractional_balance AS kept_carry, coalesce(r.carry, 0) AS ledger_carry
+                 c.fractional_balance AS kept_carry, coalesce(r.carry, 0) AS ledger_carry,
+                 c.debt AS kept_debt, coalesce(dt.debt, 0) AS ledger_debt
             FROM chunk c
             FULL JOIN ledger l ON l.wallet_id = c.id
             LEFT JOIN slots s ON s.wallet_id = c.id
             LEFT JOIN royalties r ON r.wallet_id = c.id
+            LEFT JOIN debts dt ON dt.wallet_id = c.id
         )
-        SELECT b.wallets, b.last_id, n.balance_drifts, n.carry_drifts, n.orphans, d.*
+        SELECT b.wallets, b.last_id, n.balance_drifts, n.carry_drifts, n.debt_drifts, n.orphans, d.*
           FROM bounds b
          CROSS JOIN (
            SELECT count(*) FILTER (WHERE NOT orphan AND kept_balance IS DISTINCT FROM ledger_balance)::int AS balance_drifts,
                   count(*) FILTER (WHERE NOT orphan AND kept_carry IS DISTINCT FROM ledger_carry)::int AS carry_drifts,
+                  count(*) FILTER (WHERE NOT orphan AND kept_debt IS DISTINCT FROM ledger_debt)::int AS debt_drifts,
                   count(*) FILTER (WHERE orphan)::int AS orphans
              FROM compared
          ) n
           LEFT JOIN LATERAL (
             SELECT * FROM compared
              WHERE orphan OR kept_balance IS DISTINCT FROM ledger_balance OR kept_carry IS DISTINCT FROM ledger_carry
+                OR kept_debt IS DISTINCT FROM ledger_debt
              ORDER BY wallet_id LIMIT ${detailLimit}
           ) d ON true`;
     });
@@ -729,6 +910,7 @@ export class ReconciliationRepository {
       lastWalletId: head.last_id ?? undefined,
       balanceDriftCount: head.balance_drifts,
       carryDriftCount: head.carry_drifts,
+      debtDriftCount: head.debt_drifts,
       orphanCount: head.orphans,
       drifts: detailRows<WalletCountColumns, WalletDriftColumns>(rows, 'wallet_id').map((row) => ({
         walletId: row.wallet_id,
@@ -738,6 +920,8 @@ export class ReconciliationRepository {
         orphanEntries: row.orphan ? row.entries : 0,
         keptCarry: row.kept_carry,
         ledgerCarry: toSafeInteger(row.ledger_carry),
+        keptDebt: row.kept_debt === null ? null : toSafeInteger(row.kept_debt),
+        ledgerDebt: toSafeInteger(row.ledger_debt),
       })),
     };
   }
@@ -765,7 +949,10 @@ export class ReconciliationRepository {
                  - b.balance
                  - (SELECT coalesce(sum(s.balance), 0) FROM wallet_balance_slots s WHERE s.wallet_id = b.id) AS balance_diff,
                  (SELECT coalesce(sum(p.item_price * p.royalty_percent) - 100 * sum(p.author_amount), 0)
-                    FROM purchases p WHERE p.author_wallet_id = b.id) - b.fractional_balance AS carry_diff
+                    FROM purchases p WHERE p.author_wallet_id = b.id)
+                 - (SELECT coalesce(sum(r.amount * r.royalty_percent) - 100 * sum(r.author_amount), 0)
+                      FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE p.author_wallet_id = b.id)
+                 - b.fractional_balance AS carry_diff
             FROM batch b
         ), locked AS MATERIALIZED (
           -- Row values here are the latest committed ones (read after the lock is granted).
@@ -871,13 +1058,14 @@ export class ReconciliationRepository {
       const purchasesAfter = after === undefined ? sql`` : sql`WHERE id > ${after}`;
       return sql<CountedRows<PurchaseCountColumns, PurchaseDriftColumns>>`
         WITH chunk AS (
-          SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount
+          SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount, author_debt_repaid
             FROM purchases ${purchasesAfter} ORDER BY id LIMIT ${purchaseLimit}
         ), legs AS (
+          -- Royalty cents that repaid the author's debt go to receivables (no wallet id).
           SELECT c.id, leg.wallet_id, leg.amount
             FROM chunk c CROSS JOIN LATERAL (
-              VALUES (c.buyer_wallet_id, -c.item_price), (c.author_wallet_id, c.author_amount),
-                     (${platform}::uuid, c.platform_amount)
+              VALUES (c.buyer_wallet_id, -c.item_price), (c.author_wallet_id, c.author_amount - c.author_debt_repaid),
+                     (NULL::uuid, c.author_debt_repaid), (${platform}::uuid, c.platform_amount)
             ) AS leg (wallet_id, amount)
            WHERE leg.amount <> 0
         ), expected AS (
@@ -887,9 +1075,9 @@ export class ReconciliationRepository {
             FROM chunk c JOIN ledger_entries e ON e.transaction_id = c.id
            GROUP BY e.transaction_id, e.wallet_id
         ), mismatched AS (
-          -- Entries to a system account (no wallet id) match no expected row, so they count too.
+          -- Entries to a system account (no wallet id) match only the receivables leg.
           SELECT DISTINCT coalesce(x.id, p.id) AS id
-            FROM expected x FULL JOIN posted p ON p.id = x.id AND p.wallet_id = x.wallet_id
+            FROM expected x FULL JOIN posted p ON p.id = x.id AND p.wallet_id IS NOT DISTINCT FROM x.wallet_id
            WHERE (x.amount, x.legs) IS DISTINCT FROM (p.amount, p.legs)
         ), detailed AS (
           SELECT c.*, x.*, y.*
@@ -899,6 +1087,7 @@ export class ReconciliationRepository {
              SELECT coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = c.buyer_wallet_id), 0)::bigint AS buyer_expected,
                     coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = c.author_wallet_id), 0)::bigint AS author_expected,
                     coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = ${platform}::uuid), 0)::bigint AS platform_expected,
+                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id IS NULL), 0)::bigint AS other_expected,
                     count(*)::int AS expected_legs
                FROM legs l WHERE l.id = c.id
            ) x
@@ -930,7 +1119,7 @@ export class ReconciliationRepository {
           buyer: toSafeInteger(row.buyer_expected),
           author: toSafeInteger(row.author_expected),
           platform: toSafeInteger(row.platform_expected),
-          other: 0,
+          other: toSafeInteger(row.other_expected),
           legs: row.expected_legs,
         },
         posted: {
@@ -939,6 +1128,98 @@ export class ReconciliationRepository {
           platform: toSafeInteger(row.platform_posted),
           other: toSafeInteger(row.other_posted),
           legs: row.posted_legs,
+        },
+      })),
+    };
+  }
+  /**
+   * The next `refundLimit` refunds after `after` (in id order) against their entries, by party:
+   * the buyer gets the amount less the debt it repaid, the author and the platform give up their
+   * parts less what became their debt, receivables take the difference, nothing else is posted.
+   * A wallet that plays two parts (the platform buying) shows the sum in each. Each refund's
+   * purchase is also checked to be refunded no more than its price.
+   */
+  async compareRefundChunk(params: {
+    after: string | undefined;
+    refundLimit: number;
+    detailLimit: number;
+    platformWalletId: string | undefined;
+  }): Promise<RefundChunk> {
+    const { after, refundLimit, detailLimit } = params;
+    const platform = params.platformWalletId ?? UUID_MAX;
+    const rows = await this.withTimeout((sql) => {
+      const refundsAfter = after === undefined ? sql`` : sql`WHERE r.id > ${after}`;
+      return sql<CountedRows<RefundCountColumns, RefundDriftColumns>>`
+        WITH chunk AS (
+          SELECT r.id, r.purchase_id, r.amount, r.author_amount, r.platform_amount, r.author_debt, r.platform_debt,
+                 r.buyer_debt_repaid, p.buyer_wallet_id, p.author_wallet_id, p.item_price,
+                 (SELECT sum(o.amount) FROM refunds o WHERE o.purchase_id = r.purchase_id)::bigint AS refunded
+            FROM refunds r JOIN purchases p ON p.id = r.purchase_id ${refundsAfter}
+           ORDER BY r.id LIMIT ${refundLimit}
+        ), parts AS (
+          SELECT c.*, c.amount - c.buyer_debt_repaid AS buyer_part, c.author_debt - c.author_amount AS author_part,
+                 c.platform_debt - c.platform_amount AS platform_part
+            FROM chunk c
+        ), compared AS (
+          -- Postings are summed per wallet, so a wallet with two parts (the platform buying, or
+          -- selling) expects both; a buyer is never its own author.
+          SELECT c.id, c.purchase_id, c.refunded, c.item_price,
+                 (c.buyer_part + CASE WHEN ${platform}::uuid = c.buyer_wallet_id THEN c.platform_part ELSE 0 END)::bigint
+                   AS buyer_expected,
+                 (c.author_part + CASE WHEN ${platform}::uuid = c.author_wallet_id THEN c.platform_part ELSE 0 END)::bigint
+                   AS author_expected,
+                 (c.platform_part + CASE WHEN ${platform}::uuid = c.buyer_wallet_id THEN c.buyer_part ELSE 0 END
+                  + CASE WHEN ${platform}::uuid = c.author_wallet_id THEN c.author_part ELSE 0 END)::bigint AS platform_expected,
+                 (c.buyer_debt_repaid - c.author_debt - c.platform_debt)::bigint AS receivables_expected,
+                 y.*
+            FROM parts c
+           CROSS JOIN LATERAL (
+             SELECT coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = c.buyer_wallet_id), 0)::bigint AS buyer_posted,
+                    coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = c.author_wallet_id), 0)::bigint AS author_posted,
+                    coalesce(sum(e.amount) FILTER (WHERE e.wallet_id = ${platform}::uuid), 0)::bigint AS platform_posted,
+                    coalesce(sum(e.amount) FILTER (WHERE e.system_account = 'receivables'), 0)::bigint AS receivables_posted,
+                    coalesce(sum(e.amount) FILTER (
+                      WHERE coalesce(e.system_account, '') <> 'receivables'
+                        AND (e.wallet_id IS NULL
+                             OR e.wallet_id NOT IN (c.buyer_wallet_id, c.author_wallet_id, ${platform}::uuid))
+                    ), 0)::bigint AS other_posted
+               FROM ledger_entries e WHERE e.transaction_id = c.id
+           ) y
+        ), drift AS (
+          SELECT * FROM compared
+           WHERE refunded > item_price
+              OR (buyer_posted, author_posted, platform_posted, receivables_posted, other_posted)
+                 IS DISTINCT FROM (buyer_expected, author_expected, platform_expected, receivables_expected, 0::bigint)
+        )
+        SELECT (SELECT count(*) FROM chunk)::int AS refunds,
+               (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id,
+               (SELECT count(*) FROM drift)::int AS drift_count, d.*
+          FROM (SELECT 1) one
+          LEFT JOIN LATERAL (SELECT * FROM drift ORDER BY id LIMIT ${detailLimit}) d ON true`;
+    });
+    const head = firstRow(rows, 'the refund comparison');
+    return {
+      refundsChecked: head.refunds,
+      lastRefundId: head.last_id ?? undefined,
+      driftCount: head.drift_count,
+      drifts: detailRows<RefundCountColumns, RefundDriftColumns>(rows, 'id').map((row) => ({
+        refundId: row.id,
+        purchaseId: row.purchase_id,
+        refundedCents: toSafeInteger(row.refunded),
+        itemPriceCents: toSafeInteger(row.item_price),
+        expected: {
+          buyer: toSafeInteger(row.buyer_expected),
+          author: toSafeInteger(row.author_expected),
+          platform: toSafeInteger(row.platform_expected),
+          receivables: toSafeInteger(row.receivables_expected),
+          other: 0,
+        },
+        posted: {
+          buyer: toSafeInteger(row.buyer_posted),
+          author: toSafeInteger(row.author_posted),
+          platform: toSafeInteger(row.platform_posted),
+          receivables: toSafeInteger(row.receivables_posted),
+          other: toSafeInteger(row.other_posted),
         },
       })),
     };

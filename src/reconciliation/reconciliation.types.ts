@@ -8,9 +8,11 @@ export const CHECK_NAMES = [
   'author_daily_rollups',
   'wallet_balances',
   'wallet_carries',
+  'wallet_debts',
   'ledger_sum',
   'transaction_balance',
   'purchase_legs',
+  'refund_legs',
   'orphan_entries',
 ] as const;
 
@@ -44,6 +46,7 @@ export const CHECKED_COUNTERS = [
   'wallets',
   'ledgerEntries',
   'purchases',
+  'refunds',
 ] as const;
 
 export type CheckedCounter = (typeof CHECKED_COUNTERS)[number];
@@ -59,6 +62,7 @@ export const NOTHING_CHECKED: Readonly<CheckedCounts> = {
   wallets: 0,
   ledgerEntries: 0,
   purchases: 0,
+  refunds: 0,
 };
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;

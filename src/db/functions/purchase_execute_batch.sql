@@ -150,12 +150,12 @@ BEGIN
 
   INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id,
                          item_price, royalty_percent, author_amount, platform_amount,
-                         fractional_before, fractional_after, created_at)
+                         fractional_before, fractional_after, author_debt_repaid, created_at)
   SELECT c.id, c.user_id, c.key, c.hash, c.buyer, c.author, c.price, p_royalty_percent, c.author_amount,
-         c.platform_amount, c.before, c.after, v_at
+         c.platform_amount, c.before, c.after, c.debt_repaid, v_at
     FROM unnest(c_ids, c_users, c_keys, c_hashes, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents,
-                c_platform_amounts_cents, c_carries_before, c_carries_after)
-      AS c (id, user_id, key, hash, buyer, author, price, author_amount, platform_amount, before, after);
+                c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents)
+      AS c (id, user_id, key, hash, buyer, author, price, author_amount, platform_amount, before, after, debt_repaid);
 
   -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing. Royalty cents that
   -- repaid the author's debt go to the receivables account, not the author's wallet.

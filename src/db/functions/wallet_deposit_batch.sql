@@ -73,9 +73,9 @@ BEGIN
 
     INSERT INTO ledger_transactions (id, type, created_at) VALUES (p_deposit_ids[i], 'deposit', v_at);
     INSERT INTO deposits (id, user_id, idempotency_key, request_hash, wallet_id, amount,
-                          balance_after, fractional_balance_after, debt_after, created_at)
+                          balance_after, fractional_balance_after, debt_after, debt_repaid, created_at)
     VALUES (p_deposit_ids[i], p_user_ids[i], p_idempotency_keys[i], p_request_hashes[i], p_wallet_ids[i],
-            p_amounts_cents[i], v_balance_cents, v_carry_centi_cents, v_debt_cents, v_at);
+            p_amounts_cents[i], v_balance_cents, v_carry_centi_cents, v_debt_cents, v_debt_repaid_cents, v_at);
     INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
     SELECT p_deposit_ids[i], leg.wallet_id, leg.system_account, leg.amount, v_at
       FROM (VALUES (NULL::uuid, 'funding', -p_amounts_cents[i]),

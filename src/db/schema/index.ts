@@ -46,6 +46,8 @@ export const wallets = pgTable(
     uniqueIndex('wallets_user_id_key').on(t.userId),
     check('wallets_balance_non_negative', sql`${t.balanceCents} >= 0`),
     check('wallets_fractional_balance_range', sql`${t.carryCentiCents} BETWEEN 0 AND 99`),
+    // The financial report's outstanding debt reads only the wallets in debt.
+    index('wallets_in_debt_idx').on(t.id).where(sql`${t.debtCents} > 0`),
     check('wallets_debt_non_negative', sql`${t.debtCents} >= 0`),
     // A wallet in debt has nothing in its row: any credit would have repaid the debt first.
     check('wallets_debt_or_balance', sql`${t.debtCents} = 0 OR ${t.balanceCents} = 0`),
@@ -131,6 +133,8 @@ export const deposits = pgTable(
     balanceAfterCents: cents('balance_after').notNull(),
     carryAfterCentiCents: integer('fractional_balance_after').notNull(),
     debtAfterCents: cents('debt_after').notNull().default(0),
+    // Of amount, the cents that repaid the wallet's debt (posted to receivables, not the wallet).
+    debtRepaidCents: cents('debt_repaid').notNull().default(0),
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
@@ -139,6 +143,9 @@ export const deposits = pgTable(
       .where(sql`${t.idempotencyKey} IS NOT NULL`),
     index('deposits_wallet_id_idx').on(t.walletId),
     check('deposits_amount_range', sql`${t.amountCents} BETWEEN 1 AND 1000000000`),
+    check('deposits_debt_repaid_range', sql`${t.debtRepaidCents} BETWEEN 0 AND ${t.amountCents}`),
+    // Reconciliation's debt check reads only the deposits that repaid a debt.
+    index('deposits_debt_repaid_idx').on(t.walletId).where(sql`${t.debtRepaidCents} > 0`),
   ],
 );
 
@@ -185,6 +192,8 @@ export const purchases = pgTable(
     platformAmountCents: cents('platform_amount').notNull(),
     carryBeforeCentiCents: smallint('fractional_before').notNull(),
     carryAfterCentiCents: smallint('fractional_after').notNull(),
+    // Of author_amount, the cents that repaid the author's debt (posted to receivables, ADR 0017).
+    authorDebtRepaidCents: cents('author_debt_repaid').notNull().default(0),
     status: text('status').notNull().default('completed'),
     createdAt: timestamptz('created_at').notNull(),
   },
@@ -196,6 +205,9 @@ export const purchases = pgTable(
     check('purchases_item_price_range', sql`${t.itemPriceCents} BETWEEN 1 AND 1000000000`),
     check('purchases_split_sums_to_price', sql`${t.authorAmountCents} + ${t.platformAmountCents} = ${t.itemPriceCents}`),
     check('purchases_not_self', sql`${t.buyerWalletId} <> ${t.authorWalletId}`),
+    check('purchases_author_debt_repaid_range', sql`${t.authorDebtRepaidCents} BETWEEN 0 AND ${t.authorAmountCents}`),
+    // Reconciliation's debt check reads only the purchases whose royalty repaid a debt.
+    index('purchases_author_debt_repaid_idx').on(t.authorWalletId).where(sql`${t.authorDebtRepaidCents} > 0`),
     check(
       'purchases_carry_identity',
       sql`100 * ${t.authorAmountCents} + ${t.carryAfterCentiCents} = ${t.itemPriceCents} * ${t.royaltyPercent} + ${t.carryBeforeCentiCents}`,

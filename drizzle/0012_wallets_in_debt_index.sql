@@ -1,0 +1,1 @@
+CREATE INDEX "wallets_in_debt_idx" ON "wallets" USING btree ("id") WHERE "wallets"."debt" > 0;
