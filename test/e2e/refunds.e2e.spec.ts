@@ -88,6 +88,11 @@ describe('refunds (e2e)', () => {
     const untouched = await t.api.get(`/purchases/${purchaseIds[0]}`, { userId: buyer.userId });
     expect(untouched.body).toMatchObject({ status: 'completed', refundedAmount: 0, refunds: [] });
 
+    // The refund.created event carries the refund exactly as the API returned it.
+    const events = await t.db.sql<{ data: unknown }[]>`
+      SELECT data FROM events WHERE type = 'refund.created' AND data->>'id' = ${response.body.id as string}`;
+    expect(events.map((event) => event.data)).toEqual([response.body]);
+
     const ledger = await t.api.get(`/wallets/${buyer.id}/ledger`, { userId: buyer.userId });
     expect(ledger.body.items[0]).toMatchObject({ type: 'refund', amount: 99, purchaseId: purchaseIds[2], transactionId: response.body.id });
   });

@@ -113,6 +113,15 @@ BEGIN
     refunded_volume = a.refunded_volume + excluded.refunded_volume,
     royalty_refunded = a.royalty_refunded + excluded.royalty_refunded;
 
+  -- The outbox (ADR 0030): data is the refund as toRefundDto returns it.
+  PERFORM events_append(
+    p_type => 'refund.created', p_wallet_ids => ARRAY[v_purchase.buyer_wallet_id],
+    p_counterparty_wallet_ids => ARRAY[v_purchase.author_wallet_id],
+    p_data => ARRAY[json_build_object('id', p_refund_id, 'purchaseId', p_purchase_id, 'amount', v_amount_cents,
+                                      'authorAmount', v_author_amount_cents, 'platformAmount', v_platform_amount_cents,
+                                      'reason', p_reason, 'createdAt', api_instant(v_at))],
+    p_at => v_at);
+
   RETURN QUERY SELECT 'completed'::text, p_refund_id, p_request_hash, p_purchase_id, v_amount_cents,
     v_author_amount_cents, v_platform_amount_cents, v_purchase.royalty_percent, v_carry_before_centi_cents::smallint,
     v_carry_after_centi_cents::smallint, p_reason, v_at, v_remaining_cents - v_amount_cents;
