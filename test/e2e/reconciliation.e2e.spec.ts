@@ -506,3 +506,93 @@ describe('reconciliation across two instances (e2e)', () => {
     expect(runsAfter[0]!.n).toBe(runsBefore[0]!.n + completed.length);
   });
 });
+
+describe('reconciliation of refunds and debt (e2e)', () => {
+  let t: TestApp;
+  let buyer: TestWallet;
+  let author: TestWallet;
+  let refundId: string;
+
+  // Refunds of every kind: partial and full, one the author cannot cover (debt), and debt repaid
+  // by a deposit and by a royalty; the platform buys an item and has it refunded too.
+  beforeEach(async () => {
+    t = await startTestApp();
+    buyer = await createWallet(t.api, 50_000);
+    author = await createWallet(t.api);
+    const sales = [];
+    for (const price of [99, 1_000, 333]) sales.push((await purchase(t.api, buyer, author, price)).body.id as string);
+    const refundOf = async (purchaseId: string, body: object) => {
+      const response = await t.api.post(`/purchases/${purchaseId}/refunds`, { userId: ADMIN_USER_ID, idempotencyKey: randomUUID(), body });
+      expect(response.status).toBe(201);
+      return response.body.id as string;
+    };
+    await refundOf(sales[0]!, {});
+    await refundOf(sales[1]!, { amount: 250 });
+    const balance = (await t.api.get(`/wallets/${author.id}`, { userId: author.userId })).body.balance as number;
+    const withdrawal = await t.api.post(`/wallets/${author.id}/withdrawals`, {
+      userId: author.userId,
+      idempotencyKey: randomUUID(),
+      body: { amount: balance },
+    });
+    expect(withdrawal.status).toBe(201);
+    refundId = await refundOf(sales[1]!, {});
+    await deposit(t.api, author, 100);
+    await purchase(t.api, buyer, author, 500);
+    const platform: TestWallet = { id: (await t.api.post('/wallets', { userId: PLATFORM_USER_ID })).body.id, userId: PLATFORM_USER_ID };
+    await deposit(t.api, platform, 1_000);
+    await refundOf((await purchase(t.api, platform, author, 77)).body.id as string, { amount: 40 });
+    const [debts] = await t.db.sql<{ debt: string }[]>`SELECT debt::text FROM wallets WHERE id = ${author.id}`;
+    expect(Number(debts!.debt)).toBeGreaterThan(0);
+    await expectBooksBalanced(t.db.sql);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('a clean run over refunds, debt and repayments finds nothing and writes no row', async () => {
+    const before = await rowVersions(t);
+    const run = await runReconciliation(t);
+    expect(run).toMatchObject({ status: 'completed', driftCount: 0, correctedCount: 0, drifts: [] });
+    expect(run.checked!.refunds).toBe(4);
+    expect(await rowVersions(t)).toEqual(before);
+  });
+
+  it('repairs refund figures in the totals and rollups, and reports a wallet debt, a carry and a refund posting', async () => {
+    const [slot] = await t.db.sql`SELECT slot FROM running_totals ORDER BY slot LIMIT 1`;
+    await t.db.sql`UPDATE running_totals SET refunded = refunded + 3 WHERE slot = ${slot!.slot}`;
+    const [bucket] = await t.db.sql`SELECT bucket_start, slot FROM hourly_rollups ORDER BY bucket_start, slot LIMIT 1`;
+    await t.db.sql`
+      UPDATE hourly_rollups SET royalties_refunded = royalties_refunded + 13
+       WHERE bucket_start = ${bucket!.bucket_start} AND slot = ${bucket!.slot}`;
+    await t.db.sql`UPDATE author_hourly_rollups SET refunded_volume = refunded_volume - 17 WHERE author_wallet_id = ${author.id}`;
+    await t.db.sql`UPDATE wallets SET debt = debt + 5 WHERE id = ${author.id}`;
+    // A receivables posting slipped into a refund: its legs and its balance break.
+    await t.db.sql`
+      INSERT INTO ledger_entries (transaction_id, system_account, amount, created_at)
+      VALUES (${refundId}, 'receivables', 2, now())`;
+
+    const run = await runReconciliation(t);
+    expect(checksOf(run)).toEqual(
+      ['author_hourly_rollups', 'hourly_rollups', 'ledger_sum', 'refund_legs', 'running_totals', 'transaction_balance', 'wallet_debts'].sort(),
+    );
+    const byCheck = Object.fromEntries(run.drifts.map((drift) => [drift.check, drift]));
+    expect(byCheck.running_totals!.before.refunded - byCheck.running_totals!.expected.refunded).toBe(3);
+    expect(byCheck.hourly_rollups!.before.royaltiesRefunded - byCheck.hourly_rollups!.expected.royaltiesRefunded).toBe(13);
+    expect(byCheck.author_hourly_rollups!.expected.refundedVolume - byCheck.author_hourly_rollups!.before.refundedVolume).toBe(17);
+    expect(byCheck.wallet_debts).toMatchObject({ key: { walletId: author.id }, corrected: false });
+    expect(byCheck.wallet_debts!.before.debt - byCheck.wallet_debts!.expected.debt).toBe(5);
+    expect(byCheck.refund_legs).toMatchObject({ key: { refundId }, corrected: false });
+    expect(byCheck.refund_legs!.before.receivables - byCheck.refund_legs!.expected.receivables).toBe(2);
+    expect(run.correctedCount).toBe(3);
+
+    const again = await runReconciliation(t);
+    expect(checksOf(again)).toEqual(['ledger_sum', 'refund_legs', 'transaction_balance', 'wallet_debts'].sort());
+  });
+
+  it('finds a carry that no longer matches the sales net of refunds', async () => {
+    await t.db.sql`UPDATE wallets SET fractional_balance = (fractional_balance + 1) % 100 WHERE id = ${author.id}`;
+    const run = await runReconciliation(t);
+    expect(checksOf(run)).toEqual(['wallet_carries']);
+    expect(run.drifts[0]).toMatchObject({ key: { walletId: author.id }, corrected: false });
+  });
+});
