@@ -1,6 +1,5 @@
 import {
   CHECKED_COUNTERS,
-  CheckContext,
   CheckedCounts,
   CheckName,
   CheckStep,
@@ -38,7 +37,10 @@ class DriftLog {
  * `checked` figures, exact drift and correction counts by check, and the first
  * DRIFT_DETAILS_MAX drifts in the order they were found.
  */
-export async function runChecks(checks: readonly ReconciliationCheck<unknown>[], context: CheckContext): Promise<RunOutcome> {
+export async function runChecks<Context>(
+  checks: readonly ReconciliationCheck<unknown, Context>[],
+  context: Context,
+): Promise<RunOutcome> {
   const log = new DriftLog();
   const checked: CheckedCounts = { ...NOTHING_CHECKED };
   for (const check of checks) {

@@ -123,7 +123,7 @@ export interface CheckContext {
  * The runner (reconciliation.runner.ts) does the rest for every check alike: the `checked`
  * figures, the exact counts by check, the bounded details, the metrics and the log line.
  */
-export interface ReconciliationCheck<Row> {
+export interface ReconciliationCheck<Row, Context = CheckContext> {
   /**
    * The checks its drifts count under, in the order they are counted: usually one; several
    * when one statement serves them (a wallet's balance and carry, and orphan entries, come from
@@ -131,7 +131,7 @@ export interface ReconciliationCheck<Row> {
    */
   readonly names: readonly CheckName[];
   /** Walks its part of the books, calling `report` after every statement. */
-  run(context: CheckContext, report: (step: CheckStep<Row>) => void): Promise<void>;
+  run(context: Context, report: (step: CheckStep<Row>) => void): Promise<void>;
   /** How one drifted row reads in the run's details. */
   describe(row: Row): DriftDetail;
 }
