@@ -1,6 +1,8 @@
 // Demo data against a running service (`npm start`, then `npm run demo`): buyers and authors,
-// deposits, purchases whose odd prices exercise the centi-cent carry, an idempotent retry, a
-// withdrawal, a financial report, and copy-paste curl commands for every endpoint.
+// deposits, purchases whose odd prices exercise the centi-cent carry, a refund that takes back
+// exactly the royalty's centi-cents, an idempotent retry, a withdrawal, a refund the author can no
+// longer cover (debt) repaid by a deposit, a financial report, and copy-paste curl commands for
+// every endpoint.
 //
 //   DEMO_BASE_URL  the service (default http://localhost:3000)
 //   DEMO_ADMIN_ID  an admin user id (default the default PLATFORM_ACCOUNT_ID)
@@ -64,6 +66,26 @@ async function wallet(owner: Person) {
   return result.data;
 }
 
+/** The author's position in centi-cents (ADR 0017): what a refund lowers by exactly amount * royaltyPercent. */
+function position(state: { balance: number; fractionalBalance: number; debt: number }): number {
+  return 100 * (state.balance - state.debt) + state.fractionalBalance;
+}
+
+function describeWallet(state: { balance: number; fractionalBalance: number; debt: number }): string {
+  return `balance ${state.balance}, fractionalBalance ${state.fractionalBalance}, debt ${state.debt} (position ${position(state)} centi-cents)`;
+}
+
+/** A refund as the purchase's author, who may refund its own sales (as may an admin). */
+async function refund(author: Person, purchaseId: string, body: { amount?: number; reason?: string }) {
+  const result = await as(author.userId).request('post', '/purchases/{purchaseId}/refunds', {
+    path: { purchaseId },
+    header: { 'Idempotency-Key': randomUUID() },
+    body,
+  });
+  if (!result.ok) fail('refund', result);
+  return result.data;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function report(): Promise<void> {
@@ -90,11 +112,17 @@ async function report(): Promise<void> {
   say(`  still not completed after ${REPORT_POLL_ATTEMPTS} polls; is a worker running (APP_ROLE=all or worker)?`);
 }
 
-function curls(buyer: Person, author: Person, purchaseId: string): void {
+function curls(buyer: Person, author: Person, ids: { refundedPurchaseId: string; refundablePurchaseId: string }): void {
   const base = BASE_URL;
   const asBuyer = `-H 'X-User-Id: ${buyer.userId}'`;
+  const asAuthor = `-H 'X-User-Id: ${author.userId}'`;
   const asAdmin = `-H 'X-User-Id: ${ADMIN_ID}'`;
   const json = `-H 'Content-Type: application/json'`;
+  // A period around today (from inclusive, to exclusive), so that the reports include the demo's data.
+  const dayMs = 86_400_000;
+  const today = Math.floor(Date.now() / dayMs) * dayMs;
+  const from = new Date(today - 7 * dayMs).toISOString();
+  const to = new Date(today + dayMs).toISOString();
   say('\nTry it yourself (header auth: X-User-Id is the caller):');
   const lines = [
     `curl -s ${base}/health`,
@@ -106,11 +134,13 @@ function curls(buyer: Person, author: Person, purchaseId: string): void {
     `curl -s -X POST ${base}/wallets/${buyer.walletId}/deposit ${asBuyer} ${json} -d '{"amount":5000}'`,
     `curl -s -X POST ${base}/wallets/${buyer.walletId}/withdrawals ${asBuyer} ${json} -H 'Idempotency-Key: ${randomUUID()}' -d '{"amount":100}'`,
     `curl -s -i -X POST ${base}/purchases ${asBuyer} ${json} -H 'Idempotency-Key: ${randomUUID()}' -d '{"buyerWalletId":"${buyer.walletId}","authorWalletId":"${author.walletId}","itemPrice":99}'`,
-    `curl -s ${base}/purchases/${purchaseId} ${asBuyer}`,
-    `curl -s ${base}/wallets/${author.walletId}/royalties -H 'X-User-Id: ${author.userId}'`,
-    `curl -s -i -X POST ${base}/reports/financial ${asAdmin} ${json} -d '{"from":"2026-01-01T00:00:00.000Z","to":"2027-01-01T00:00:00.000Z"}'`,
+    `curl -s ${base}/purchases/${ids.refundedPurchaseId} ${asBuyer}   # status refunded, with its refund`,
+    `curl -s -i -X POST ${base}/purchases/${ids.refundablePurchaseId}/refunds ${asAuthor} ${json} -H 'Idempotency-Key: ${randomUUID()}' -d '{"amount":50,"reason":"customer_request"}'`,
+    `curl -s ${base}/wallets/${author.walletId} ${asAuthor}   # balance, fractionalBalance and debt`,
+    `curl -s ${base}/wallets/${author.walletId}/royalties ${asAuthor}`,
+    `curl -s -i -X POST ${base}/reports/financial ${asAdmin} ${json} -d '{"from":"${from}","to":"${to}"}'`,
     `curl -s ${base}/reports/financial/<jobId from the Location header> ${asAdmin}`,
-    `curl -s '${base}/reports/authors/top?limit=5' ${asAdmin}`,
+    `curl -s '${base}/reports/authors/top?from=${from}&to=${to}&limit=5' ${asAdmin}`,
     `curl -s -X POST ${base}/admin/reconciliations ${asAdmin}`,
     `curl -s ${base}/admin/reconciliations/<runId> ${asAdmin}`,
     `open ${base}/api            # Swagger UI: Authorize with a user id, then "Try it out"`,
@@ -135,11 +165,11 @@ async function main(): Promise<void> {
   const eve = await person('eve', 0);
 
   say('\nFour 99-cent purchases by alice from dana: 70% of 99 is 69.30 cents, so 30 centi-cents carry each time');
-  let lastPurchaseId = '';
+  const danaSales: string[] = [];
   for (let index = 1; index <= 4; index += 1) {
     const result = await buy(alice, dana, 99);
     if (!result.ok) fail('purchase', result);
-    lastPurchaseId = result.data.id;
+    danaSales.push(result.data.id);
     const author = await wallet(dana);
     say(
       `  #${index}: author +${result.data.authorAmount}, platform +${result.data.platformAmount}; ` +
@@ -148,6 +178,15 @@ async function main(): Promise<void> {
   }
   const dana4 = await wallet(dana);
   say(`  dana ends at ${dana4.balance} cents with fractionalBalance ${dana4.fractionalBalance} (expected 277 and 20)`);
+
+  say("\ndana refunds alice's third purchase: the author side gives up exactly 99 * 70 = 6930 centi-cents");
+  const [, , thirdSale, fourthSale] = danaSales;
+  const refunded = await refund(dana, thirdSale!, { reason: 'customer_request' });
+  const dana5 = await wallet(dana);
+  say(`  refund ${refunded.id}: alice +${refunded.amount}, author -${refunded.authorAmount}, platform -${refunded.platformAmount}`);
+  say(`  dana before: ${describeWallet(dana4)}`);
+  say(`  dana after:  ${describeWallet(dana5)} (expected 207 and 90)`);
+  say(`  position lowered by ${position(dana4) - position(dana5)} centi-cents (expected 6930)`);
 
   say('\nbob buys a 1999-cent course from eve: author 1399, platform 600');
   const course = await buy(bob, eve, 1_999);
@@ -167,7 +206,7 @@ async function main(): Promise<void> {
   const replayed = await buy(carol, eve, 1_000, key);
   say(`  retry: ${retried.status}; same key again: ${replayed.status}, Idempotent-Replayed ${replayed.ok && replayed.replayed}`);
 
-  say('\ndana withdraws 200 cents of royalties');
+  say('\ndana withdraws 200 cents of royalties, then refunds the fourth sale: 69 cents taken back, 7 in the wallet');
   const withdrawal = await as(dana.userId).request('post', '/wallets/{walletId}/withdrawals', {
     path: { walletId: dana.walletId },
     header: { 'Idempotency-Key': randomUUID() },
@@ -175,9 +214,19 @@ async function main(): Promise<void> {
   });
   if (!withdrawal.ok) fail('withdraw', withdrawal);
   say(`  withdrawal ${withdrawal.data.id}: ${cents(withdrawal.data.amount)}; dana now ${cents((await wallet(dana)).balance)}`);
+  const uncovered = await refund(dana, fourthSale!, {});
+  const dana6 = await wallet(dana);
+  say(`  refund ${uncovered.id}: alice +${uncovered.amount}, author -${uncovered.authorAmount}, platform -${uncovered.platformAmount}`);
+  say(`  dana: ${describeWallet(dana6)}; alice was refunded in full, the uncovered cents are dana's debt`);
+  const repay = await as(dana.userId).request('post', '/wallets/{walletId}/deposit', {
+    path: { walletId: dana.walletId },
+    body: { amount: 100 },
+  });
+  if (!repay.ok) fail('deposit', repay);
+  say(`  dana deposits 100 cents: the debt is repaid first; ${describeWallet(await wallet(dana))}`);
 
   await report();
-  curls(alice, dana, lastPurchaseId);
+  curls(alice, dana, { refundedPurchaseId: thirdSale!, refundablePurchaseId: danaSales[0]! });
 }
 
 main().catch((error: unknown) => {
