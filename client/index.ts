@@ -10,7 +10,8 @@
  *   });
  *   if (result.ok) console.log(result.data.authorAmount); else console.log(result.problem.code);
  */
-import type { components, paths } from './schema';
+// The extension lets the folder compile under every module resolution, nodenext included.
+import type { components, paths } from './schema.js';
 
 export type { components, paths };
 export type ProblemDetails = components['schemas']['ProblemDetailsDto'];
