@@ -199,7 +199,8 @@ BEGIN
     p_data => ARRAY(
       SELECT json_build_object('id', c.id, 'idempotencyKey', c.key, 'buyerWalletId', c.buyer,
                                'authorWalletId', c.author, 'itemPrice', c.price, 'authorAmount', c.author_amount,
-                               'platformAmount', c.platform_amount, 'status', 'completed', 'createdAt', api_instant(v_at))
+                               'platformAmount', c.platform_amount, 'status', 'completed', 'refundedAmount', 0,
+                               'refunds', json_build_array(), 'createdAt', api_instant(v_at))
         FROM unnest(c_ids, c_keys, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents)
           WITH ORDINALITY AS c (id, key, buyer, author, price, author_amount, platform_amount, ordinal)
        ORDER BY c.ordinal),

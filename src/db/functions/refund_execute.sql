@@ -42,10 +42,11 @@ BEGIN
     RETURN;
   END IF;
 
-  -- Buyer, author and platform in id order, the global lock order. Every refund of this purchase
-  -- takes the author's lock, so the refunded total below cannot change until this one commits.
+  -- Buyer and author in id order, the global lock order. Every refund of this purchase takes the
+  -- author's lock, so the refunded total below cannot change until this one commits. The
+  -- platform's part comes from this connection's slot (wallet_take_back), without its row lock.
   PERFORM 1 FROM wallets w
-   WHERE w.id IN (v_purchase.buyer_wallet_id, v_purchase.author_wallet_id, p_platform_wallet_id)
+   WHERE w.id IN (v_purchase.buyer_wallet_id, v_purchase.author_wallet_id)
    ORDER BY w.id FOR UPDATE;
 
   -- Under the lock: a same-key refund that committed while this one waited is a replay.

@@ -4,7 +4,7 @@ CREATE OR REPLACE FUNCTION wallet_view_json(p_wallet_id uuid) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
   RETURN (SELECT json_build_object('id', v.id, 'userId', v.user_id, 'balance', v.balance,
-                                   'fractionalBalance', v.fractional_balance,
+                                   'fractionalBalance', v.fractional_balance, 'debt', v.debt,
                                    'createdAt', api_instant(v.created_at), 'updatedAt', api_instant(v.updated_at))
             FROM wallet_view(p_wallet_id) v);
 END
