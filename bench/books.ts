@@ -45,6 +45,13 @@ export async function checkBooks(sql: Sql, tally: Tally | undefined): Promise<st
       books.totalsFromLedger.purchaseVolume === tally.purchaseVolumeCents,
       `purchase volume ${books.totalsFromLedger.purchaseVolume} in the database, ${tally.purchaseVolumeCents} answered 201`,
     );
+    const [refunds] = await sql<{ n: number; cents: string }[]>`
+      SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS cents FROM refunds`;
+    expect(refunds!.n === tally.freshRefundIds.size, `${refunds!.n} refunds in the database, ${tally.freshRefundIds.size} answered 201`);
+    expect(
+      Number(refunds!.cents) === tally.refundedCents,
+      `${refunds!.cents} cents refunded in the database, ${tally.refundedCents} answered 201`,
+    );
     const [deposits] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM deposits`;
     expect(deposits!.n === tally.freshDeposits, `${deposits!.n} deposits in the database, ${tally.freshDeposits} answered 201`);
     expect(

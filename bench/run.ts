@@ -31,12 +31,14 @@ import {
 import { fixed, formatStatuses, percentiles, table } from './stats';
 import {
   createFixture,
+  createRefundablePurchases,
   createReplayOriginals,
   deposits,
   Fixture,
   mixed,
   purchasesHotAuthor,
   purchasesSpread,
+  refunds,
   ReportStats,
   replays,
   startReportRequester,
@@ -71,6 +73,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const PURCHASE_LANES = Number(process.env.PURCHASE_LANES ?? '1');
 const BATCH_SIZE_MAX = Number(process.env.PURCHASE_BATCH_SIZE_MAX ?? '64');
 const REPORT_EVERY_MS = 200;
+/** The refund workload prepares this many purchases per second it runs (it cannot reach it here). */
+const REFUNDS_PER_SECOND_MAX = 4_000;
 const REPORT_POLL_MS = 50;
 
 /** The issue's targets at 64 clients. */
@@ -194,6 +198,20 @@ function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
       },
     },
     { name: 'deposits', prepare: async () => deposits(fixture(), tally) },
+    {
+      name: 'refunds',
+      prepare: async () => {
+        // Enough purchases that the clients never run out: each request refunds one in full.
+        const wanted = REFUNDS_PER_SECOND_MAX * (settings.seconds + settings.warmupSeconds);
+        const missing = Math.max(0, wanted - tally.freshPurchaseIds.size);
+        if (missing > 0) {
+          log(`creating ${missing} purchases to refund`);
+          await createRefundablePurchases(fixture(), missing, tally);
+        }
+        const pool = [...tally.freshPurchaseIds];
+        return refunds(pool, fixture(), tally);
+      },
+    },
     {
       name: 'mix',
       prepare: async () => mixed(fixture(), tally),

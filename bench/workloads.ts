@@ -19,7 +19,7 @@ export const PRICE_MAX_CENTS = 5_000;
 /** Each buyer's funding: enough for far more purchases than any run makes. */
 export const BUYER_FUNDING_CENTS = 1_000_000_000;
 
-type Kind = 'purchase' | 'deposit';
+type Kind = 'purchase' | 'deposit' | 'refund';
 
 interface SentOperation {
   kind: Kind;
@@ -39,6 +39,8 @@ export class Tally {
   replayedPurchases = 0;
   freshDeposits = 0;
   depositedCents = 0;
+  readonly freshRefundIds = new Set<string>();
+  refundedCents = 0;
   /** Sent but never answered (timeout, reset): their outcome is settled after the run. */
   readonly unanswered: SentOperation[] = [];
   /** Responses that a workload did not expect, by workload and status. */
@@ -60,6 +62,12 @@ export class Tally {
       if (this.freshPurchaseIds.has(id)) this.flag('purchase', 'duplicate purchase id in two fresh 201s');
       this.freshPurchaseIds.add(id);
       this.purchaseVolumeCents += operation.amountCents;
+    } else if (operation.kind === 'refund') {
+      if (replayed) return;
+      const { id, amount } = JSON.parse(response.body) as { id: string; amount: number };
+      if (this.freshRefundIds.has(id)) this.flag('refund', 'duplicate refund id in two fresh 201s');
+      this.freshRefundIds.add(id);
+      this.refundedCents += amount;
     } else if (!replayed) {
       this.freshDeposits += 1;
       this.depositedCents += operation.amountCents;
@@ -187,6 +195,35 @@ export function replays(originals: readonly BenchRequest[], tally: Tally): () =>
       },
       true,
     );
+}
+
+/**
+ * Full refunds of earlier purchases, as the admin, each purchase once: the pool is every purchase
+ * answered with a fresh 201 before this workload (topped up by `createRefundablePurchases`).
+ */
+export function refunds(pool: string[], fixture: Fixture, tally: Tally): () => ClientScript {
+  return () =>
+    moneyScript('refunds', tally, () => {
+      const purchaseId = pool.pop();
+      if (purchaseId === undefined) throw new Error('the refund workload ran out of purchases to refund');
+      const req: BenchRequest = {
+        method: 'POST',
+        path: `/purchases/${purchaseId}/refunds`,
+        headers: { 'X-User-Id': fixture.adminUserId, 'Idempotency-Key': randomUUID() },
+        body: '{}',
+      };
+      return { kind: 'refund', request: req, amountCents: 0 };
+    });
+}
+
+/** Purchases to refund: `count` more, over all buyers and authors, made before the workload starts. */
+export async function createRefundablePurchases(fixture: Fixture, count: number, tally: Tally): Promise<void> {
+  await inParallel(count, 32, async () => {
+    const price = randomPrice();
+    const req = purchaseRequest(pick(fixture.buyers), pick(fixture.authors), price);
+    const response = await expectStatus(await request(fixture.port, req), [201], 'purchase to refund');
+    tally.record({ kind: 'purchase', request: req, amountCents: price }, response);
+  });
 }
 
 /** Purchases over all authors with one deposit in every five requests. */
