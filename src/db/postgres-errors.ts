@@ -10,6 +10,7 @@ export const PgCode = {
   queryCanceled: '57014',
   adminShutdown: '57P01',
   cannotConnectNow: '57P03',
+  tooManyConnections: '53300',
 } as const;
 
 /** SQLSTATEs raised on purpose by the service's own SQL functions (src/db/functions/wallet_debit.sql). */
@@ -31,14 +32,20 @@ export function isRetryableTransactionError(error: unknown): boolean {
   return code === PgCode.serializationFailure || code === PgCode.deadlockDetected;
 }
 
-/** Connection-level failures: the database is down, restarting, or the connection was cut. */
+/**
+ * Connection-level failures: the database is down, restarting, out of connections
+ * (max_connections or a role's or database's limit: 53300), or the connection was cut.
+ */
 export function isDatabaseUnavailableError(error: unknown): boolean {
   const code = pgErrorCode(error);
-  if (code === PgCode.adminShutdown || code === PgCode.cannotConnectNow) return true;
+  if (code === PgCode.adminShutdown || code === PgCode.cannotConnectNow || code === PgCode.tooManyConnections) {
+    return true;
+  }
   return (
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
     code === 'CONNECT_TIMEOUT' ||
+    code === 'CONNECTION_WAIT_TIMEOUT' ||
     code === 'CONNECTION_CLOSED' ||
     code === 'CONNECTION_ENDED' ||
     code === 'CONNECTION_DESTROYED' ||
