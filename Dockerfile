@@ -1,3 +1,4 @@
+# Node.js 22, as package.json engines.node says (`npm run node:check` fails when the two differ).
 # Build: all dependencies, compile TypeScript to dist/.
 FROM node:22-slim AS build
 WORKDIR /app

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { logRequests, PinoLoggerService } from './pino-logger';
+import { createRootLogger, logRequests, PinoLoggerService, resolveLogFormat } from './pino-logger';
 
 /** A pino logger writing into an array of parsed lines. */
 function capture(level: pino.Level = 'info') {
@@ -32,6 +32,15 @@ describe('PinoLoggerService', () => {
       { level: 40, context: 'Payments', msg: 'store unavailable', walletId: 'w1' },
       { level: 50, context: 'Payments', msg: 'plain failure', walletId: undefined },
     ]);
+  });
+
+  it("puts Nest's start-up inventory at debug, so that info shows what matters", () => {
+    const { lines, logger } = capture('info');
+    Logger.overrideLogger(new PinoLoggerService(logger));
+    new Logger('InstanceLoader').log('AppModule dependencies initialized');
+    new Logger('RouterExplorer').log('Mapped {/wallets, POST} route');
+    new Logger('Bootstrap').log('started');
+    expect(lines.map(({ context, msg }) => `${String(context)}: ${String(msg)}`)).toEqual(['Bootstrap: started']);
   });
 
   it('serialises errors given as err or as the message, and Nest’s (message, stack) form', () => {
@@ -74,5 +83,60 @@ describe('logRequests', () => {
     await fastify.inject({ method: 'GET', url: '/x' });
     await fastify.close();
     expect(lines).toEqual([]);
+  });
+});
+
+describe('log format (LOG_FORMAT)', () => {
+  it.each([
+    ['auto', 'development', true, 'pretty'],
+    ['auto', 'test', true, 'pretty'],
+    ['auto', 'production', true, 'json'],
+    ['auto', 'development', false, 'json'],
+    ['auto', 'development', undefined, 'json'],
+    ['json', 'development', true, 'json'],
+    ['pretty', 'production', false, 'pretty'],
+  ] as const)('%s with NODE_ENV=%s and a terminal=%s is %s', (format, nodeEnv, isTty, expected) => {
+    expect(resolveLogFormat(format, nodeEnv, isTty)).toBe(expected);
+  });
+
+  /** A destination that records what is written, and claims to be a terminal or not. */
+  function sink(isTTY: boolean) {
+    const written: string[] = [];
+    const stream = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          written.push(chunk.toString());
+          done();
+        },
+      }),
+      { isTTY },
+    );
+    return { written, stream };
+  }
+
+  it('writes one human-readable line per entry at a terminal, JSON lines elsewhere', () => {
+    const tty = sink(true);
+    const pretty = createRootLogger({ level: 'info', format: 'auto', nodeEnv: 'development', destination: tty.stream });
+    pretty.info({ context: 'Payments', req: { method: 'POST', url: '/purchases' }, res: { statusCode: 201 } }, 'request completed');
+    const line = tty.written.join('').replace(/\u001b\[[0-9;]*m/g, '');
+    expect(line).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: \[Payments\] request completed POST \/purchases 201\n$/);
+
+    const pipe = sink(false);
+    const json = createRootLogger({ level: 'info', format: 'auto', nodeEnv: 'development', destination: pipe.stream });
+    json.info({ context: 'Payments' }, 'started');
+    expect(JSON.parse(pipe.written.join(''))).toMatchObject({ level: 30, context: 'Payments', msg: 'started' });
+  });
+
+  it('merges the mixin (the active trace when tracing is on) into every line', () => {
+    const pipe = sink(false);
+    const logger = createRootLogger({
+      level: 'info',
+      format: 'json',
+      nodeEnv: 'production',
+      destination: pipe.stream,
+      mixin: () => ({ trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) }),
+    });
+    logger.info('traced');
+    expect(JSON.parse(pipe.written.join(''))).toMatchObject({ msg: 'traced', trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) });
   });
 });

@@ -48,7 +48,8 @@ export function createRootLogger(options: RootLoggerOptions): Pino {
       colorize: destination.isTTY === true,
       singleLine: true,
       translateTime: 'SYS:HH:MM:ss.l',
-      ignore: 'pid,hostname,context,req,res,requestId',
+      // The start line's `urls` repeat its message; request lines say it all in the message.
+      ignore: 'pid,hostname,context,req,res,requestId,urls',
       messageFormat: '{if context}[{context}] {end}{msg}{if req} {req.method} {req.url} {res.statusCode}{end}',
     }),
   );
