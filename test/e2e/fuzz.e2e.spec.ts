@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import '../setup/seeded';
 import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { createWallet, TestWallet } from '../factories/wallets.factory';
+import { REFUND_AMOUNT_CENTS_MAX } from '../../src/purchases/dto/refund.dto';
+import { createWallet, purchase, TestWallet } from '../factories/wallets.factory';
 import { expectBooksBalanced } from '../setup/books';
 import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 
@@ -160,16 +161,27 @@ interface World {
   buyer: TestWallet;
   author: TestWallet;
   stranger: TestWallet;
+  /** Purchases of the buyer from the author, large enough that fuzzed refunds keep finding cents to give back. */
+  purchaseIds: string[];
 }
 
+/** What each of the world's purchases costs; refunds are fuzzed against them. */
+const WORLD_PURCHASE_CENTS = 5_000;
+const WORLD_PURCHASES = 4;
+
 function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
-  const { buyer, author, stranger } = world;
+  const { buyer, author, stranger, purchaseIds } = world;
   const pathId = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(buyer.id, author.id, stranger.id, buyer.id.toUpperCase()) },
     fc.uuid(),
     fc.constantFrom(...INJECTION).map(encodeURIComponent),
     fc.constantFrom('..', '.', '%2e%2e', '..%2f..%2fadmin', '%252e%252e%252f', 'null', '0', '-1', 'a'.repeat(2_000)),
     fc.string({ unit: 'grapheme', minLength: 1 }).map(encodeURIComponent),
+  );
+  // Refunds and purchase reads reach real purchases most of the time, and anything else otherwise.
+  const purchaseId = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...purchaseIds, purchaseIds[0]!.toUpperCase()) },
+    pathId,
   );
   const userId = fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(buyer.userId, author.userId, stranger.userId) },
@@ -204,7 +216,12 @@ function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
       path: () => fc.constant('/purchases'),
       body: bodyLike({ buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 100 }),
     }),
-    fc.constant({ method: 'GET', path: () => pathId.map((id) => `/purchases/${id}`), body: fc.constant(undefined) }),
+    fc.constant({ method: 'GET', path: () => purchaseId.map((id) => `/purchases/${id}`), body: fc.constant(undefined) }),
+    fc.constant({
+      method: 'POST',
+      path: () => purchaseId.map((id) => `/purchases/${id}/refunds`),
+      body: bodyLike({ amount: 10, reason: 'customer_request' }),
+    }),
     fc.constant({
       method: 'GET',
       path: () => fc.tuple(pathId, query).map(([id, q]) => `/wallets/${id}/royalties${q}`),
@@ -259,12 +276,15 @@ describe('fuzzing every endpoint (e2e)', () => {
 
   beforeAll(async () => {
     const t = await startTestApp();
-    world = {
-      t,
-      buyer: await createWallet(t.api, 1_000_000),
-      author: await createWallet(t.api),
-      stranger: await createWallet(t.api, 500),
-    };
+    const buyer = await createWallet(t.api, 1_000_000);
+    const author = await createWallet(t.api);
+    const purchaseIds: string[] = [];
+    for (let i = 0; i < WORLD_PURCHASES; i++) {
+      const bought = await purchase(t.api, buyer, author, WORLD_PURCHASE_CENTS);
+      if (bought.status !== 201) throw new Error(`purchase failed: ${bought.status} ${JSON.stringify(bought.body)}`);
+      purchaseIds.push(bought.body.id as string);
+    }
+    world = { t, buyer, author, stranger: await createWallet(t.api, 500), purchaseIds };
   });
   afterAll(async () => {
     await world.t.close();
@@ -275,6 +295,8 @@ describe('fuzzing every endpoint (e2e)', () => {
     const [row] = await world.t.db.sql`
       SELECT (SELECT count(*) FROM ledger_entries)::text AS entries,
              (SELECT count(*) FROM purchases)::text AS purchases,
+             (SELECT count(*) FROM refunds)::text AS refunds,
+             (SELECT coalesce(sum(debt), 0) FROM wallets)::text AS debts,
              (SELECT count(*) FROM wallets)::text AS wallets,
              (SELECT coalesce(sum(balance), 0) FROM wallets)::text AS balances,
              (SELECT coalesce(sum(fractional_balance), 0) FROM wallets)::text AS carries`;
@@ -310,7 +332,7 @@ describe('fuzzing every endpoint (e2e)', () => {
   });
 
   it('refuses every malformed money request and moves nothing', async () => {
-    const { buyer, author } = world;
+    const { buyer, author, purchaseIds } = world;
     // Only invalid amounts: each of these must be a 400.
     const badAmount = fc.oneof(
       fc.integer({ max: 0 }),
@@ -319,21 +341,23 @@ describe('fuzzing every endpoint (e2e)', () => {
       fc.constantFrom(Number.MAX_SAFE_INTEGER + 2, 1e308, -0.5, 0.1, '100', '1e2', null, true, [100], { value: 100 }),
       fc.string(),
     );
-    const operation = fc.constantFrom('deposit', 'withdrawal', 'purchase');
+    const operation = fc.constantFrom('deposit', 'withdrawal', 'purchase', 'refund');
     await fc.assert(
       fc.asyncProperty(operation, badAmount, async (kind, amount) => {
         const before = await snapshot();
-        const path = kind === 'purchase' ? '/purchases' : `/wallets/${buyer.id}/${kind === 'deposit' ? 'deposit' : 'withdrawals'}`;
-        const body =
+        const [path, body, caller] =
           kind === 'purchase'
-            ? { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: amount }
-            : { amount };
+            ? ['/purchases', { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: amount }, buyer]
+            : kind === 'refund'
+              ? // The author may refund its sale: only the amount stands between this request and a refund.
+                [`/purchases/${purchaseIds[0]}/refunds`, { amount, reason: 'customer_request' }, author]
+              : [`/wallets/${buyer.id}/${kind === 'deposit' ? 'deposit' : 'withdrawals'}`, { amount }, buyer];
         const payload = JSON.stringify(body);
         const fuzz: FuzzRequest = {
           method: 'POST',
           path,
           headers: {
-            'x-user-id': buyer.userId,
+            'x-user-id': caller.userId,
             'idempotency-key': randomUUID(),
             'content-type': 'application/json',
             'content-length': String(Buffer.byteLength(payload)),
@@ -342,19 +366,135 @@ describe('fuzzing every endpoint (e2e)', () => {
         };
         const response = await send(world.t.baseUrl, fuzz);
         expectWellFormed(fuzz, response);
-        expect({ amount, status: response.status }).toEqual({ amount, status: 400 });
+        expect({ kind, amount, status: response.status }).toEqual({ kind, amount, status: 400 });
         expect(await snapshot()).toBe(before);
       }),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
   });
 
-  it.each(['/purchases', '/wallets', '/reports/financial', '/admin/reconciliations', 'deposit', 'withdrawals'])(
+  it('keeps refunds idempotent and within the price, whatever the callers, keys and amounts', async () => {
+    const { t, buyer, author, stranger } = world;
+    const priceCents = 300;
+    const keyPoolSize = 3;
+    const callerIds = { author: author.userId, admin: ADMIN_USER_ID, buyer: buyer.userId, stranger: stranger.userId };
+    type CallerName = keyof typeof callerIds;
+    const step = fc.record({
+      // 0 and 1 are the run's purchases; 2 is one that does not exist.
+      purchase: fc.nat({ max: 2 }),
+      caller: fc.oneof(
+        { weight: 3, arbitrary: fc.constant<CallerName>('author') },
+        { weight: 2, arbitrary: fc.constant<CallerName>('admin') },
+        fc.constantFrom<CallerName>('buyer', 'stranger'),
+      ),
+      // A small pool, so that keys come back: with the same request, another amount or another purchase.
+      key: fc.nat({ max: keyPoolSize - 1 }),
+      amount: fc.option(
+        fc.oneof(
+          { weight: 2, arbitrary: fc.integer({ min: 1, max: priceCents / 2 }) },
+          { weight: 2, arbitrary: fc.integer({ min: 1, max: priceCents + 20 }) },
+          fc.integer({ min: priceCents + 1, max: REFUND_AMOUNT_CENTS_MAX }),
+        ),
+        { nil: undefined },
+      ),
+      reason: fc.option(fc.constantFrom('customer_request', 'chargeback'), { nil: undefined }),
+    });
+    // 'again' resends the previous request as it was: the retry a client makes after a lost answer.
+    const plans = fc.array(fc.oneof({ weight: 3, arbitrary: step }, fc.constant('again' as const)), { maxLength: 10 });
+    // Any key the pattern allows, after a prefix of the run's own (the callers are the same in every run).
+    const keySuffixes = fc.array(fc.stringMatching(/^[A-Za-z0-9_.:-]{0,200}$/), { minLength: keyPoolSize, maxLength: keyPoolSize });
+
+    await fc.assert(
+      fc.asyncProperty(plans, keySuffixes, async (plan, suffixes) => {
+        const purchaseIds: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const bought = await purchase(t.api, buyer, author, priceCents);
+          expect(bought.status).toBe(201);
+          purchaseIds.push(bought.body.id as string);
+        }
+        purchaseIds.push(randomUUID());
+        const keys = suffixes.map((suffix) => `${randomUUID()}${suffix}`);
+        const refundedCents = [0, 0, 0];
+        // The model: each caller's key and the refund it first succeeded with (a refused key stays free).
+        const acknowledged = new Map<string, { request: string; body: unknown }>();
+        const steps = plan.flatMap((entry, at) =>
+          entry !== 'again' ? [entry] : plan.slice(0, at).filter((earlier) => earlier !== 'again').slice(-1),
+        );
+
+        for (const { purchase: index, caller, key, amount, reason } of steps) {
+          const purchaseId = purchaseIds[index]!;
+          const body: { amount?: number; reason?: string } = {};
+          if (amount !== undefined) body.amount = amount;
+          if (reason !== undefined) body.reason = reason;
+          const payload = JSON.stringify(body);
+          const fuzz: FuzzRequest = {
+            method: 'POST',
+            path: `/purchases/${purchaseId}/refunds`,
+            headers: {
+              'x-user-id': callerIds[caller],
+              'idempotency-key': keys[key]!,
+              'content-type': 'application/json',
+              'content-length': String(Buffer.byteLength(payload)),
+            },
+            body: payload,
+          };
+          const before = await snapshot();
+          const response = await send(t.baseUrl, fuzz);
+          expectWellFormed(fuzz, response);
+          const answer = { status: response.status, code: (JSON.parse(response.text) as { code?: string }).code };
+
+          const request = JSON.stringify([purchaseId, amount ?? null, reason ?? null]);
+          const earlier = acknowledged.get(`${caller}:${key}`);
+          const remainingCents = priceCents - refundedCents[index]!;
+          const wantedCents = amount ?? remainingCents;
+          if (caller === 'buyer' || caller === 'stranger' || index === 2) {
+            expect(answer).toEqual({ status: 404, code: 'PURCHASE_NOT_FOUND' });
+          } else if (earlier !== undefined && earlier.request === request) {
+            expect(answer.status).toBe(201);
+            expect(response.headers['idempotent-replayed']).toBe('true');
+            expect(JSON.parse(response.text)).toEqual(earlier.body);
+          } else if (earlier !== undefined) {
+            expect(answer).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+          } else if (wantedCents < 1 || wantedCents > remainingCents) {
+            expect(answer).toEqual({ status: 422, code: 'REFUND_EXCEEDS_REMAINING' });
+          } else {
+            expect(answer.status).toBe(201);
+            expect(response.headers['idempotent-replayed']).toBeUndefined();
+            const refund = JSON.parse(response.text) as { amount: number; authorAmount: number; platformAmount: number };
+            expect(refund).toMatchObject({ purchaseId, amount: wantedCents, reason: reason ?? null });
+            expect(refund.authorAmount + refund.platformAmount).toBe(wantedCents);
+            acknowledged.set(`${caller}:${key}`, { request, body: refund });
+            refundedCents[index] = refundedCents[index]! + wantedCents;
+          }
+          if (response.status >= 400) expect(await snapshot()).toBe(before);
+        }
+
+        for (const [index, purchaseId] of purchaseIds.slice(0, 2).entries()) {
+          const read = await t.api.get(`/purchases/${purchaseId}`, { userId: buyer.userId });
+          const refunded = refundedCents[index]!;
+          expect(read.body).toMatchObject({
+            refundedAmount: refunded,
+            status: refunded === 0 ? 'completed' : refunded === priceCents ? 'refunded' : 'partially_refunded',
+          });
+        }
+      }),
+      { numRuns: 30 },
+    );
+    await expectBooksBalanced(t.db.sql);
+  });
+
+  it.each(['/purchases', '/wallets', '/reports/financial', '/admin/reconciliations', 'deposit', 'withdrawals', 'refunds'])(
     'refuses deeply nested JSON at %s with 400, for admins too',
     async (target) => {
-      const path = target.startsWith('/') ? target : `/wallets/${world.buyer.id}/${target}`;
+      const path = target.startsWith('/')
+        ? target
+        : target === 'refunds'
+          ? `/purchases/${world.purchaseIds[0]}/refunds`
+          : `/wallets/${world.buyer.id}/${target}`;
       const payload = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
-      for (const userId of [world.buyer.userId, ADMIN_USER_ID]) {
+      // The author of the refunded purchase and an admin may both refund; the buyer may deposit and buy.
+      const callers = target === 'refunds' ? [world.author.userId, ADMIN_USER_ID] : [world.buyer.userId, ADMIN_USER_ID];
+      for (const userId of callers) {
         const fuzz: FuzzRequest = {
           method: 'POST',
           path,
@@ -370,12 +510,16 @@ describe('fuzzing every endpoint (e2e)', () => {
     },
   );
 
-  it('refuses oversized bodies with 413 before reading them', async () => {
+  it.each(['deposit', 'refunds'])('refuses oversized bodies at %s with 413 before reading them', async (target) => {
     const payload = JSON.stringify({ amount: 100, pad: 'x'.repeat(64 * 1024) });
     const fuzz: FuzzRequest = {
       method: 'POST',
-      path: `/wallets/${world.buyer.id}/deposit`,
-      headers: { 'x-user-id': world.buyer.userId, 'content-type': 'application/json' },
+      path: target === 'refunds' ? `/purchases/${world.purchaseIds[0]}/refunds` : `/wallets/${world.buyer.id}/deposit`,
+      headers: {
+        'x-user-id': target === 'refunds' ? world.author.userId : world.buyer.userId,
+        'idempotency-key': randomUUID(),
+        'content-type': 'application/json',
+      },
       body: payload,
     };
     const before = await snapshot();

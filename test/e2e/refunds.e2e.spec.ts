@@ -165,6 +165,7 @@ describe('refunds (e2e)', () => {
     [{ amount: -5 }, 'amount'],
     [{ amount: 1.5 }, 'amount'],
     [{ amount: '10' }, 'amount'],
+    [{ amount: null }, 'amount'],
     [{ amount: 1_000_000_001 }, 'amount'],
     [{ reason: 'x'.repeat(501) }, 'reason'],
     [{ reason: 7 }, 'reason'],

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
 import type { RefundRow } from '../refunds.repository';
 
@@ -15,7 +15,9 @@ export class CreateRefundDto {
     description: 'Integer cents to give back to the buyer; default: everything not yet refunded',
     example: 99,
   })
-  @IsOptional()
+  // Absent means everything not yet refunded; null is not absent. A client's NaN or Infinity goes
+  // out as null, and must be refused like any other bad amount, not turned into a full refund.
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsInt({ message: 'amount must be an integer number of cents' })
   @Min(REFUND_AMOUNT_CENTS_MIN, { message: `amount must be at least ${REFUND_AMOUNT_CENTS_MIN}` })
   @Max(REFUND_AMOUNT_CENTS_MAX, { message: `amount must be at most ${REFUND_AMOUNT_CENTS_MAX}` })
