@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import '../../test/setup/seeded';
 import { splitRefund, splitRoyalty } from './royalty-split';
 
 describe('splitRoyalty', () => {
