@@ -150,3 +150,38 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HOME: '/root', PATH: '/usr/bin', npm_config_cache: 'x' })).not.toThrow();
   });
 });
+
+describe('loadConfig: logging, metrics and tracing variables', () => {
+  it('defaults to an automatic log format, a public /metrics and no tracing', () => {
+    expect(loadConfig({})).toMatchObject({
+      logFormat: 'auto',
+      metricsToken: undefined,
+      tracing: { endpoint: undefined, serviceName: 'wallet-service' },
+    });
+  });
+
+  it('takes LOG_FORMAT, METRICS_TOKEN and the OTLP endpoint (without a trailing slash)', () => {
+    expect(
+      loadConfig({
+        LOG_FORMAT: 'pretty',
+        METRICS_TOKEN: 'a-long-enough-token',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+        OTEL_SERVICE_NAME: 'wallet-eu',
+      }),
+    ).toMatchObject({
+      logFormat: 'pretty',
+      metricsToken: 'a-long-enough-token',
+      tracing: { endpoint: 'http://collector:4318', serviceName: 'wallet-eu' },
+    });
+  });
+
+  it.each([
+    ['LOG_FORMAT', 'text'],
+    ['METRICS_TOKEN', 'short'],
+    ['METRICS_TOKEN', 'sixteen chars but spaces'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
+    ['OTEL_SERVICE_NAME', 'wallet service'],
+  ])('refuses %s=%j naming it', (variable, value) => {
+    expect(problemsOf({ [variable]: value }).map((problem) => problem.split(':')[0])).toEqual([variable]);
+  });
+});
