@@ -341,7 +341,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every webhook endpoint, oldest first (admin); secrets are never shown again */
+        /** The webhook endpoints, oldest first, at most 100 (admin); secrets are never shown again */
         get: operations["WebhookEndpointsController_list"];
         put?: never;
         /**
@@ -744,16 +744,34 @@ export interface components {
             totalPurchaseVolume: number;
             /**
              * Format: int64
-             * @description Cents credited to authors (including carry swept into whole cents)
+             * @description Cents credited to authors (including carry swept into whole cents) net of refunds: royalties of the sales minus the royalty cents refunds took back. Negative when a period takes back more than it credits.
              * @example 5880240
              */
             totalRoyaltiesPaid: number;
             /**
              * Format: int64
-             * @description Cents credited to the platform (volume − royalties)
+             * @description Cents credited to the platform (volume − royalties) net of the platform's part of refunds
              * @example 2520110
              */
             platformRevenue: number;
+            /**
+             * Format: int64
+             * @description Cents given back to buyers by refunds (gross: totalPurchaseVolume is not reduced by it; totalRoyaltiesPaid + platformRevenue + totalRefunded = totalPurchaseVolume when every refund is of a sale in the period)
+             * @example 99
+             */
+            totalRefunded: number;
+            /**
+             * Format: int64
+             * @description Refunds made
+             * @example 1
+             */
+            refundCount: number;
+            /**
+             * Format: int64
+             * @description Cents wallets owe when the report was generated (refunds their balance could not cover), fronted by the receivables account; a balance at generatedAt, whatever the period
+             * @example 0
+             */
+            outstandingDebt: number;
             /**
              * Format: int64
              * @description Cents paid out to the payout account
@@ -833,10 +851,22 @@ export interface components {
             grossVolume: number;
             /**
              * Format: int64
-             * @description Whole cents credited to the author in the period
-             * @example 179110
+             * @description Whole cents credited to the author in the period, net of refunds (royalties − royaltiesTakenBack)
+             * @example 177711
              */
             royaltiesCredited: number;
+            /**
+             * Format: int64
+             * @description Cents refunded to buyers of this author’s items in the period
+             * @example 1999
+             */
+            refundedVolume: number;
+            /**
+             * Format: int64
+             * @description Whole cents those refunds took back from the author (including cents that became debt)
+             * @example 1399
+             */
+            royaltiesTakenBack: number;
         };
         TopAuthorsDto: {
             /**
@@ -851,7 +881,7 @@ export interface components {
              * @example 2026-11-01T00:00:00.000Z
              */
             to: string;
-            /** @description Ordered by royaltiesCredited descending, then authorWalletId ascending */
+            /** @description Ordered by royaltiesCredited (net of refunds) descending, then authorWalletId ascending */
             items: components["schemas"]["AuthorRankingDto"][];
         };
         AuthorRoyaltiesDto: {
@@ -885,10 +915,22 @@ export interface components {
             grossVolume: number;
             /**
              * Format: int64
-             * @description Whole cents credited to the author
-             * @example 179110
+             * @description Whole cents credited to the author, net of refunds (royalties − royaltiesTakenBack)
+             * @example 177711
              */
             royaltiesCredited: number;
+            /**
+             * Format: int64
+             * @description Cents refunded to buyers of this author’s items in the period
+             * @example 1999
+             */
+            refundedVolume: number;
+            /**
+             * Format: int64
+             * @description Whole cents those refunds took back from the author (including cents that became debt)
+             * @example 1399
+             */
+            royaltiesTakenBack: number;
             /**
              * Format: int32
              * @description Current carry in centi-cents (0..99), not yet a whole cent
@@ -914,7 +956,7 @@ export interface components {
              * @example wallet_balances
              * @enum {string}
              */
-            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "wallet_balances" | "wallet_carries" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "orphan_entries";
+            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "wallet_balances" | "wallet_carries" | "wallet_debts" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "refund_legs" | "orphan_entries";
             /**
              * @description Which row or group drifted
              * @example {
@@ -3288,17 +3330,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still in flight; retry after Retry-After seconds */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "Retry-After": components["headers"]["Retry-After"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
-                };
-            };
             /** @description The request body is larger than 16 KiB */
             413: {
                 headers: {
@@ -3397,16 +3428,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description Administrators only */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
-                };
-            };
             /** @description Not found, or not yours */
             404: {
                 headers: {
@@ -3486,16 +3507,6 @@ export interface operations {
             };
             /** @description Missing or malformed identity */
             401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
-                };
-            };
-            /** @description Administrators only */
-            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -3616,16 +3627,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description Administrators only */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
-                };
-            };
             /** @description Not found, or not yours */
             404: {
                 headers: {
@@ -3726,16 +3727,6 @@ export interface operations {
             };
             /** @description Missing or malformed identity */
             401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
-                };
-            };
-            /** @description Administrators only */
-            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -3857,16 +3848,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetailsDto"];
                 };
             };
-            /** @description Administrators only */
-            403: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
-                };
-            };
             /** @description Not found, or not yours */
             404: {
                 headers: {
@@ -3951,16 +3932,6 @@ export interface operations {
             };
             /** @description Missing or malformed identity */
             401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
-                };
-            };
-            /** @description Administrators only */
-            403: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -18,6 +18,8 @@ import { WalletsModule } from './wallets/wallets.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { ReportsModule } from './reports/reports.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
+import { EventsModule } from './events/events.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { TracingModule } from './tracing/tracing.module';
 import type { Tracing } from './tracing/tracing.types';
 
@@ -42,6 +44,8 @@ export class AppModule {
         PurchasesModule,
         ReportsModule.register(config.role),
         ReconciliationModule.register(config.role),
+        EventsModule,
+        WebhooksModule.register(config.role),
         QueueDashboardModule,
       ],
       providers: [

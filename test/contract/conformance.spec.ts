@@ -50,6 +50,8 @@ interface Answer {
 }
 
 const METRICS_TOKEN = 'contract-test-metrics-token';
+/** A receiver that refuses connections: deliveries fail and back off (private addresses allowed below). */
+const WEBHOOK_URL = 'http://127.0.0.1:9/hook';
 /** Statuses by which the service refuses the request itself rather than what it asks for. */
 const INPUT_REFUSALS = new Set([400, 401, 413, 415]);
 
@@ -74,6 +76,9 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
   let purchaseId: string;
   let jobId: string;
   let runId: string;
+  let eventId: string;
+  let endpointId: string;
+  let deletableEndpointId: string;
 
   async function exchange(app: TestApp, request: Case, expected: number): Promise<Answer> {
     const headers: Record<string, string> = { ...request.headers };
@@ -155,6 +160,34 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       'GET /wallets/{walletId}/royalties': { method: 'GET', path: `/wallets/${author.id}/royalties`, userId: caller ?? author.userId },
       'POST /admin/reconciliations': { method: 'POST', path: '/admin/reconciliations', userId: admin },
       'GET /admin/reconciliations/{runId}': { method: 'GET', path: `/admin/reconciliations/${runId}`, userId: admin },
+      'GET /events': { method: 'GET', path: '/events?limit=5', userId: admin },
+      'POST /events/{eventId}/redeliver': { method: 'POST', path: `/events/${eventId}/redeliver`, userId: admin, body: {} },
+      'POST /webhook-endpoints': {
+        method: 'POST',
+        path: '/webhook-endpoints',
+        userId: admin,
+        body: { url: WEBHOOK_URL, eventTypes: ['purchase.completed'] },
+      },
+      'GET /webhook-endpoints': { method: 'GET', path: '/webhook-endpoints', userId: admin },
+      'GET /webhook-endpoints/{endpointId}': { method: 'GET', path: `/webhook-endpoints/${endpointId}`, userId: admin },
+      'PATCH /webhook-endpoints/{endpointId}': {
+        method: 'PATCH',
+        path: `/webhook-endpoints/${endpointId}`,
+        userId: admin,
+        body: { description: 'conformance' },
+      },
+      // Its own endpoint: the one success deletes it.
+      'DELETE /webhook-endpoints/{endpointId}': { method: 'DELETE', path: `/webhook-endpoints/${deletableEndpointId}`, userId: admin },
+      'POST /webhook-endpoints/{endpointId}/rotate-secret': {
+        method: 'POST',
+        path: `/webhook-endpoints/${endpointId}/rotate-secret`,
+        userId: admin,
+      },
+      'GET /webhook-endpoints/{endpointId}/deliveries': {
+        method: 'GET',
+        path: `/webhook-endpoints/${endpointId}/deliveries?limit=2`,
+        userId: admin,
+      },
     };
     const found = cases[key];
     if (!found) throw new Error(`no request for ${key}: add one to this conformance suite`);
@@ -166,10 +199,13 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
   const readsBody = (key: string) => !key.startsWith('GET ');
 
   beforeAll(async () => {
-    t = await startTestApp({ configure: (app) => app.useGlobalInterceptors(new FaultInjector()) });
+    t = await startTestApp({
+      configure: (app) => app.useGlobalInterceptors(new FaultInjector()),
+      env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
+    });
     limited = await startTestApp({
       database: t.db,
-      env: { RATE_LIMIT_PER_SECOND: '0', RATE_LIMIT_PER_MINUTE: '1', METRICS_TOKEN },
+      env: { RATE_LIMIT_PER_SECOND: '0', RATE_LIMIT_PER_MINUTE: '1', METRICS_TOKEN, WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
     });
     buyer = await createWallet(t.api, 100_000);
     author = await createWallet(t.api);
@@ -177,6 +213,10 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
     purchaseId = bought.body.id as string;
     jobId = (await t.api.post('/reports/financial', { userId: ADMIN_USER_ID, body: {} })).body.jobId as string;
     runId = (await t.api.post('/admin/reconciliations', { userId: ADMIN_USER_ID })).body.runId as string;
+    eventId = (await t.api.get('/events?limit=1', { userId: ADMIN_USER_ID })).body.items[0].id as string;
+    const webhook = { url: WEBHOOK_URL, eventTypes: ['purchase.completed'] };
+    endpointId = (await t.api.post('/webhook-endpoints', { userId: ADMIN_USER_ID, body: webhook })).body.id as string;
+    deletableEndpointId = (await t.api.post('/webhook-endpoints', { userId: ADMIN_USER_ID, body: webhook })).body.id as string;
   });
 
   afterAll(async () => {
@@ -252,6 +292,14 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       'GET /wallets/{walletId}/royalties': { method: 'GET', path: `/wallets/${author.id}/royalties?from=soon&to=later`, userId: author.userId },
       'POST /admin/reconciliations': { method: 'POST', path: '/admin/reconciliations', userId: admin, rawBody: '[' },
       'GET /admin/reconciliations/{runId}': { method: 'GET', path: '/admin/reconciliations/0', userId: admin },
+      'GET /events': { method: 'GET', path: '/events?limit=0', userId: admin },
+      'POST /events/{eventId}/redeliver': { method: 'POST', path: `/events/${eventId}/redeliver`, userId: admin, body: { endpointId: 'x' } },
+      'POST /webhook-endpoints': { method: 'POST', path: '/webhook-endpoints', userId: admin, body: { url: WEBHOOK_URL, eventTypes: [] } },
+      'GET /webhook-endpoints/{endpointId}': { method: 'GET', path: '/webhook-endpoints/nope', userId: admin },
+      'PATCH /webhook-endpoints/{endpointId}': { method: 'PATCH', path: `/webhook-endpoints/${endpointId}`, userId: admin, body: { enabled: 'yes' } },
+      'DELETE /webhook-endpoints/{endpointId}': { method: 'DELETE', path: '/webhook-endpoints/nope', userId: admin },
+      'POST /webhook-endpoints/{endpointId}/rotate-secret': { method: 'POST', path: '/webhook-endpoints/nope/rotate-secret', userId: admin },
+      'GET /webhook-endpoints/{endpointId}/deliveries': { method: 'GET', path: `/webhook-endpoints/${endpointId}/deliveries?limit=0`, userId: admin },
     };
     for (const key of operationKeys().filter((k) => documents(k, 400))) {
       const request = invalid[key];

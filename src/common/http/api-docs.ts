@@ -71,10 +71,6 @@ export const PROBLEM_EXAMPLES = {
     detail: 'Invalid request: url',
     errors: [{ field: 'url', message: 'url resolves to 10.0.0.7, a loopback, private, link-local or reserved address' }],
   },
-  WEBHOOK_ENDPOINT_LIMIT: {
-    status: 409,
-    detail: 'At most 100 webhook endpoints may be registered; delete one first',
-  },
   REFUND_EXCEEDS_REMAINING: {
     status: 422,
     detail: 'amount is more than what is left to refund on this purchase (29 cents)',

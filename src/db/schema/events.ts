@@ -15,6 +15,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { EVENT_TYPES } from '../../events/event-types';
 
 // As in index.ts: millisecond timestamps, what the API shows is what is stored.
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' });
@@ -22,18 +23,7 @@ const timestamptz = (name: string) => timestamp(name, { withTimezone: true, prec
 /** A 64-bit transaction id (never wraps); read back as a decimal string. */
 const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
 
-/** Every event type of the contract; the money functions write the ones whose movements exist. */
-export const EVENT_TYPES = [
-  'deposit.created',
-  'purchase.completed',
-  'purchase.authorized',
-  'purchase.voided',
-  'refund.created',
-  'withdrawal.created',
-  'withdrawal.paid',
-  'withdrawal.failed',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType } from '../../events/event-types';
 const EVENT_TYPES_SQL = sql.raw(EVENT_TYPES.map((type) => `'${type}'`).join(', '));
 
 /**

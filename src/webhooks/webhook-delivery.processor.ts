@@ -1,0 +1,42 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger, OnModuleInit } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { AttemptOutcome, WebhookDeliveryService } from './webhook-delivery.service';
+import { DeliverJobData, WEBHOOK_WORKER_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.queue';
+
+/** Runs delivery attempts; the job only wakes the attempt, the outcome is recorded in PostgreSQL. */
+@Processor(WEBHOOKS_QUEUE, WEBHOOK_WORKER_OPTIONS)
+export class WebhookDeliveryProcessor extends WorkerHost implements OnModuleInit {
+  private readonly logger = new Logger(WebhookDeliveryProcessor.name);
+
+  constructor(
+    private readonly deliveries: WebhookDeliveryService,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  /** Attempts in flight per process: WEBHOOK_CONCURRENCY (the decorator's options are static). */
+  onModuleInit(): void {
+    this.worker.concurrency = this.config.webhooks.concurrency;
+  }
+
+  process(job: Job<DeliverJobData>): Promise<AttemptOutcome> {
+    return this.deliveries.attempt(job.data);
+  }
+
+  @OnWorkerEvent('completed')
+  onCompleted(job: Job<DeliverJobData>): void {
+    this.metrics.queueJobs.inc({ queue: WEBHOOKS_QUEUE, job: job.name, outcome: 'completed' });
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<DeliverJobData> | undefined, error: Error): void {
+    // A failed job is a database or Redis error around the attempt; the sweeper retries it.
+    this.logger.warn({ err: error, deliveryId: job?.data.deliveryId }, 'webhook delivery job failed');
+    this.metrics.queueJobs.inc({ queue: WEBHOOKS_QUEUE, job: job?.name ?? 'unknown', outcome: 'failed' });
+  }
+}

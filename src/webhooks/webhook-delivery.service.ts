@@ -1,0 +1,130 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { AppConfig } from '../config/app-config';
+import { WebhookMetrics } from './webhook-metrics';
+import { retryDelayMs } from './webhook-backoff';
+import { signatureHeader } from './webhook-secret';
+import { sendWebhook } from './webhook-sender';
+import {
+  ATTEMPT_LEASE_EXTRA_MS,
+  DELIVER_JOB,
+  DELIVER_JOB_OPTIONS,
+  DeliverJobData,
+  deliverJobId,
+  ENDPOINT_BUSY_DELAY_MS,
+  WEBHOOKS_QUEUE,
+} from './webhooks.queue';
+import { WebhooksRepository } from './webhooks.repository';
+import { WebhooksService } from './webhooks.service';
+
+export type AttemptOutcome = 'delivered' | 'retrying' | 'failed' | 'skipped' | 'endpoint_busy';
+
+const USER_AGENT = 'wallet-service-webhooks/1';
+
+/**
+ * One delivery attempt (ADR 0032): claim it in PostgreSQL, sign, POST, record, and schedule the
+ * next attempt as a delayed job. Each endpoint has at most `perEndpointInFlight` attempts in
+ * flight in this process, so a slow or dead receiver never takes every worker slot.
+ */
+@Injectable()
+export class WebhookDeliveryService {
+  private readonly logger = new Logger(WebhookDeliveryService.name);
+  private readonly inFlight = new Map<string, number>();
+  readonly perEndpointInFlight: number;
+
+  constructor(
+    private readonly repository: WebhooksRepository,
+    private readonly webhooks: WebhooksService,
+    private readonly config: AppConfig,
+    private readonly metrics: WebhookMetrics,
+    @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliverJobData>,
+  ) {
+    this.perEndpointInFlight = Math.max(1, Math.floor(config.webhooks.concurrency / 4));
+  }
+
+  async attempt(job: DeliverJobData): Promise<AttemptOutcome> {
+    const busy = this.inFlight.get(job.endpointId) ?? 0;
+    if (busy >= this.perEndpointInFlight) {
+      // Not an attempt: try again shortly, without holding a worker slot meanwhile.
+      await this.queue.add(DELIVER_JOB, job, {
+        ...DELIVER_JOB_OPTIONS,
+        delay: ENDPOINT_BUSY_DELAY_MS + Math.floor(Math.random() * ENDPOINT_BUSY_DELAY_MS),
+      });
+      return 'endpoint_busy';
+    }
+    this.inFlight.set(job.endpointId, busy + 1);
+    try {
+      return await this.attemptClaimed(job);
+    } finally {
+      const left = (this.inFlight.get(job.endpointId) ?? 1) - 1;
+      if (left <= 0) this.inFlight.delete(job.endpointId);
+      else this.inFlight.set(job.endpointId, left);
+    }
+  }
+
+  private async attemptClaimed(job: DeliverJobData): Promise<AttemptOutcome> {
+    const { timeoutMs, maxAttempts, retryBaseMs, disableAfterMs, allowPrivateNetworks } = this.config.webhooks;
+    const claimed = await this.repository.claimAttempt(job.deliveryId, timeoutMs + ATTEMPT_LEASE_EXTRA_MS);
+    if (!claimed) return 'skipped';
+
+    const secrets = [this.webhooks.secrets.open(claimed.secretCiphertext, claimed.endpointId)];
+    if (claimed.previousSecretCiphertext) secrets.push(this.webhooks.secrets.open(claimed.previousSecretCiphertext, claimed.endpointId));
+    const { event } = claimed;
+    const body = JSON.stringify({ id: event.id, type: event.type, createdAt: event.createdAt.toISOString(), data: event.data });
+    const timestampSeconds = Math.floor(Date.now() / 1000);
+    const result = await sendWebhook({
+      url: claimed.url,
+      body,
+      timeoutMs,
+      allowPrivateNetworks,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        'webhook-id': event.id,
+        'webhook-timestamp': String(timestampSeconds),
+        'webhook-signature': signatureHeader(secrets, event.id, timestampSeconds, body),
+      },
+    });
+    const record = {
+      at: new Date().toISOString(),
+      statusCode: result.statusCode,
+      latencyMs: result.latencyMs,
+      error: result.ok ? null : result.error,
+    };
+
+    if (result.ok) {
+      await this.repository.recordSuccess(claimed.deliveryId, claimed.endpointId, record);
+      this.metrics.attempts.inc({ outcome: 'delivered' });
+      this.metrics.attemptDuration.observe({ outcome: 'delivered' }, result.latencyMs / 1000);
+      this.metrics.commitToDelivery.observe(Math.max(0, Date.now() - event.createdAt.getTime()) / 1000);
+      return 'delivered';
+    }
+
+    const final = claimed.attemptCount >= maxAttempts;
+    const delayMs = retryDelayMs(claimed.attemptCount, retryBaseMs);
+    const { endpointDisabled } = await this.repository.recordFailure({
+      deliveryId: claimed.deliveryId,
+      endpointId: claimed.endpointId,
+      attempt: record,
+      final,
+      retryDelayMs: delayMs,
+      disableAfterMs,
+    });
+    const outcome = final ? 'failed' : 'retrying';
+    this.metrics.attempts.inc({ outcome });
+    this.metrics.attemptDuration.observe({ outcome }, result.latencyMs / 1000);
+    if (endpointDisabled) {
+      this.logger.warn({ endpointId: claimed.endpointId, error: record.error }, 'webhook endpoint disabled after failing too long');
+    }
+    if (!final && !endpointDisabled) {
+      // If this add is lost (Redis down), the sweeper finds the delivery overdue and adds it.
+      await this.queue.add(
+        DELIVER_JOB,
+        { deliveryId: claimed.deliveryId, endpointId: claimed.endpointId },
+        { ...DELIVER_JOB_OPTIONS, delay: delayMs, jobId: deliverJobId(claimed.deliveryId, claimed.attemptCount) },
+      );
+    }
+    return outcome;
+  }
+}
