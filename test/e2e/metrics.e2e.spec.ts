@@ -93,7 +93,8 @@ describe('metrics: database pool and METRICS_TOKEN (e2e)', () => {
   });
 
   it('answers 401 problem details without the token or with a wrong one', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: token }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: token }];
+    for (const headers of attempts) {
       const response = await t.api.get('/metrics', { headers });
       expect(response.status).toBe(401);
       expect(response.body).toMatchObject({ code: 'UNAUTHENTICATED', detail: expect.stringContaining('METRICS_TOKEN') });
