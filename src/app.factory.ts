@@ -1,9 +1,12 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { renderFrameworkError } from './common/errors/framework-errors';
+import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
+import { AnonymousRateLimiter } from './rate-limit/anonymous-rate-limiter';
 import { useBoundedJsonParser } from './common/http/json-body';
 import { createRootLogger, logRequests, PinoLoggerService } from './common/logging/pino-logger';
 import { requestIdFor } from './common/http/request-id';
@@ -16,7 +19,14 @@ import type { Tracing } from './tracing/tracing.types';
 /** Request bodies are small JSON objects; anything larger is refused before parsing. */
 const BODY_LIMIT_BYTES = 16 * 1024;
 
-export function createFastifyAdapter(): FastifyAdapter {
+/**
+ * How often Node looks for connections past the headers and request timeouts. Its default of
+ * 30 s would let a slow client keep its connection up to 30 s longer than the timeouts say.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 500;
+
+/** The Fastify adapter; `http` comes from the configuration (the OpenAPI script needs none). */
+export function createFastifyAdapter(http?: AppConfig['http']): FastifyAdapter {
   return new FastifyAdapter({
     genReqId: requestIdFor,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -25,6 +35,17 @@ export function createFastifyAdapter(): FastifyAdapter {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     frameworkErrors: renderFrameworkError,
+    ...(http
+      ? {
+          // Slow clients (ADR 0038): the headers must arrive within headersTimeoutMs and the
+          // whole request, body included, within requestTimeoutMs, or Node answers 408 and
+          // closes the connection. Time spent answering does not count.
+          requestTimeout: http.requestTimeoutMs,
+          http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+          // The client address (rate limits, logs) is X-Forwarded-For's only from trusted proxies.
+          trustProxy: typeof http.trustProxy === 'object' ? [...http.trustProxy] : http.trustProxy,
+        }
+      : {}),
   });
 }
 
@@ -43,7 +64,7 @@ export function createAppLogger(config: AppConfig, tracing: Tracing | null) {
  * running tracer when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (see `main.ts`), else null.
  */
 export async function createHttpApp(config: AppConfig, tracing: Tracing | null = null): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, tracing), createFastifyAdapter(), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, tracing), createFastifyAdapter(config.http), {
     bufferLogs: true,
     // Nest would add a form-urlencoded parser; the API speaks JSON only (Fastify's own parser).
     bodyParser: false,
@@ -87,6 +108,18 @@ export async function createHttpApp(config: AppConfig, tracing: Tracing | null =
   });
   fastify.addHook('onSend', async (_request, reply) => {
     if (draining) void reply.header('Connection', 'close');
+  });
+  // Unknown routes run no guard; they count against the client address's anonymous budget here.
+  const anonymousLimit = app.get(AnonymousRateLimiter);
+  const problems = new ProblemDetailsFilter();
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return;
+    try {
+      await anonymousLimit.consume(request.ip);
+    } catch (error) {
+      problems.catch(error, new ExecutionContextHost([request, reply]));
+      return reply;
+    }
   });
   logRequests(fastify, logger);
   const metrics = app.get(MetricsService);

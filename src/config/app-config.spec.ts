@@ -109,11 +109,39 @@ describe('loadConfig', () => {
     ['IDEMPOTENCY_MEMORY_RESULTS', '-1'],
     ['JWT_SECRET', 'too-short'],
     ['JWT_PUBLIC_KEY', 'not a key'],
+    ['JWT_ISSUER', 'x'.repeat(257)],
+    ['HTTP_HEADERS_TIMEOUT_MS', '999'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '300001'],
+    ['TRUST_PROXY', 'yes'],
+    ['TRUST_PROXY', '100'],
+    ['TRUST_PROXY', '10.0.0.0/8, evil host'],
+    ['RATE_LIMIT_ANONYMOUS_PER_MINUTE', '-1'],
   ])('refuses %s=%j and names the variable', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     // A list variable names the offending entry too: `ADMIN_USER_IDS.1: Invalid uuid`.
     expect(problems[0]).toMatch(new RegExp(`^${name}(\\.\\d+)?: `));
+  });
+
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['0', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    [' 10.0.0.0/8 , 192.168.1.7, ::1, fd00::/8 ', ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8']],
+  ])('reads TRUST_PROXY=%j as %j', (value, trustProxy) => {
+    expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(trustProxy);
+  });
+
+  it('has slow-client timeouts and an anonymous budget by default, and keeps the header timeout within the request timeout', () => {
+    const config = loadConfig({});
+    expect(config.http).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 15_000 });
+    expect(config.rateLimit.anonymousPerMinute).toBe(120);
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' })).toEqual([
+      expect.stringMatching(/^HTTP_HEADERS_TIMEOUT_MS: .*HTTP_REQUEST_TIMEOUT_MS/),
+    ]);
   });
 
   it('reports every bad variable at once, in the error message too', () => {

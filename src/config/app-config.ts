@@ -9,7 +9,17 @@ export type LogFormat = 'pretty' | 'json' | 'auto';
 /** The typed configuration every module reads, through the `AppConfig` provider only. */
 export class AppConfig {
   readonly nodeEnv!: 'development' | 'test' | 'production';
-  readonly http!: { port: number; host: string; shutdownTimeoutMs: number; workers: number };
+  readonly http!: {
+    port: number;
+    host: string;
+    shutdownTimeoutMs: number;
+    workers: number;
+    /** Slow clients (ADR 0038): headers, then the whole request, must arrive within these. */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    /** Fastify's `trustProxy`: who may set X-Forwarded-For (the client address of rate limits). */
+    trustProxy: boolean | number | readonly string[];
+  };
   readonly database!: { url: string; poolMax: number };
   readonly redis!: { url: string; keyPrefix: string };
   readonly auth!: {
@@ -37,7 +47,7 @@ export class AppConfig {
   readonly tracing!: { endpoint: string | undefined; serviceName: string };
   readonly reconciliation!: { everyMs: number; fixBalances: boolean };
   /** Requests per caller per window, shared across instances through Redis; 0 = window off. */
-  readonly rateLimit!: { perSecond: number; perMinute: number };
+  readonly rateLimit!: { perSecond: number; perMinute: number; anonymousPerMinute: number };
   /** Browser origins allowed by CORS; empty = CORS off. */
   readonly corsOrigins!: readonly string[];
   /** Webhook delivery (ADR 0031, 0032); `secretKey` undefined = the built-in development key. */
@@ -77,7 +87,15 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const e = parsed.data;
   return Object.freeze({
     nodeEnv: e.NODE_ENV,
-    http: { port: e.PORT, host: e.HOST, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, workers: e.HTTP_WORKERS },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      workers: e.HTTP_WORKERS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      trustProxy: Array.isArray(e.TRUST_PROXY) ? Object.freeze([...e.TRUST_PROXY]) : e.TRUST_PROXY,
+    },
     database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     auth: {
@@ -99,7 +117,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     metricsToken: e.METRICS_TOKEN,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''), serviceName: e.OTEL_SERVICE_NAME },
     reconciliation: { everyMs: e.RECONCILE_EVERY, fixBalances: e.RECONCILE_FIX_BALANCES },
-    rateLimit: { perSecond: e.RATE_LIMIT_PER_SECOND, perMinute: e.RATE_LIMIT_PER_MINUTE },
+    rateLimit: {
+      perSecond: e.RATE_LIMIT_PER_SECOND,
+      perMinute: e.RATE_LIMIT_PER_MINUTE,
+      anonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+    },
     corsOrigins: Object.freeze([...e.CORS_ORIGINS]),
     webhooks: {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,

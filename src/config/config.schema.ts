@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const uuid = z.string().uuid();
@@ -33,6 +34,38 @@ const originList = z
       .filter((origin) => origin.length > 0),
   )
   .pipe(z.array(z.string().regex(/^https?:\/\/[^\s/,]+$/, 'must be an origin such as https://shop.example.com')));
+
+/**
+ * Which peers may set X-Forwarded-For (Fastify's `trustProxy`): `false` (none: the client
+ * address is the peer's), `true` (any: only when nothing but the proxy can reach the service),
+ * a hop count (`1`), or addresses and CIDRs (`10.0.0.0/8, 127.0.0.1`, also `loopback`,
+ * `linklocal`, `uniquelocal`).
+ */
+const trustProxy = z.string().transform((value, ctx): boolean | number | string[] => {
+  const text = value.trim();
+  if (text === 'false' || text === '0') return false;
+  if (text === 'true') return true;
+  if (/^[1-9]\d?$/.test(text)) return Number(text);
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  const isAddressOrRange = (entry: string) => {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const version = isIP(address);
+    const bits = version === 4 ? 32 : 128;
+    return version !== 0 && rest.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits));
+  };
+  if (entries.length === 0 || !entries.every(isAddressOrRange)) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: 'must be false, true, a hop count (1-99) or comma-separated addresses/CIDRs (10.0.0.0/8, loopback)',
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
 
 const durationMs = z
   .string()
@@ -95,6 +128,11 @@ export const environmentSchema = z
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 characters of [A-Za-z0-9_.-]')
       .default('wallet-service'),
     SHUTDOWN_TIMEOUT_MS: integer(1_000, 120_000).default('10000'),
+    // Slow clients (ADR 0038): the request line and headers, then the whole request with its
+    // body, must arrive within these or the connection is dropped.
+    HTTP_HEADERS_TIMEOUT_MS: integer(1_000, 120_000).default('10000'),
+    HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 300_000).default('15000'),
+    TRUST_PROXY: trustProxy.default('false'),
     HTTP_WORKERS: integer(1, 16).default('1'),
     PURCHASE_LANES: integer(1, 64).default('1'),
     PURCHASE_BATCH_SIZE_MAX: integer(1, 500).default('64'),
@@ -104,6 +142,8 @@ export const environmentSchema = z
     // Per caller, across all instances; 0 turns a window off. Generous so that load tests pass.
     RATE_LIMIT_PER_SECOND: integer(0, 1_000_000).default('5000'),
     RATE_LIMIT_PER_MINUTE: integer(0, 60_000_000).default('0'),
+    // Per client address: requests without a valid identity and requests for unknown routes.
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: integer(0, 60_000_000).default('120'),
     CORS_ORIGINS: originList.default(''),
     // Webhooks (ADR 0031, 0032): a delivery attempt's limit, attempts per delivery, first retry delay.
     WEBHOOK_TIMEOUT_MS: integer(100, 60_000).default('10000'),
@@ -130,6 +170,13 @@ export const environmentSchema = z
         code: z.ZodIssueCode.custom,
         path: ['AUTH_MODE'],
         message: 'must be set explicitly (header or jwt) when NODE_ENV=production',
+      });
+    }
+    if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['HTTP_HEADERS_TIMEOUT_MS'],
+        message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS (the whole request includes its headers)',
       });
     }
     if (env.AUTH_MODE === 'jwt' && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {

@@ -4,6 +4,7 @@ import { ThrottlerModule, ThrottlerOptions } from '@nestjs/throttler';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CACHE } from '../redis/redis.module';
+import { AnonymousRateLimiter } from './anonymous-rate-limiter';
 import { CallerThrottlerGuard } from './caller-throttler.guard';
 import { FailOpenThrottlerStorage } from './fail-open-throttler-storage';
 
@@ -19,7 +20,8 @@ export function throttlersFor(config: AppConfig): ThrottlerOptions[] {
 /**
  * Per-caller rate limits counted in Redis (on the shared cache connection, under the service's
  * key prefix), so the limit holds across any number of instances. Health and metrics are
- * exempt (`@SkipThrottle()` on their controllers).
+ * exempt (`@SkipThrottle()` on their controllers). Requests without a caller and requests for
+ * unknown routes count per client address instead (AnonymousRateLimiter, ADR 0038).
  */
 @Module({
   imports: [
@@ -33,7 +35,7 @@ export function throttlersFor(config: AppConfig): ThrottlerOptions[] {
       }),
     }),
   ],
-  providers: [CallerThrottlerGuard],
-  exports: [CallerThrottlerGuard, ThrottlerModule],
+  providers: [CallerThrottlerGuard, AnonymousRateLimiter],
+  exports: [CallerThrottlerGuard, AnonymousRateLimiter, ThrottlerModule],
 })
 export class RateLimitModule {}

@@ -50,6 +50,68 @@ describe('abuse limits: per-caller rate limit, security headers, CORS (e2e)', ()
     });
   });
 
+  describe('anonymous requests and unknown routes, per client address', () => {
+    let proxied: TestApp;
+    let direct: TestApp;
+    // Documentation addresses (RFC 5737): each test is a client of its own.
+    let nextAddress = 1;
+    const address = () => `203.0.113.${nextAddress++}`;
+
+    beforeAll(async () => {
+      const env = { RATE_LIMIT_ANONYMOUS_PER_MINUTE: '3' };
+      proxied = await startTestApp({ env: { ...env, TRUST_PROXY: 'loopback' } });
+      direct = await startTestApp({ env });
+    });
+    afterAll(async () => {
+      await proxied.close();
+      await direct.close();
+    });
+
+    const from = (client: string, headers: Record<string, string> = {}) => ({ headers: { 'x-forwarded-for': client, ...headers } });
+
+    it('answers 429 with Retry-After once an address has spent its budget of requests without identity', async () => {
+      const client = address();
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await proxied.api.post('/wallets', from(client))).status);
+      expect(statuses).toEqual([401, 401, 401]);
+
+      const limited = await proxied.api.post('/wallets', from(client, { 'x-user-id': 'not-a-uuid' }));
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('content-type')).toContain('application/problem+json');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(limited.body).toMatchObject({ code: 'RATE_LIMITED', requestId: limited.headers.get('x-request-id') });
+    });
+
+    it('counts unknown routes in the same budget, and answers them with the usual headers', async () => {
+      const client = address();
+      expect((await proxied.api.get('/no/such/route', from(client))).status).toBe(404);
+      expect((await proxied.api.get('/wallets', from(client))).status).toBe(404);
+      expect((await proxied.api.get('/wallets/x', from(client))).status).toBe(401);
+      const limited = await proxied.api.get('/admin/../../etc/passwd', from(client));
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBeTruthy();
+      expect(limited.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(limited.headers.get('x-request-id')).toBeTruthy();
+      expect(limited.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    });
+
+    it('leaves callers with an identity, other addresses and health alone', async () => {
+      const client = address();
+      for (let i = 0; i < 5; i++) await proxied.api.post('/wallets', from(client));
+      expect((await proxied.api.post('/wallets', from(client))).status).toBe(429);
+
+      expect((await proxied.api.post('/wallets', from(client, { 'x-user-id': randomUUID() }))).status).toBe(201);
+      expect((await proxied.api.post('/wallets', from(address()))).status).toBe(401);
+      expect((await proxied.api.get('/health', from(client))).status).toBe(200);
+    });
+
+    it('ignores X-Forwarded-For unless TRUST_PROXY trusts the peer: one budget for the peer address', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await direct.api.post('/wallets', from(address()))).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    });
+  });
+
   describe('defaults', () => {
     let t: TestApp;
 

@@ -39,7 +39,6 @@ describe('PostgreSQL unavailable (e2e)', () => {
     wallet = await createWallet(t.api, 1_000);
   });
   afterAll(async () => {
-    // eslint-disable-next-line no-console
     console.log(`slowest 503 by outage (ms): ${JSON.stringify(slowestMs)}`);
     await t?.close();
     await proxy?.stop();
