@@ -19,10 +19,22 @@ export const WalletSqlCode = {
   insufficientFunds: 'WL002',
 } as const;
 
+/** How many wrappers pgErrorCode looks through; a cycle of causes ends here. */
+const CAUSE_DEPTH_MAX = 4;
+
+/**
+ * The SQLSTATE (or the driver's connection error code) of an error. Queries built with Drizzle
+ * fail with a DrizzleQueryError that has no code of its own and carries the driver's error as
+ * `cause`, so wrappers are looked through: otherwise a lost connection under a Drizzle query
+ * would be a 500 instead of a 503, and its deadlocks would not be retried.
+ */
 export function pgErrorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
+  let current = error;
+  for (let depth = 0; depth <= CAUSE_DEPTH_MAX; depth++) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string') return code;
+    current = cause;
   }
   return undefined;
 }

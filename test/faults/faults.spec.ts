@@ -9,10 +9,12 @@ import { PrivatePostgres, PrivateRedis, ServiceProcess, sleep, waitFor } from '.
 
 /**
  * Fault injection on loopback only, against servers of this suite's own: two API processes and
- * a worker share one private PostgreSQL and one private Redis while clients buy, deposit and
- * withdraw, retrying every failed or unanswered request with the same Idempotency-Key. The API
- * process is SIGKILLed, Redis is killed, PostgreSQL connections are terminated and the server
- * restarted. Afterwards every acknowledged operation is in the books exactly once.
+ * a worker share one private PostgreSQL and one private Redis while clients buy, deposit,
+ * withdraw and refund their earlier sales, retrying every failed or unanswered request with the
+ * same Idempotency-Key. One author withdraws everything it has before each refund, so that
+ * refunds run it into debt and its next royalties repay it. The API process is SIGKILLed, Redis
+ * is killed, PostgreSQL connections are terminated and the server restarted. Afterwards every
+ * acknowledged operation is in the books exactly once, and no purchase is refunded beyond its price.
  */
 
 /** No request may take longer than this; the service must answer 503 rather than hang. */
@@ -21,17 +23,36 @@ const CLIENTS = 6;
 const ATTEMPTS_MAX = 400;
 const PLATFORM_USER_ID = '00000000-0000-4000-8000-00000000beef';
 
-type Operation = 'deposit' | 'withdrawal' | 'purchase';
+type Operation = 'deposit' | 'withdrawal' | 'purchase' | 'refund';
 
 interface Acknowledged {
   operation: Operation;
   key: string;
   userId: string;
+  /** The amount acknowledged: for a refund without one, what the service says it gave back. */
   amountCents: number;
-  /** The purchase or withdrawal id, or the wallet id for a deposit. */
+  /** The purchase, withdrawal or refund id, or the wallet id for a deposit. */
   id: string;
   requestId: string;
+  /** A purchase's author (who may refund it), or a refund's purchase. */
+  authorUserId?: string;
+  purchaseId?: string;
 }
+
+/** One money request, sent again with the same key until it has a definitive answer. */
+interface Intent {
+  operation: Operation;
+  userId: string;
+  path: string;
+  body: Record<string, unknown>;
+  /** Undefined for a refund of everything not yet refunded: the answer says how much. */
+  amountCents: number | undefined;
+  authorUserId?: string;
+  purchaseId?: string;
+}
+
+/** Definitive refusals the workload expects (not abandoned work): money or refundable cents ran out. */
+const EXPECTED_REFUSALS: Record<number, string> = { 402: 'INSUFFICIENT_FUNDS', 422: 'REFUND_EXCEEDS_REMAINING' };
 
 interface Observation {
   phase: string;
@@ -52,6 +73,8 @@ describe('fault injection: crashes and outages under load', () => {
   let worker: ServiceProcess;
   let sql: Sql;
   let phase = 'startup';
+  let stopping = false;
+  let refusedRefunds = 0;
   const acknowledged: Acknowledged[] = [];
   const observations: Observation[] = [];
   const abandoned: string[] = [];
@@ -128,35 +151,78 @@ describe('fault injection: crashes and outages under load', () => {
   }
 
   /** One operation, retried with the same key until it has a definitive answer. */
-  async function perform(operation: Operation, client: Client, author: Client, amountCents: number): Promise<void> {
+  async function submit(intent: Intent): Promise<'acknowledged' | 'refused'> {
     const key = randomUUID();
+    const { operation, userId, path, body } = intent;
+    for (let attempt = 1; attempt <= ATTEMPTS_MAX; attempt++) {
+      const response = await call('POST', path, { userId, key, body });
+      if (response && response.status >= 200 && response.status < 300) {
+        acknowledged.push({
+          operation,
+          key,
+          userId,
+          amountCents: intent.amountCents ?? (response.body.amount as number),
+          id: response.body.id as string,
+          requestId: response.requestId,
+          authorUserId: intent.authorUserId,
+          purchaseId: intent.purchaseId,
+        });
+        return 'acknowledged';
+      }
+      // An expected refusal is a definitive answer; so is any other 4xx except "still in flight".
+      if (response && response.status >= 400 && response.status < 500 && response.status !== 409) {
+        if (EXPECTED_REFUSALS[response.status] !== response.body?.code) {
+          abandoned.push(`${operation} ${key}: ${response.status} ${JSON.stringify(response.body)}`);
+        } else if (response.status === 422) {
+          refusedRefunds += 1;
+        }
+        return 'refused';
+      }
+      await sleep(50 + jitter() * 150);
+    }
+    abandoned.push(`${operation} ${key}: no definitive answer after ${ATTEMPTS_MAX} attempts`);
+    return 'refused';
+  }
+
+  async function perform(operation: Exclude<Operation, 'refund'>, client: Client, author: Client, amountCents: number): Promise<void> {
     const [path, body] =
       operation === 'deposit'
         ? [`/wallets/${client.walletId}/deposit`, { amount: amountCents }]
         : operation === 'withdrawal'
           ? [`/wallets/${client.walletId}/withdrawals`, { amount: amountCents }]
           : ['/purchases', { buyerWalletId: client.walletId, authorWalletId: author.walletId, itemPrice: amountCents }];
-    for (let attempt = 1; attempt <= ATTEMPTS_MAX; attempt++) {
-      const response = await call('POST', path, { userId: client.userId, key, body });
-      if (response && response.status >= 200 && response.status < 300) {
-        acknowledged.push({
-          operation,
-          key,
-          userId: client.userId,
-          amountCents,
-          id: response.body.id as string,
-          requestId: response.requestId,
-        });
-        return;
-      }
-      // Insufficient funds is a definitive answer; so is any other 4xx except "still in flight".
-      if (response && response.status >= 400 && response.status < 500 && response.status !== 409) {
-        if (response.status !== 402) abandoned.push(`${operation} ${key}: ${response.status} ${JSON.stringify(response.body)}`);
-        return;
-      }
-      await sleep(50 + jitter() * 150);
+    await submit({ operation, userId: client.userId, path, body, amountCents, authorUserId: author.userId });
+  }
+
+  /**
+   * A refund of an acknowledged sale, as `callerUserId` (its author or the platform account, an
+   * admin): all that is left, or a part that may exceed it. Refunds of one purchase by its author
+   * and by the admin race; the loser gets 422 REFUND_EXCEEDS_REMAINING, a definitive answer.
+   */
+  async function refund(callerUserId: string, sale: Acknowledged, random: () => number): Promise<void> {
+    const amountCents = random() < 0.5 ? undefined : randomInt(random, 1, sale.amountCents);
+    await submit({
+      operation: 'refund',
+      userId: callerUserId,
+      path: `/purchases/${sale.id}/refunds`,
+      body: amountCents === undefined ? { reason: 'fault suite' } : { amount: amountCents },
+      amountCents,
+      purchaseId: sale.id,
+    });
+  }
+
+  function salesOf(authorUserId: string | undefined): Acknowledged[] {
+    return acknowledged.filter((a) => a.operation === 'purchase' && (authorUserId === undefined || a.authorUserId === authorUserId));
+  }
+
+  /** Balance in cents, read until an instance answers (undefined once the workload stops). */
+  async function balanceOf(client: Client): Promise<number | undefined> {
+    while (!stopping) {
+      const response = await call('GET', `/wallets/${client.walletId}`, { userId: client.userId });
+      if (response?.status === 200) return response.body.balance as number;
+      await sleep(100);
     }
-    abandoned.push(`${operation} ${key}: no definitive answer after ${ATTEMPTS_MAX} attempts`);
+    return undefined;
   }
 
   async function createClient(): Promise<Client> {
@@ -180,23 +246,45 @@ describe('fault injection: crashes and outages under load', () => {
 
   it('keeps every acknowledged operation, exactly once, through crashes and outages', async () => {
     const clients = await Promise.all(Array.from({ length: CLIENTS }, () => createClient()));
+    // An author only: it never buys or deposits, and withdraws all it has before each refund.
+    const drained = await createClient();
     // Start with money so that purchases and withdrawals mostly succeed.
     await Promise.all(clients.map((client) => perform('deposit', client, client, 100_000)));
 
-    let stopping = false;
-    const workload = Promise.all(
+    const buyers = Promise.all(
       clients.map(async (client, index) => {
         // Each client's choices are its own seeded sequence (the interleaving is the faults').
         const random = seededRandom(index + 1);
         while (!stopping) {
-          const author = clients[(index + randomInt(random, 1, CLIENTS - 1)) % CLIENTS]!;
+          const author = random() < 0.2 ? drained : clients[(index + randomInt(random, 1, CLIENTS - 1)) % CLIENTS]!;
           const roll = random();
-          if (roll < 0.5) await perform('purchase', client, author, randomInt(random, 1, 3_000));
-          else if (roll < 0.75) await perform('deposit', client, author, randomInt(random, 1, 5_000));
-          else await perform('withdrawal', client, author, randomInt(random, 1, 2_000));
+          const mine = salesOf(client.userId);
+          if (roll < 0.45) await perform('purchase', client, author, randomInt(random, 1, 3_000));
+          else if (roll < 0.65) await perform('deposit', client, author, randomInt(random, 1, 5_000));
+          else if (roll < 0.85) await perform('withdrawal', client, author, randomInt(random, 1, 2_000));
+          // The author refunds one of its sales; now and then the admin refunds anyone's.
+          else if (roll < 0.95 && mine.length > 0) await refund(client.userId, mine[randomInt(random, 0, mine.length - 1)]!, random);
+          else if (salesOf(undefined).length > 0) {
+            const all = salesOf(undefined);
+            await refund(PLATFORM_USER_ID, all[randomInt(random, 0, all.length - 1)]!, random);
+          }
         }
       }),
     );
+    const drainedAuthor = (async () => {
+      const random = seededRandom(CLIENTS + 1);
+      while (!stopping) {
+        const sales = salesOf(drained.userId);
+        if (sales.length === 0) {
+          await sleep(100);
+          continue;
+        }
+        const balance = await balanceOf(drained);
+        if (balance !== undefined && balance > 0) await perform('withdrawal', drained, drained, balance);
+        await refund(drained.userId, sales[randomInt(random, 0, sales.length - 1)]!, random);
+      }
+    })();
+    const workload = Promise.all([buyers, drainedAuthor]);
 
     // Multi-instance: three processes on one Redis, one reconciliation schedule.
     const schedulerRedis = new Redis(redis.url, { maxRetriesPerRequest: 1 });
@@ -268,24 +356,50 @@ describe('fault injection: crashes and outages under load', () => {
     const purchases = acknowledged.filter((a) => a.operation === 'purchase');
     const withdrawals = acknowledged.filter((a) => a.operation === 'withdrawal');
     const deposits = acknowledged.filter((a) => a.operation === 'deposit');
+    const refunds = acknowledged.filter((a) => a.operation === 'refund');
     const storedPurchases = await sql<{ id: string; user_id: string; idempotency_key: string; item_price: string }[]>`
       SELECT id, user_id, idempotency_key, item_price::text FROM purchases`;
     const storedWithdrawals = await sql<{ id: string; idempotency_key: string; amount: string }[]>`
       SELECT id, idempotency_key, amount::text FROM withdrawals`;
     const storedDeposits = await sql<{ idempotency_key: string | null; amount: string }[]>`
       SELECT idempotency_key, amount::text FROM deposits`;
+    const storedRefunds = await sql<{ id: string; user_id: string; idempotency_key: string; purchase_id: string; amount: string }[]>`
+      SELECT id, user_id, idempotency_key, purchase_id, amount::text FROM refunds`;
 
     const sortedKeys = (rows: { idempotency_key: string | null }[]) => rows.map((r) => r.idempotency_key).sort();
     // Clients retried until a definitive answer, so what is stored is exactly what was acknowledged.
     expect(sortedKeys(storedPurchases)).toEqual(purchases.map((p) => p.key).sort());
     expect(sortedKeys(storedWithdrawals)).toEqual(withdrawals.map((w) => w.key).sort());
     expect(sortedKeys(storedDeposits)).toEqual(deposits.map((d) => d.key).sort());
+    // One refunds row per acknowledged key: none lost, none twice, none the client was refused.
+    expect(sortedKeys(storedRefunds)).toEqual(refunds.map((r) => r.key).sort());
     const purchaseById = new Map(storedPurchases.map((p) => [p.id, p]));
     for (const ack of purchases) {
       expect(purchaseById.get(ack.id)).toMatchObject({ idempotency_key: ack.key, item_price: String(ack.amountCents) });
     }
     const withdrawalById = new Map(storedWithdrawals.map((w) => [w.id, w]));
     for (const ack of withdrawals) expect(withdrawalById.get(ack.id)?.idempotency_key).toBe(ack.key);
+    const refundById = new Map(storedRefunds.map((r) => [r.id, r]));
+    for (const ack of refunds) {
+      expect(refundById.get(ack.id)).toEqual({
+        id: ack.id,
+        user_id: ack.userId,
+        idempotency_key: ack.key,
+        purchase_id: ack.purchaseId,
+        amount: String(ack.amountCents),
+      });
+    }
+    // No purchase is refunded beyond its price, whatever raced.
+    const [overRefunded] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM purchases p
+       WHERE (SELECT coalesce(sum(r.amount), 0) FROM refunds r WHERE r.purchase_id = p.id) > p.item_price`;
+    expect(overRefunded!.n).toBe(0);
+    // The drained author's refunds ran into debt, and the debt was repaid by later royalties.
+    const [debt] = await sql<{ created: string; repaid: string; outstanding: string }[]>`
+      SELECT (SELECT coalesce(sum(author_debt + platform_debt), 0) FROM refunds)::text AS created,
+             (SELECT coalesce(sum(author_debt_repaid), 0) FROM purchases)::text AS repaid,
+             (SELECT coalesce(sum(debt), 0) FROM wallets)::text AS outstanding`;
+    expect(Number(debt!.created)).toBeGreaterThan(0);
 
     // Money is conserved to the cent and every invariant holds.
     const books = await expectBooksBalanced(sql);
@@ -294,6 +408,8 @@ describe('fault injection: crashes and outages under load', () => {
     expect(books.totals.withdrawn).toBe(sum(withdrawals));
     expect(books.totals.purchaseVolume).toBe(sum(purchases));
     expect(books.totals.purchaseCount).toBe(purchases.length);
+    expect(books.totals.refunded).toBe(sum(refunds));
+    expect(books.totals.refundCount).toBe(refunds.length);
 
     // Request-scoped log lines carry the request id; acknowledged requests are findable by it.
     const logs = apis.flatMap((api) => api.logs);
@@ -306,7 +422,9 @@ describe('fault injection: crashes and outages under load', () => {
 
     process.stdout.write(
       `faults: ${acknowledged.length} acknowledged (${purchases.length} purchases, ${deposits.length} deposits, ` +
-        `${withdrawals.length} withdrawals), ${observations.length} requests, ` +
+        `${withdrawals.length} withdrawals, ${refunds.length} refunds; ${refusedRefunds} refunds refused as exceeding ` +
+        `what was left), debt ${debt!.created} cents created, ${debt!.repaid} repaid by royalties, ` +
+        `${debt!.outstanding} outstanding; ${observations.length} requests, ` +
         `${observations.filter((o) => o.status === 'network').length} network errors, ` +
         `503s: redis-down ${byPhase('redis-down')}, pg-terminated ${byPhase('pg-terminated')}, ` +
         `pg-restarting ${byPhase('pg-restarting')}, api-killed ${byPhase('api-killed')}; ` +
