@@ -115,7 +115,7 @@ export async function createHttpApp(config: AppConfig, tracing: Tracing | null =
   fastify.addHook('onRequest', async (request, reply) => {
     if (!request.is404) return;
     try {
-      await anonymousLimit.consume(request.ip);
+      await anonymousLimit.consume(request, reply);
     } catch (error) {
       problems.catch(error, new ExecutionContextHost([request, reply]));
       return reply;

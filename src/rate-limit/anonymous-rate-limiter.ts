@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectThrottlerStorage, normalizeIp, ThrottlerStorage } from '@nestjs/throttler';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app-config';
 import { RateLimitedError } from './caller-throttler.guard';
 
@@ -24,11 +25,20 @@ export class AnonymousRateLimiter {
     this.limit = config.rateLimit.anonymousPerMinute;
   }
 
-  /** Counts one anonymous request from `address`; throws RateLimitedError once over the budget. */
-  async consume(address: string): Promise<void> {
+  /**
+   * Counts one anonymous request from the request's client address; once over the budget, sets
+   * the RateLimit-* headers on `reply` (as the per-caller guard does) and throws RateLimitedError.
+   */
+  async consume(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (this.limit === 0) return;
-    const key = `ratelimit:anonymous:ip:${normalizeIp(address)}`;
+    const key = `ratelimit:anonymous:ip:${normalizeIp(request.ip)}`;
     const record = await this.storage.increment(key, WINDOW_MS, this.limit, WINDOW_MS, 'anonymous');
-    if (record.isBlocked) throw new RateLimitedError(Math.max(1, record.timeToBlockExpire));
+    if (!record.isBlocked) return;
+    const retryAfterSeconds = Math.max(1, record.timeToBlockExpire);
+    void reply
+      .header('RateLimit-Limit', String(this.limit))
+      .header('RateLimit-Remaining', '0')
+      .header('RateLimit-Reset', String(retryAfterSeconds));
+    throw new RateLimitedError(retryAfterSeconds);
   }
 }

@@ -80,6 +80,9 @@ describe('abuse limits: per-caller rate limit, security headers, CORS (e2e)', ()
       expect(limited.headers.get('content-type')).toContain('application/problem+json');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(limited.body).toMatchObject({ code: 'RATE_LIMITED', requestId: limited.headers.get('x-request-id') });
+      expect(limited.headers.get('ratelimit-limit')).toBe('3');
+      expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+      expect(limited.headers.get('ratelimit-reset')).toBe(limited.headers.get('retry-after'));
     });
 
     it('counts unknown routes in the same budget, and answers them with the usual headers', async () => {

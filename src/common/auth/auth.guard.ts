@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { FastifyReply } from 'fastify';
 import { AnonymousRateLimiter } from '../../rate-limit/anonymous-rate-limiter';
 import { UnauthenticatedError } from '../errors/domain-errors';
 import { IS_PUBLIC, RequestWithCaller } from './auth.decorators';
@@ -25,7 +26,9 @@ export class AuthGuard implements CanActivate {
     try {
       request.caller = await this.identity.resolve(request.headers);
     } catch (error) {
-      if (error instanceof UnauthenticatedError) await this.anonymousLimit.consume(request.ip);
+      if (error instanceof UnauthenticatedError) {
+        await this.anonymousLimit.consume(request, context.switchToHttp().getResponse<FastifyReply>());
+      }
       throw error;
     }
     return true;
