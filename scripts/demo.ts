@@ -7,6 +7,8 @@
 //   DEMO_BASE_URL  the service (default http://localhost:3000)
 //   DEMO_ADMIN_ID  an admin user id (default the default PLATFORM_ACCOUNT_ID)
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import { createClient } from '../client';
 
 const BASE_URL = (process.env.DEMO_BASE_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
@@ -149,12 +151,90 @@ function curls(buyer: Person, author: Person, ids: { refundedPurchaseId: string;
   for (const line of lines) say(`  ${line}`);
 }
 
+/** How long the demo waits, at the end, for the last webhook deliveries. */
+const DELIVERY_WAIT_POLLS = 40;
+const DELIVERY_WAIT_INTERVAL_MS = 1_000;
+
+interface Receiver {
+  server: Server;
+  endpointId: string;
+  received: number;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 (DEMO_RECEIVER_HOST to change), registered for every event
+ * type: it verifies each delivery with the Standard Webhooks library and prints it. Needs the
+ * service to run with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true and a worker (APP_ROLE all or worker).
+ */
+async function startReceiver(): Promise<Receiver | undefined> {
+  const host = process.env.DEMO_RECEIVER_HOST ?? '127.0.0.1';
+  const state = { secret: '', received: 0 };
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let line: string;
+      try {
+        const event = new Webhook(state.secret).verify(body, request.headers as Record<string, string>) as { type: string; data: { id: string } };
+        line = `signature ok  ${event.type.padEnd(18)} data.id ${event.data.id}`;
+      } catch (error) {
+        line = `BAD SIGNATURE (${error instanceof Error ? error.message : String(error)})`;
+      }
+      state.received += 1;
+      say(`  [webhook] webhook-id ${String(request.headers['webhook-id'])}  ${line}`);
+      response.statusCode = 204;
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const registered = await admin.request('post', '/webhook-endpoints', {
+    body: {
+      url: `http://${host}:${port}/wallet-events`,
+      eventTypes: ['deposit.created', 'purchase.completed', 'refund.created', 'withdrawal.created'],
+      description: 'npm run demo',
+    },
+  });
+  if (!registered.ok) {
+    say(`  (no webhooks: ${registered.status} ${registered.problem.detail}; start the service with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)`);
+    server.close();
+    return undefined;
+  }
+  state.secret = registered.data.secret;
+  say(`  receiver http://${host}:${port}/wallet-events registered as endpoint ${registered.data.id}`);
+  return {
+    server,
+    endpointId: registered.data.id,
+    get received() {
+      return state.received;
+    },
+  };
+}
+
+/** Waits (bounded) for deliveries to stop arriving, then unregisters the receiver. */
+async function stopReceiver(receiver: Receiver): Promise<void> {
+  let last = -1;
+  for (let poll = 0; poll < DELIVERY_WAIT_POLLS && receiver.received !== last; poll += 1) {
+    last = receiver.received;
+    await new Promise((resolve) => setTimeout(resolve, DELIVERY_WAIT_INTERVAL_MS));
+  }
+  say(`  ${receiver.received} signed deliveries received; see GET /webhook-endpoints/${receiver.endpointId}/deliveries`);
+  await fetch(`${BASE_URL}/webhook-endpoints/${receiver.endpointId}`, { method: 'DELETE', headers: { 'X-User-Id': ADMIN_ID } });
+  receiver.server.closeAllConnections();
+  receiver.server.close();
+}
+
 async function main(): Promise<void> {
   const health = await fetch(`${BASE_URL}/health`).catch(() => undefined);
   if (!health?.ok) {
     say(`No service answers at ${BASE_URL}/health. Start it with \`npm start\` (or set DEMO_BASE_URL).`);
     process.exit(1);
   }
+
+  say('\nA webhook receiver for the events of everything below:');
+  const receiver = await startReceiver();
 
   say(`Demo data on ${BASE_URL}`);
   say('\nPeople (each with a new wallet):');
@@ -227,6 +307,10 @@ async function main(): Promise<void> {
 
   await report();
   curls(alice, dana, { refundedPurchaseId: thirdSale!, refundablePurchaseId: danaSales[0]! });
+  if (receiver) {
+    say('\nWebhooks (each verified with the standardwebhooks library):');
+    await stopReceiver(receiver);
+  }
 }
 
 main().catch((error: unknown) => {
