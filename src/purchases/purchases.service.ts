@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Caller } from '../common/auth/caller';
 import { AppConfig } from '../config/app-config';
+import { isDatabaseUnavailableError } from '../db/postgres-errors';
 import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
 import { requestFingerprint } from '../idempotency/request-fingerprint';
 import { WalletsService } from '../wallets/wallets.service';
@@ -42,6 +43,8 @@ export class PurchasesService {
         batchSizeMax: config.purchaseBatching.batchSizeMax,
         laneKey: (call) => call.authorWalletId,
         dedupeKey: (call) => `${call.userId}:${call.idempotencyKey}`,
+        // During an outage the queue fails with the batch: one bounded wait, not one per batch (ADR 0038).
+        failQueuedOn: isDatabaseUnavailableError,
       },
       (calls) => this.repository.executeBatch(calls),
     );

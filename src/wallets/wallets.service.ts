@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Batcher } from '../common/batching/batcher';
 import { Caller } from '../common/auth/caller';
 import { AppConfig } from '../config/app-config';
+import { isDatabaseUnavailableError } from '../db/postgres-errors';
 import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
 import { requestFingerprint } from '../idempotency/request-fingerprint';
 import { LEDGER_PAGE_LIMIT_DEFAULT, LedgerPageDto, toLedgerEntryDto } from './dto/ledger.dto';
@@ -31,6 +32,8 @@ export class WalletsService implements OnApplicationBootstrap {
         laneKey: (call) => call.walletId,
         // Deposits without a key never collide; their operation id keeps them apart.
         dedupeKey: (call) => `${call.userId}:${call.idempotencyKey ?? call.operationId}`,
+        // During an outage the queue fails with the batch: one bounded wait, not one per batch (ADR 0038).
+        failQueuedOn: isDatabaseUnavailableError,
       },
       (calls) => this.repository.depositBatch(calls),
     );

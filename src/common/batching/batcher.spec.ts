@@ -49,6 +49,43 @@ describe('Batcher', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
+  it('fails the items queued behind a batch with its error when failQueuedOn accepts it, then keeps serving', async () => {
+    const runs: number[][] = [];
+    let fail = true;
+    const batcher = new Batcher(
+      { ...options, batchSizeMax: 1, failQueuedOn: (error) => (error as Error).message === 'database down' },
+      async (items: Item[]) => {
+        runs.push(items.map((item) => item.value));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (fail) throw new Error('database down');
+        return items.map((item) => ({ ok: true as const, value: item.value }));
+      },
+    );
+    const outcomes = await Promise.allSettled([1, 2, 3].map((value) => batcher.submit({ lane: 'a', key: `k${value}`, value })));
+    // One attempt for the three: the queued two were never run.
+    expect(runs).toEqual([[1]]);
+    expect(outcomes.map((outcome) => outcome.status === 'rejected' && (outcome.reason as Error).message)).toEqual([
+      'database down',
+      'database down',
+      'database down',
+    ]);
+    fail = false;
+    await expect(batcher.submit({ lane: 'a', key: 'k4', value: 4 })).resolves.toBe(4);
+  });
+
+  it('keeps the queue when the error is not one failQueuedOn accepts', async () => {
+    const runs: number[][] = [];
+    const batcher = new Batcher({ ...options, batchSizeMax: 1, failQueuedOn: () => false }, async (items: Item[]) => {
+      runs.push(items.map((item) => item.value));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (items[0]!.value === 1) throw new Error('only this batch');
+      return items.map((item) => ({ ok: true as const, value: item.value }));
+    });
+    const outcomes = await Promise.allSettled([1, 2].map((value) => batcher.submit({ lane: 'a', key: `k${value}`, value })));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'fulfilled']);
+    expect(runs).toEqual([[1], [2]]);
+  });
+
   it('rejects every item of a batch whose runner throws, then keeps serving', async () => {
     let fail = true;
     const batcher = new Batcher(options, async (items: Item[]) => {

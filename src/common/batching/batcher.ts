@@ -11,6 +11,12 @@ export interface BatcherOptions<I> {
   batchSizeMax: number;
   laneKey: (item: I) => string;
   dedupeKey: (item: I) => string;
+  /**
+   * When a whole batch fails with an error this accepts (the database is unavailable), the items
+   * queued behind it in its lane fail with the same error at once instead of trying in turn:
+   * each would wait as long again, and their callers have already waited for the batch.
+   */
+  failQueuedOn?: (error: unknown) => boolean;
 }
 
 /** What the runner says about each item, in the order it received them. */
@@ -57,7 +63,7 @@ export class Batcher<I, R> {
     this.busy[lane] = true;
     try {
       for (let batch = this.take(lane); batch.length > 0; batch = this.take(lane)) {
-        await this.runBatch(batch);
+        await this.runBatch(lane, batch);
       }
     } finally {
       this.busy[lane] = false;
@@ -83,12 +89,13 @@ export class Batcher<I, R> {
     return batch;
   }
 
-  private async runBatch(batch: Pending<I, R>[]): Promise<void> {
+  private async runBatch(lane: number, batch: Pending<I, R>[]): Promise<void> {
     let results: ItemResult<R>[];
     try {
       results = await this.run(batch.map((pending) => pending.item));
     } catch (error) {
-      for (const pending of batch) pending.reject(error);
+      const failing = this.options.failQueuedOn?.(error) ? [...batch, ...this.queues[lane]!.splice(0)] : batch;
+      for (const pending of failing) pending.reject(error);
       return;
     }
     batch.forEach((pending, index) => {
