@@ -42,6 +42,7 @@ async function bootstrap(): Promise<void> {
     tracing = startTracing({
       endpoint: config.tracing.endpoint,
       serviceName: config.tracing.serviceName,
+      sampleRatio: config.tracing.sampleRatio,
       role: config.role,
       databaseUrl: config.database.url,
     });

@@ -184,7 +184,7 @@ describe('loadConfig: logging, metrics and tracing variables', () => {
     expect(loadConfig({})).toMatchObject({
       logFormat: 'auto',
       metricsToken: undefined,
-      tracing: { endpoint: undefined, serviceName: 'wallet-service' },
+      tracing: { endpoint: undefined, serviceName: 'wallet-service', sampleRatio: 1 },
     });
   });
 
@@ -195,11 +195,12 @@ describe('loadConfig: logging, metrics and tracing variables', () => {
         METRICS_TOKEN: 'a-long-enough-token',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
         OTEL_SERVICE_NAME: 'wallet-eu',
+        OTEL_TRACES_SAMPLE_RATIO: '0.25',
       }),
     ).toMatchObject({
       logFormat: 'pretty',
       metricsToken: 'a-long-enough-token',
-      tracing: { endpoint: 'http://collector:4318', serviceName: 'wallet-eu' },
+      tracing: { endpoint: 'http://collector:4318', serviceName: 'wallet-eu', sampleRatio: 0.25 },
     });
   });
 
@@ -209,6 +210,8 @@ describe('loadConfig: logging, metrics and tracing variables', () => {
     ['METRICS_TOKEN', 'sixteen chars but spaces'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
     ['OTEL_SERVICE_NAME', 'wallet service'],
+    ['OTEL_TRACES_SAMPLE_RATIO', '1.5'],
+    ['OTEL_TRACES_SAMPLE_RATIO', '-0.1'],
   ])('refuses %s=%j naming it', (variable, value) => {
     expect(problemsOf({ [variable]: value }).map((problem) => problem.split(':')[0])).toEqual([variable]);
   });

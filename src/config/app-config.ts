@@ -44,7 +44,7 @@ export class AppConfig {
   /** Bearer token that `GET /metrics` requires; undefined = the endpoint is public. */
   readonly metricsToken!: string | undefined;
   /** OTLP/HTTP endpoint (the collector's base URL); undefined = tracing off, SDK not loaded. */
-  readonly tracing!: { endpoint: string | undefined; serviceName: string };
+  readonly tracing!: { endpoint: string | undefined; serviceName: string; sampleRatio: number };
   readonly reconciliation!: { everyMs: number; fixBalances: boolean };
   /** Requests per caller per window, shared across instances through Redis; 0 = window off. */
   readonly rateLimit!: { perSecond: number; perMinute: number; anonymousPerMinute: number };
@@ -115,7 +115,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? 'auto',
     metricsToken: e.METRICS_TOKEN,
-    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''), serviceName: e.OTEL_SERVICE_NAME },
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''), serviceName: e.OTEL_SERVICE_NAME,
+      sampleRatio: e.OTEL_TRACES_SAMPLE_RATIO,
+    },
     reconciliation: { everyMs: e.RECONCILE_EVERY, fixBalances: e.RECONCILE_FIX_BALANCES },
     rateLimit: {
       perSecond: e.RATE_LIMIT_PER_SECOND,

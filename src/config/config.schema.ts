@@ -123,6 +123,12 @@ export const environmentSchema = z
       .string()
       .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL such as http://127.0.0.1:4318')
       .optional(),
+    // Share of traces recorded (their root decides; children follow): 1 records every request.
+    OTEL_TRACES_SAMPLE_RATIO: z
+      .string()
+      .regex(/^(0(\.\d{1,6})?|1(\.0{1,6})?)$/, 'must be a number from 0 to 1, such as 0.1')
+      .transform(Number)
+      .default('1'),
     OTEL_SERVICE_NAME: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 characters of [A-Za-z0-9_.-]')

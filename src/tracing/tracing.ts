@@ -12,6 +12,7 @@ import {
   Sampler,
   SamplingDecision,
   SpanExporter,
+  TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -22,6 +23,8 @@ export interface TracingOptions {
   /** The collector's OTLP/HTTP base URL; spans go to `<endpoint>/v1/traces`. */
   endpoint: string;
   serviceName: string;
+  /** Share of requests and jobs whose traces are recorded (0 to 1). */
+  sampleRatio: number;
   /** `APP_ROLE`, recorded on every span's resource. */
   role: string;
   /** For the attributes of database spans. */
@@ -34,17 +37,22 @@ export interface TracingOptions {
 const UNTRACED_PATHS = /^\/(health|metrics)(\/|\?|$)/;
 
 /**
- * A trace starts only at a request or a job. BullMQ also opens spans of its own for a worker's
- * polling and stalled-job checks (`getNextJob`, `moveStalledJobsToWait`): internal, without a
- * parent, one every few seconds per worker. They are dropped here, and what runs under them
- * (their Redis commands) is dropped with them; a job's consumer span has its producer as parent.
+ * A trace starts only at a request or a job, and only `ratio` of them are recorded (by trace
+ * id). BullMQ also opens spans of its own for a worker's polling and stalled-job checks
+ * (`getNextJob`, `moveStalledJobsToWait`): internal, without a parent, one every few seconds per
+ * worker. They are dropped here, and what runs under them (their Redis commands) is dropped with
+ * them; a job's consumer span has its producer as parent and follows its decision.
  */
-const rootSampler: Sampler = {
-  shouldSample: (_context, _traceId, _name, kind) => ({
-    decision: kind === SpanKind.INTERNAL ? SamplingDecision.NOT_RECORD : SamplingDecision.RECORD_AND_SAMPLED,
-  }),
-  toString: () => 'RequestsAndJobsOnly',
-};
+function rootSampler(ratio: number): Sampler {
+  const byTraceId = new TraceIdRatioBasedSampler(ratio);
+  return {
+    shouldSample: (context, traceId, _name, kind) =>
+      kind === SpanKind.INTERNAL
+        ? { decision: SamplingDecision.NOT_RECORD }
+        : byTraceId.shouldSample(context, traceId),
+    toString: () => `RequestsAndJobsOnly{${byTraceId.toString()}}`,
+  };
+}
 
 /**
  * Starts the OpenTelemetry SDK: HTTP server spans, ioredis commands, BullMQ producer and
@@ -59,7 +67,7 @@ export function startTracing(options: TracingOptions): Tracing {
       'service.instance.role': options.role,
       'process.pid': process.pid,
     }),
-    sampler: new ParentBasedSampler({ root: rootSampler }),
+    sampler: new ParentBasedSampler({ root: rootSampler(options.sampleRatio) }),
     spanProcessors: [
       new BatchSpanProcessor({
         exporter: options.exporter ?? new OTLPTraceExporter({ url: `${options.endpoint}/v1/traces` }),
