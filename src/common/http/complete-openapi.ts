@@ -21,6 +21,11 @@ export const RESPONSE_HEADERS: Record<string, HeaderObject> = {
     required: true,
     schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$', maxLength: 128 },
   },
+  'Cache-Control': {
+    description: 'Always `no-store`: every response belongs to one caller and may show balances (ADR 0037)',
+    required: true,
+    schema: { type: 'string', enum: ['no-store'] },
+  },
   'Retry-After': {
     description: 'Seconds to wait before retrying',
     required: true,
@@ -68,8 +73,8 @@ type Schemas = Record<string, SchemaObject | ReferenceObject>;
  * What the decorators leave to be said once for the whole API (ADR 0043): every operation lists
  * every status the service can answer it with (400 naming one of the operation's own fields,
  * 401 and 429 where an identity is needed, 413 and 415 where a body is read, 500 and 503
- * everywhere), every response names its headers (X-Request-Id always; Retry-After and the
- * RateLimit headers where sent), and every object schema is closed (`additionalProperties:
+ * everywhere), every response names its headers (X-Request-Id and Cache-Control always;
+ * Retry-After and the RateLimit headers where sent), and every object schema is closed (`additionalProperties:
  * false`), so that a field the document does not describe is refused in a request and caught by
  * the conformance tests in a response.
  */
@@ -131,6 +136,7 @@ function completeOperation(
   for (const [status, response] of Object.entries(responses)) {
     const headers: Record<string, HeaderObject | ReferenceObject> = { ...response.headers };
     headers['X-Request-Id'] = { $ref: '#/components/headers/X-Request-Id' };
+    headers['Cache-Control'] = { $ref: '#/components/headers/Cache-Control' };
     if (RETRY_STATUSES.has(status)) headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
     if (status === '429') for (const name of RATE_LIMIT_HEADERS) headers[name] = { $ref: `#/components/headers/${name}` };
     response.headers = headers;
