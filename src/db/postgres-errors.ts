@@ -1,13 +1,9 @@
 /** SQLSTATEs the service reacts to. */
 export const PgCode = {
   uniqueViolation: '23505',
-  checkViolation: '23514',
-  foreignKeyViolation: '23503',
   serializationFailure: '40001',
   deadlockDetected: '40P01',
   duplicateDatabase: '42P04',
-  invalidTextRepresentation: '22P02',
-  queryCanceled: '57014',
   adminShutdown: '57P01',
   cannotConnectNow: '57P03',
   tooManyConnections: '53300',
