@@ -214,6 +214,11 @@ describe('refunds (e2e)', () => {
     expect(other.status).toBe(422);
     expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect((await stateOf(t, buyer)).balance).toBe(800);
+    // Refunds are counted by outcome like the other money operations.
+    const metrics = (await t.api.get('/metrics')).body as string;
+    for (const outcome of ['completed', 'replayed', 'key_reused']) {
+      expect(metrics).toMatch(new RegExp(`wallet_operations_total\\{operation="refund",outcome="${outcome}"\\} [1-9]`));
+    }
   });
 
   it('50 parallel refunds of 10 cents on a 99-cent purchase: exactly 9 succeed, then the last 9 cents', async () => {
