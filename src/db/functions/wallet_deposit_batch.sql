@@ -85,7 +85,9 @@ BEGIN
     v_total_cents := v_total_cents + p_amounts_cents[i];
     -- The event's data is the wallet as this deposit left it (what the API returns for it).
     e_wallets := e_wallets || p_wallet_ids[i];
-    e_data := e_data || wallet_view_json(p_wallet_ids[i]);
+    e_data := e_data || json_build_object('id', p_wallet_ids[i], 'userId', p_user_ids[i], 'balance', v_balance_cents,
+                                          'fractionalBalance', v_carry_centi_cents, 'debt', v_debt_cents,
+                                          'createdAt', api_instant(v_wallet_created), 'updatedAt', api_instant(v_at));
 
     RETURN QUERY SELECT i, 'completed'::text, p_deposit_ids[i], p_request_hashes[i], p_wallet_ids[i], p_user_ids[i],
       v_balance_cents, v_carry_centi_cents, v_debt_cents, v_wallet_created, v_at;
