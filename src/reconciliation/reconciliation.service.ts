@@ -1,5 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
+import { listenToQueueErrors } from '../queue/queue.module';
 import { Queue } from 'bullmq';
 import { Caller } from '../common/auth/caller';
 import { ForbiddenError } from '../common/errors/domain-errors';
@@ -45,7 +46,9 @@ export class ReconciliationService {
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     @InjectQueue(RECONCILIATION_QUEUE) private readonly queue: Queue<ReconciliationJobData>,
-  ) {}
+  ) {
+    listenToQueueErrors(queue, this.logger);
+  }
 
   /** Registers the repeatable run; every worker calls it, BullMQ keeps one scheduler per id. */
   async ensureSchedule(): Promise<void> {

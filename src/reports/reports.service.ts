@@ -1,5 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
+import { listenToQueueErrors } from '../queue/queue.module';
 import { Queue } from 'bullmq';
 import { Caller } from '../common/auth/caller';
 import { DomainError, ForbiddenError, RequestValidationError } from '../common/errors/domain-errors';
@@ -39,7 +40,9 @@ export class ReportsService {
     private readonly repository: ReportsRepository,
     private readonly wallets: WalletsService,
     @InjectQueue(REPORTS_QUEUE) private readonly queue: Queue<FinancialReportJobData>,
-  ) {}
+  ) {
+    listenToQueueErrors(queue, this.logger);
+  }
 
   /**
    * Stores the report as queued and enqueues its job (the job id is the report id, so a

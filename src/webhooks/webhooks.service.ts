@@ -1,5 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
+import { listenToQueueErrors } from '../queue/queue.module';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { Caller } from '../common/auth/caller';
@@ -36,6 +37,7 @@ export class WebhooksService {
     private readonly config: AppConfig,
     @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliverJobData>,
   ) {
+    listenToQueueErrors(queue, this.logger);
     this.secrets = new SecretBox(config.webhooks.secretKey ?? DEVELOPMENT_SECRET_KEY);
     this.urlPolicy = { httpsOnly: config.nodeEnv === 'production', allowPrivateNetworks: config.webhooks.allowPrivateNetworks };
     if (config.webhooks.secretKey === undefined && config.nodeEnv === 'production') {
