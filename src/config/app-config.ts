@@ -60,6 +60,7 @@ export class AppConfig {
     secretKey: string | undefined;
     concurrency: number;
     dispatchIntervalMs: number;
+    sweepIntervalMs: number;
   };
 }
 
@@ -134,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       secretKey: e.WEBHOOK_SECRET_KEY,
       concurrency: e.WEBHOOK_CONCURRENCY,
       dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
+      sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS,
     },
   }) as AppConfig;
 }

@@ -169,6 +169,8 @@ export const environmentSchema = z
       .optional(),
     WEBHOOK_CONCURRENCY: integer(1, 256).default('16'),
     WEBHOOK_DISPATCH_INTERVAL_MS: integer(10, 60_000).default('200'),
+    // How fast lost work is found again: overdue after 3 intervals, an attempt's lease is the timeout plus 6.
+    WEBHOOK_SWEEP_INTERVAL_MS: integer(100, 600_000).default('5000'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.AUTH_MODE === undefined) {

@@ -7,7 +7,7 @@ import { retryDelayMs } from './webhook-backoff';
 import { signatureHeader } from './webhook-secret';
 import { sendWebhook } from './webhook-sender';
 import {
-  ATTEMPT_LEASE_EXTRA_MS,
+  attemptLeaseMs,
   DELIVER_JOB,
   DELIVER_JOB_OPTIONS,
   DeliverJobData,
@@ -64,8 +64,8 @@ export class WebhookDeliveryService {
   }
 
   private async attemptClaimed(job: DeliverJobData): Promise<AttemptOutcome> {
-    const { timeoutMs, maxAttempts, retryBaseMs, disableAfterMs, allowPrivateNetworks } = this.config.webhooks;
-    const claimed = await this.repository.claimAttempt(job.deliveryId, timeoutMs + ATTEMPT_LEASE_EXTRA_MS);
+    const { timeoutMs, maxAttempts, retryBaseMs, disableAfterMs, allowPrivateNetworks, sweepIntervalMs } = this.config.webhooks;
+    const claimed = await this.repository.claimAttempt(job.deliveryId, attemptLeaseMs(timeoutMs, sweepIntervalMs));
     if (!claimed) return 'skipped';
 
     const secrets = [this.webhooks.secrets.open(claimed.secretCiphertext, claimed.endpointId)];

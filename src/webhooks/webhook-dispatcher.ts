@@ -9,9 +9,9 @@ import {
   DeliverJobData,
   deliverJobId,
   DISPATCH_BATCH_MAX,
-  OVERDUE_GRACE_MS,
+  overdueGraceMs,
   SWEEP_BATCH_MAX,
-  SWEEP_EVERY_MS,
+  sweepJobId,
   WEBHOOKS_QUEUE,
 } from './webhooks.queue';
 import { WebhooksRepository } from './webhooks.repository';
@@ -73,22 +73,25 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         })),
       );
     }
-    if (Date.now() - this.lastSweepAt >= SWEEP_EVERY_MS) {
+    if (Date.now() - this.lastSweepAt >= this.config.webhooks.sweepIntervalMs) {
       this.lastSweepAt = Date.now();
       await this.sweep();
     }
     return events.length >= DISPATCH_BATCH_MAX;
   }
 
-  /** Re-queues overdue deliveries; a job that still waits under the same id is not duplicated. */
+  /**
+   * Re-queues overdue deliveries under the sweep's own job id (see sweepJobId): a sweep job that
+   * still waits is not duplicated, and an attempt job stranded by a dead worker does not block it.
+   */
   async sweep(): Promise<number> {
-    const overdue = await this.repository.overdueDeliveries(OVERDUE_GRACE_MS, SWEEP_BATCH_MAX);
+    const overdue = await this.repository.overdueDeliveries(overdueGraceMs(this.config.webhooks.sweepIntervalMs), SWEEP_BATCH_MAX);
     if (overdue.length === 0) return 0;
     await this.queue.addBulk(
       overdue.map(({ deliveryId, endpointId, attemptCount }) => ({
         name: DELIVER_JOB,
         data: { deliveryId, endpointId },
-        opts: { ...DELIVER_JOB_OPTIONS, jobId: deliverJobId(deliveryId, attemptCount) },
+        opts: { ...DELIVER_JOB_OPTIONS, jobId: sweepJobId(deliveryId, attemptCount) },
       })),
     );
     this.logger.log({ count: overdue.length }, 'overdue webhook deliveries queued again');

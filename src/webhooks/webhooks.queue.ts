@@ -17,6 +17,17 @@ export function deliverJobId(deliveryId: string, attemptCount: number): string {
   return `d_${deliveryId}_${attemptCount}`;
 }
 
+/**
+ * The sweeper's job for an overdue delivery has an id of its own. Re-adding the attempt's own id
+ * would be a no-op while a job of that id is still in Redis, and a worker killed after taking
+ * the job but before claiming the delivery leaves it `active` under its lock until BullMQ's
+ * stalled check (lockDuration plus stalledInterval, up to 90 s). One sweep job per delivery and
+ * attempt, so sweeping a backlog repeatedly adds nothing more.
+ */
+export function sweepJobId(deliveryId: string, attemptCount: number): string {
+  return `s_${deliveryId}_${attemptCount}`;
+}
+
 export const DELIVER_JOB_OPTIONS = {
   attempts: 1,
   removeOnComplete: true,
@@ -31,11 +42,19 @@ export const WEBHOOK_WORKER_OPTIONS = {
   maxStalledCount: 1,
 } as const satisfies Partial<WorkerOptions>;
 
-/** A claimed attempt's lease beyond the HTTP timeout, before the sweeper may retry it. */
-export const ATTEMPT_LEASE_EXTRA_MS = 30_000;
-/** An attempt this far overdue has lost its job; the sweeper enqueues it again. */
-export const OVERDUE_GRACE_MS = 15_000;
-export const SWEEP_EVERY_MS = 5_000;
+/**
+ * Recovery timing, from WEBHOOK_SWEEP_INTERVAL_MS (5 s by default): the sweeper runs every
+ * interval; a delivery whose attempt is more than 3 intervals overdue (15 s) has lost its job
+ * and is queued again; a claimed attempt holds its delivery for the HTTP timeout plus 6
+ * intervals (30 s), enough to record the outcome, before the sweeper may attempt it again.
+ */
+export function overdueGraceMs(sweepIntervalMs: number): number {
+  return 3 * sweepIntervalMs;
+}
+
+export function attemptLeaseMs(timeoutMs: number, sweepIntervalMs: number): number {
+  return timeoutMs + 6 * sweepIntervalMs;
+}
 export const SWEEP_BATCH_MAX = 500;
 /** Events read per dispatch step; a full step is followed by another at once. */
 export const DISPATCH_BATCH_MAX = 500;

@@ -3,7 +3,7 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../setup/net';
+import { createServer } from 'node:net';
 
 const run = promisify(execFile);
 
@@ -21,6 +21,38 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
 }
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Linux hands out local ports for outgoing connections from 32768 up (ip_local_port_range). */
+const EPHEMERAL_PORTS_FROM = 32_768;
+const STABLE_PORTS_FROM = 20_000;
+/** Ports already handed out: one may be asked for before the previous one is listened on. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port below the kernel's ephemeral range, for a server this suite stops and
+ * starts again on the same port. In the ephemeral range, a client retrying while the server is
+ * down may be given that very port for its own connection (or connect to itself), and the
+ * restart then fails with EADDRINUSE. Scans from a place that depends on the process id, so
+ * that runs side by side start apart; a port in use, or handed out already, is skipped.
+ */
+export async function stablePort(): Promise<number> {
+  const span = EPHEMERAL_PORTS_FROM - STABLE_PORTS_FROM;
+  const start = (process.pid * 97) % span;
+  for (let step = 0; step < 500; step++) {
+    const port = STABLE_PORTS_FROM + ((start + step * 7) % span);
+    if (handedOut.has(port)) continue;
+    const free = await new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+    });
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${STABLE_PORTS_FROM} and ${EPHEMERAL_PORTS_FROM}`);
+}
 
 /** A PostgreSQL cluster of this suite's own, in a temporary directory, on a free port. */
 export class PrivatePostgres {
@@ -43,7 +75,7 @@ export class PrivatePostgres {
     const binDir = stdout.trim();
     if (!binDir) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
     const dir = mkdtempSync(join(tmpdir(), 'wallet-faults-pg-'));
-    const postgres = new PrivatePostgres(dir, await freePort(), binDir);
+    const postgres = new PrivatePostgres(dir, await stablePort(), binDir);
     if (isRoot()) {
       // PostgreSQL refuses to run as root: the cluster belongs to the postgres OS user.
       const { stdout: ids } = await run('id', ['-u', 'postgres']);
@@ -95,7 +127,7 @@ export class PrivateRedis {
   }
 
   static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+    const redis = new PrivateRedis(await stablePort());
     await redis.resume();
     return redis;
   }
@@ -145,6 +177,13 @@ export class ServiceProcess {
 
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** How the process ended ("exited with code 1", "killed by SIGKILL"), or undefined while it runs. */
+  get exitStatus(): string | undefined {
+    const child = this.process;
+    if (!child || (child.exitCode === null && child.signalCode === null)) return undefined;
+    return child.signalCode !== null ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
   }
 
   async start(): Promise<void> {

@@ -2,10 +2,11 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import postgres, { Sql } from 'postgres';
+import { EVENT_TYPES } from '../../src/events/event-types';
 import { expectBooksBalanced } from '../setup/books';
-import { freePort } from '../setup/net';
 import { randomInt, seededRandom } from '../setup/seeded';
-import { PrivatePostgres, PrivateRedis, ServiceProcess, sleep, waitFor } from './cluster';
+import { PrivatePostgres, PrivateRedis, ServiceProcess, sleep, stablePort, waitFor } from './cluster';
+import { WebhookReceiver } from './receiver';
 
 /**
  * Fault injection on loopback only, against servers of this suite's own: two API processes and
@@ -15,6 +16,14 @@ import { PrivatePostgres, PrivateRedis, ServiceProcess, sleep, waitFor } from '.
  * refunds run it into debt and its next royalties repay it. The API process is SIGKILLed, Redis
  * is killed, PostgreSQL connections are terminated and the server restarted. Afterwards every
  * acknowledged operation is in the books exactly once, and no purchase is refunded beyond its price.
+ *
+ * Events and webhooks (ADR 0030, 0032): a receiver on 127.0.0.1 is subscribed to every event type
+ * from the start, and a consumer follows GET /events throughout. The worker is SIGKILLed while the
+ * receiver holds attempts open, and the receiver itself is down for a while. Afterwards every
+ * committed event has been answered by the receiver at least once, repeats carry the same
+ * `webhook-id` and body, every request verifies with the Standard Webhooks library, and the feed
+ * consumer saw every event exactly once. Retry and recovery settings are short (configuration),
+ * and every wait is bounded.
  */
 
 /** No request may take longer than this; the service must answer 503 rather than hang. */
@@ -22,6 +31,24 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const CLIENTS = 6;
 const ATTEMPTS_MAX = 400;
 const PLATFORM_USER_ID = '00000000-0000-4000-8000-00000000beef';
+/** Short webhook timing, so that recovery takes seconds (the defaults are tens of seconds). */
+const WEBHOOK_ENV = {
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+  WEBHOOK_TIMEOUT_MS: '2000',
+  // Retries within 0.1, 0.4, 1.6, 6.4 s (at most): a receiver down for 4 s is caught up within seconds.
+  WEBHOOK_RETRY_BASE_MS: '100',
+  WEBHOOK_MAX_ATTEMPTS: '20',
+  // Lost jobs are found 0.75 s overdue; an attempt killed mid-flight is retried after 2 + 1.5 s.
+  WEBHOOK_SWEEP_INTERVAL_MS: '250',
+  WEBHOOK_DISPATCH_INTERVAL_MS: '50',
+  // One endpoint gets a quarter of these at once: 16, so that a backlog drains while the load runs.
+  WEBHOOK_CONCURRENCY: '64',
+};
+/** Bounds on the waits after the load stops: every event delivered, the feed consumer caught up. */
+const DELIVERY_DEADLINE_MS = 60_000;
+const FEED_DEADLINE_MS = 30_000;
+/** How long the receiver stays down while the load runs. */
+const RECEIVER_DOWN_MS = 4_000;
 
 type Operation = 'deposit' | 'withdrawal' | 'purchase' | 'refund';
 
@@ -71,6 +98,7 @@ describe('fault injection: crashes and outages under load', () => {
   let redis: PrivateRedis;
   let apis: ServiceProcess[];
   let worker: ServiceProcess;
+  let receiver: WebhookReceiver;
   let sql: Sql;
   let phase = 'startup';
   let stopping = false;
@@ -85,7 +113,11 @@ describe('fault injection: crashes and outages under load', () => {
   beforeAll(async () => {
     pg = await PrivatePostgres.start();
     redis = await PrivateRedis.start();
+    // Seeded answer pauses; a port of its own below the ephemeral range, as it goes down and up.
+    receiver = new WebhookReceiver(await stablePort(), seededRandom(102));
+    await receiver.start();
     const env = {
+      ...WEBHOOK_ENV,
       DATABASE_URL: pg.url,
       DATABASE_POOL_MAX: '8',
       REDIS_URL: redis.url,
@@ -95,10 +127,10 @@ describe('fault injection: crashes and outages under load', () => {
       SHUTDOWN_TIMEOUT_MS: '5000',
     };
     apis = [
-      new ServiceProcess('api-1', 'api', await freePort(), env),
-      new ServiceProcess('api-2', 'api', await freePort(), env),
+      new ServiceProcess('api-1', 'api', await stablePort(), env),
+      new ServiceProcess('api-2', 'api', await stablePort(), env),
     ];
-    worker = new ServiceProcess('worker', 'worker', await freePort(), env);
+    worker = new ServiceProcess('worker', 'worker', await stablePort(), env);
     // The first process creates and migrates the database; the others then find it ready.
     await apis[0]!.start();
     await Promise.all([apis[1]!.start(), worker.start()]);
@@ -110,6 +142,7 @@ describe('fault injection: crashes and outages under load', () => {
     for (const service of [...(apis ?? []), worker]) await service?.kill('SIGKILL');
     await redis?.kill();
     await pg?.stop();
+    await receiver?.stop();
   });
 
   async function call(
@@ -244,7 +277,53 @@ describe('fault injection: crashes and outages under load', () => {
     }
   }
 
+  /** The admin's request to whichever API process answers it first (none: undefined). */
+  let adminTurn = 0;
+  async function asAdmin(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any } | undefined> {
+    for (let tried = 0; tried < apis.length; tried++) {
+      const api = apis[adminTurn++ % apis.length]!;
+      try {
+        const response = await fetch(`${api.baseUrl}${path}`, {
+          method,
+          headers: { 'x-user-id': PLATFORM_USER_ID, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        const text = await response.text();
+        if (response.status < 500) return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+      } catch {
+        // This process is down or timed out; try the other one.
+      }
+    }
+    return undefined;
+  }
+
+  /** A consumer of GET /events: every id it was given, in order, and where it stands. */
+  const feed = { seen: [] as string[], cursor: undefined as string | undefined, pages: 0 };
+  /** One page; the number of events it had, or undefined when no process answered. */
+  async function readFeedPage(): Promise<number | undefined> {
+    const response = await asAdmin('GET', `/events?limit=200${feed.cursor ? `&after=${feed.cursor}` : ''}`);
+    if (response?.status !== 200) return undefined;
+    feed.pages += 1;
+    feed.seen.push(...(response.body.items as { id: string }[]).map((item) => item.id));
+    feed.cursor = response.body.nextCursor as string;
+    return response.body.items.length as number;
+  }
+
   it('keeps every acknowledged operation, exactly once, through crashes and outages', async () => {
+    // The receiver is subscribed to every event type before any money moves.
+    const registered = await asAdmin('POST', '/webhook-endpoints', { url: receiver.url, eventTypes: [...EVENT_TYPES] });
+    expect(registered?.status).toBe(201);
+    const endpointId = registered!.body.id as string;
+    receiver.setSecret(registered!.body.secret as string);
+    const outages: Record<string, number> = {};
+    const feedConsumer = (async () => {
+      while (!stopping) {
+        const count = await readFeedPage();
+        if (!count) await sleep(100);
+      }
+    })();
+
     const clients = await Promise.all(Array.from({ length: CLIENTS }, () => createClient()));
     // An author only: it never buys or deposits, and withdraws all it has before each refund.
     const drained = await createClient();
@@ -301,16 +380,24 @@ describe('fault injection: crashes and outages under load', () => {
     phase = 'steady';
     await sleep(2_000);
 
-    // (a) An API process and the worker crash mid-request and come back.
+    // (a) An API process and the worker crash mid-request and come back. The receiver holds its
+    // answers first, so that the worker dies with attempts in flight: the receiver has those
+    // requests, the service never learns the outcome, and must send them again.
+    receiver.hold();
+    await waitFor('a webhook attempt held open at the receiver', async () => receiver.heldCount() > 0, 15_000);
     phase = 'api-killed';
+    let downSince = Date.now();
     await Promise.all([apis[0]!.kill('SIGKILL'), worker.kill('SIGKILL')]);
+    receiver.release();
     await sleep(1_500);
     await Promise.all([apis[0]!.start(), worker.start()]);
+    outages.workerAndApi = Date.now() - downSince;
     phase = 'after-api-restart';
     await sleep(1_500);
 
     // (b) Redis dies. Money keeps moving (it is a cache); readiness says which dependency is down.
     phase = 'redis-down';
+    downSince = Date.now();
     await redis.kill();
     await sleep(500);
     const notReady = await fetch(`${apis[1]!.baseUrl}/health/ready`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
@@ -322,10 +409,12 @@ describe('fault injection: crashes and outages under load', () => {
     await redis.resume();
     phase = 'after-redis-restart';
     await allReady();
+    outages.redis = Date.now() - downSince;
     await sleep(1_000);
 
     // (c) PostgreSQL drops every connection of the service, then restarts.
     phase = 'pg-terminated';
+    downSince = Date.now();
     const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => undefined });
     await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'wallet' AND pid <> pg_backend_pid()`;
     await admin.end({ timeout: 5 });
@@ -334,14 +423,30 @@ describe('fault injection: crashes and outages under load', () => {
     await pg.restart();
     phase = 'after-pg-restart';
     await allReady();
+    outages.postgres = Date.now() - downSince;
     await sleep(1_500);
 
+    // (d) The receiver is down (connections refused) while money keeps moving, then comes back.
+    phase = 'receiver-down';
+    downSince = Date.now();
+    await receiver.stop();
+    await sleep(RECEIVER_DOWN_MS);
+    await receiver.start();
+    outages.receiver = Date.now() - downSince;
+    phase = 'after-receiver-restart';
+    await sleep(1_000);
+
     stopping = true;
-    await workload;
+    await Promise.all([workload, feedConsumer]);
     phase = 'done';
+    const loadStoppedAt = Date.now();
 
     // Recovery took no manual step: every instance is ready again.
     await allReady();
+    // No process died of the outages (only the SIGKILLs above, after which each was restarted).
+    expect([...apis, worker].map((service) => `${service.name} ${service.exitStatus ?? 'running'}`)).toEqual(
+      [...apis, worker].map((service) => `${service.name} running`),
+    );
 
     // No request hung, and every failure during an outage was a 503 problem with a clear code.
     expect(observations.filter((o) => o.status === 'timeout')).toEqual([]);
@@ -420,6 +525,79 @@ describe('fault injection: crashes and outages under load', () => {
     const sample = acknowledged.filter((a) => a.requestId).slice(-20);
     for (const ack of sample) expect(loggedIds.has(ack.requestId)).toBe(true);
 
+    // Webhooks: every committed event reaches the receiver (it answers 200) at least once. Waits
+    // are bounded; a failure says what is missing.
+    const events = await sql<{ id: string; type: string; created_at: Date; data: unknown }[]>`
+      SELECT id, type, created_at, data FROM events ORDER BY xid, seq`;
+    const deliveryDeadline = Date.now() + DELIVERY_DEADLINE_MS;
+    for (;;) {
+      const answered = new Set(receiver.received.filter((r) => r.answered === 200).map((r) => r.webhookId));
+      const missing = events.filter((event) => !answered.has(event.id));
+      const open = await sql<{ status: string; attempt_count: number; next_attempt_at: Date | null; last_error: string | null }[]>`
+        SELECT status, attempt_count, next_attempt_at, last_error FROM webhook_deliveries
+         WHERE endpoint_id = ${endpointId}::uuid AND status <> 'delivered' ORDER BY next_attempt_at LIMIT 5`;
+      if (missing.length === 0 && open.length === 0) break;
+      if (Date.now() > deliveryDeadline) {
+        throw new Error(
+          `webhooks not caught up ${DELIVERY_DEADLINE_MS} ms after the load stopped: ${missing.length} of ${events.length} ` +
+            `events never answered by the receiver (first: ${missing.slice(0, 3).map((e) => e.id).join(', ')}); ` +
+            `deliveries not delivered (first 5): ${JSON.stringify(open)}; the worker ${worker.exitStatus ?? 'is running'}; ` +
+            `its last warnings: ${JSON.stringify(worker.logs.filter((line) => (line.level ?? 0) >= 40).slice(-3))}; ` +
+            `its last stderr: ${worker.rawOutput.slice(-2).join(' ').slice(-1_000)}`,
+        );
+      }
+      await sleep(250);
+    }
+    const caughtUpMs = Date.now() - loadStoppedAt;
+    // An event exists for every movement that committed, and for nothing else.
+    const eventsOfType = (type: string) => events.filter((event) => event.type === type).length;
+    expect([eventsOfType('deposit.created'), eventsOfType('purchase.completed'), eventsOfType('withdrawal.created'), eventsOfType('refund.created')])
+      .toEqual([deposits.length, purchases.length, withdrawals.length, refunds.length]);
+    expect(events.length).toBe(acknowledged.length);
+
+    // One delivery per event for the endpoint, made from the feed, each delivered.
+    const deliveryRows = await sql<{ event_id: string; n: number; attempts: number }[]>`
+      SELECT event_id, count(*)::int AS n, max(attempt_count)::int AS attempts FROM webhook_deliveries
+       WHERE endpoint_id = ${endpointId}::uuid AND origin = 'feed' AND status = 'delivered' GROUP BY event_id`;
+    expect(deliveryRows.filter((row) => row.n !== 1)).toEqual([]);
+    expect(deliveryRows.map((row) => row.event_id).sort()).toEqual(events.map((event) => event.id).sort());
+
+    // Every request verifies with the Standard Webhooks library under the endpoint's secret.
+    expect(receiver.received.filter((r) => r.verified !== true).map((r) => `${r.webhookId}: ${r.verifyError ?? 'unchecked'}`)).toEqual([]);
+    // Each request is an event of the table, its body that event; repeats are the same webhook-id with the same body.
+    const eventById = new Map(events.map((event) => [event.id, event]));
+    const requestsById = new Map<string, string[]>();
+    for (const request of receiver.received) requestsById.set(request.webhookId, [...(requestsById.get(request.webhookId) ?? []), request.body]);
+    expect([...requestsById.keys()].filter((id) => !eventById.has(id))).toEqual([]);
+    for (const [id, bodies] of requestsById) {
+      const event = eventById.get(id)!;
+      expect(JSON.parse(bodies[0]!)).toEqual({ id, type: event.type, createdAt: event.created_at.toISOString(), data: event.data });
+      expect(new Set(bodies).size).toBe(1);
+    }
+    // The attempts the worker died in were sent again, with the same webhook-id, and answered.
+    const heldIds = new Set(receiver.received.filter((r) => r.held).map((r) => r.webhookId));
+    expect(heldIds.size).toBeGreaterThan(0);
+    for (const id of heldIds) {
+      expect(receiver.received.filter((r) => r.webhookId === id && !r.held && r.answered === 200).length).toBeGreaterThan(0);
+    }
+    const duplicates = receiver.received.length - requestsById.size;
+    const retried = await sql<{ n: number; max: number }[]>`
+      SELECT count(*) FILTER (WHERE attempt_count > 1)::int AS n, max(attempt_count)::int AS max
+        FROM webhook_deliveries WHERE endpoint_id = ${endpointId}::uuid`;
+    // The receiver's outage was real: attempts failed and were retried.
+    expect(retried[0]!.n).toBeGreaterThan(0);
+
+    // The feed consumer, caught up, saw every committed event exactly once.
+    const feedDeadline = Date.now() + FEED_DEADLINE_MS;
+    while ((await readFeedPage()) !== 0 || feed.seen.length < events.length) {
+      if (Date.now() > feedDeadline) {
+        throw new Error(`the GET /events consumer did not catch up within ${FEED_DEADLINE_MS} ms: ${feed.seen.length} of ${events.length} events seen`);
+      }
+      await sleep(100);
+    }
+    expect(feed.seen.length - new Set(feed.seen).size).toBe(0);
+    expect([...feed.seen].sort()).toEqual(events.map((event) => event.id).sort());
+
     process.stdout.write(
       `faults: ${acknowledged.length} acknowledged (${purchases.length} purchases, ${deposits.length} deposits, ` +
         `${withdrawals.length} withdrawals, ${refunds.length} refunds; ${refusedRefunds} refunds refused as exceeding ` +
@@ -428,7 +606,13 @@ describe('fault injection: crashes and outages under load', () => {
         `${observations.filter((o) => o.status === 'network').length} network errors, ` +
         `503s: redis-down ${byPhase('redis-down')}, pg-terminated ${byPhase('pg-terminated')}, ` +
         `pg-restarting ${byPhase('pg-restarting')}, api-killed ${byPhase('api-killed')}; ` +
-        `${acknowledgedWithoutRedis} acknowledged while Redis was down\n`,
+        `${acknowledgedWithoutRedis} acknowledged while Redis was down\n` +
+        `faults, webhooks: ${events.length} events; the receiver got ${receiver.received.length} requests for ` +
+        `${requestsById.size} events (${duplicates} repeats with the same webhook-id; ${heldIds.size} held open when the ` +
+        `worker was killed), all verified; ${retried[0]!.n} deliveries needed more than one attempt (at most ` +
+        `${retried[0]!.max}); all delivered ${caughtUpMs} ms after the load stopped; feed consumer: ${feed.seen.length} ` +
+        `events in ${feed.pages} pages, none twice; outages (ms): worker and API ${outages.workerAndApi}, ` +
+        `Redis ${outages.redis}, PostgreSQL ${outages.postgres}, receiver ${outages.receiver}\n`,
     );
   });
 });
