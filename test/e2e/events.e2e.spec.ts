@@ -4,10 +4,20 @@ import { Webhook } from 'standardwebhooks';
 import { createWallet, purchase } from '../factories/wallets.factory';
 import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 
+/** An answer with headers and a body: a status alone answers 'ok'. */
+interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  /** Body: this many bytes; 'endless' at full speed, or 'trickle' (a byte every 50 ms), until the client goes away. */
+  bodyBytes?: number | 'endless' | 'trickle';
+}
+
 /** A receiver on 127.0.0.1: records every request per path; each path answers as told. */
 class Receiver {
   readonly received = new Map<string, { headers: Record<string, string>; body: string }[]>();
-  readonly behaviour = new Map<string, (index: number) => number | 'hang'>();
+  readonly behaviour = new Map<string, (index: number) => number | 'hang' | Answer>();
+  /** Paths whose streamed answer the client cut off before it ended. */
+  readonly cutOff = new Set<string>();
   private server!: Server;
   private readonly hanging: ServerResponse[] = [];
   port = 0;
@@ -26,13 +36,39 @@ class Receiver {
           this.hanging.push(response);
           return;
         }
-        response.statusCode = answer;
-        response.end('ok');
+        if (typeof answer === 'number') {
+          response.statusCode = answer;
+          response.end('ok');
+          return;
+        }
+        response.writeHead(answer.status, answer.headers);
+        this.stream(path, response, answer.bodyBytes ?? 0);
       });
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  /** Writes the body in 64 KiB chunks as fast as the client reads, or a byte at a time, until it goes away. */
+  private stream(path: string, response: ServerResponse, bytes: number | 'endless' | 'trickle'): void {
+    response.once('close', () => {
+      if (!response.writableEnded) this.cutOff.add(path);
+    });
+    if (bytes === 'trickle') {
+      const timer = setInterval(() => (response.destroyed ? clearInterval(timer) : response.write('x')), 50);
+      return;
+    }
+    const chunk = Buffer.alloc(65_536, 'x');
+    let sent = 0;
+    const more = () => {
+      while (!response.destroyed && (bytes === 'endless' || sent < bytes)) {
+        sent += chunk.length;
+        if (!response.write(chunk)) return void response.once('drain', more);
+      }
+      if (!response.destroyed) response.end();
+    };
+    more();
   }
 
   url(path: string): string {
@@ -205,6 +241,52 @@ describe('events and webhooks (e2e)', () => {
     await eventually(() => ((receiver.received.get('/fast')?.length ?? 0) >= count ? true : undefined), 'all fast deliveries');
     expect(receiver.received.get('/fast')).toHaveLength(count);
     receiver.behaviour.set('/hangs', () => 503);
+  });
+
+  it('never follows a redirect: a 3xx is a failed attempt, retried, and its target is never called', async () => {
+    receiver.behaviour.set('/moved', () => ({ status: 302, headers: { location: receiver.url('/moved-here') } }));
+    const endpoint = await register('/moved', ['deposit.created']);
+    await createWallet(t.api, 41);
+    const delivery = await eventually(async () => {
+      const response = await t.api.get(`/webhook-endpoints/${endpoint.id}/deliveries`, { userId: ADMIN_USER_ID });
+      return response.body.items[0]?.attempts.length >= 2 ? response.body.items[0] : undefined;
+    }, 'two attempts at /moved');
+    expect(delivery.status).toBe('pending');
+    expect(delivery.attempts.slice(0, 2)).toEqual([
+      expect.objectContaining({ statusCode: 302, error: 'the receiver answered 302' }),
+      expect.objectContaining({ statusCode: 302, error: 'the receiver answered 302' }),
+    ]);
+    expect(receiver.received.get('/moved-here')).toBeUndefined();
+    await t.api.request('DELETE', `/webhook-endpoints/${endpoint.id}`, { userId: ADMIN_USER_ID });
+  });
+
+  it('reads a bounded part of the answer: an endless 2xx body is delivered and cut off', async () => {
+    receiver.behaviour.set('/endless', () => ({ status: 200, bodyBytes: 'endless' }));
+    const endpoint = await register('/endless', ['deposit.created']);
+    await createWallet(t.api, 43);
+    const delivery = await eventually(async () => {
+      const response = await t.api.get(`/webhook-endpoints/${endpoint.id}/deliveries`, { userId: ADMIN_USER_ID });
+      return response.body.items[0]?.status === 'delivered' ? response.body.items[0] : undefined;
+    }, 'the endless answer counted');
+    expect(delivery).toEqual(expect.objectContaining({ attemptCount: 1, lastStatusCode: 200 }));
+    // The sender stopped reading and closed the connection; the receiver never finished.
+    await eventually(() => (receiver.cutOff.has('/endless') ? true : undefined), 'the endless answer cut off');
+  });
+
+  it('bounds the answer in time: a 2xx whose body never ends fails at WEBHOOK_TIMEOUT_MS', async () => {
+    receiver.behaviour.set('/trickle', () => ({ status: 200, bodyBytes: 'trickle' }));
+    const endpoint = await register('/trickle', ['deposit.created']);
+    await createWallet(t.api, 47);
+    const delivery = await eventually(async () => {
+      const response = await t.api.get(`/webhook-endpoints/${endpoint.id}/deliveries`, { userId: ADMIN_USER_ID });
+      return response.body.items[0]?.attempts.length >= 1 ? response.body.items[0] : undefined;
+    }, 'the first attempt at /trickle recorded');
+    expect(delivery.status).toBe('pending');
+    expect(delivery.attempts[0]).toEqual(
+      expect.objectContaining({ statusCode: 200, error: `no complete answer within ${t.config.webhooks.timeoutMs} ms` }),
+    );
+    await eventually(() => (receiver.cutOff.has('/trickle') ? true : undefined), 'the trickling answer cut off');
+    await t.api.request('DELETE', `/webhook-endpoints/${endpoint.id}`, { userId: ADMIN_USER_ID });
   });
 
   it('disables an endpoint that keeps failing for WEBHOOK_DISABLE_AFTER_HOURS and says why', async () => {

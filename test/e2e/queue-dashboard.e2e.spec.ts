@@ -39,7 +39,7 @@ describe('queue dashboard (e2e, header auth)', () => {
     const response = await t.api.get('/admin/queues/api/queues', { userId: ADMIN_USER_ID });
     expect(response.status).toBe(200);
     const names = (response.body.queues as { name: string }[]).map((queue) => queue.name).sort();
-    expect(names).toEqual(expect.arrayContaining(['reconciliation', 'reports']));
+    expect(names).toEqual(expect.arrayContaining(['reconciliation', 'reports', 'webhook-deliveries']));
   });
 
   it('leaves the rest of the API to the Nest guard (a plain user still reaches /wallets)', async () => {
