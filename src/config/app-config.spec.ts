@@ -204,6 +204,11 @@ describe('loadConfig: logging, metrics and tracing variables', () => {
     });
   });
 
+  it('sweeps for lost webhook work every 5 s unless WEBHOOK_SWEEP_INTERVAL_MS says otherwise', () => {
+    expect(loadConfig({}).webhooks.sweepIntervalMs).toBe(5_000);
+    expect(loadConfig({ WEBHOOK_SWEEP_INTERVAL_MS: '250' }).webhooks.sweepIntervalMs).toBe(250);
+  });
+
   it.each([
     ['LOG_FORMAT', 'text'],
     ['METRICS_TOKEN', 'short'],
@@ -212,6 +217,8 @@ describe('loadConfig: logging, metrics and tracing variables', () => {
     ['OTEL_SERVICE_NAME', 'wallet service'],
     ['OTEL_TRACES_SAMPLE_RATIO', '1.5'],
     ['OTEL_TRACES_SAMPLE_RATIO', '-0.1'],
+    ['WEBHOOK_SWEEP_INTERVAL_MS', '99'],
+    ['WEBHOOK_SWEEP_INTERVAL_MS', 'soon'],
   ])('refuses %s=%j naming it', (variable, value) => {
     expect(problemsOf({ [variable]: value }).map((problem) => problem.split(':')[0])).toEqual([variable]);
   });
