@@ -1,20 +1,23 @@
--- The one implementation of a credit: repays the wallet's debt first and returns what it repaid.
--- The rest reaches the balance (ADR 0017). p_carry_centi_cents, when given, is the wallet's new
--- fractional balance (a royalty credit sets it in the same row update). The caller holds the
--- wallet row's lock and posts the repaid cents to the receivables account. PL/pgSQL rather than
--- SQL: it runs once per purchase and deposit, and only PL/pgSQL keeps its plans between calls.
+-- The one implementation of a credit: repays the wallet's debt first, then the rest reaches its balance.
+-- One row update (ADR 0017). A wallet in debt holds nothing in its row (CHECK wallets_debt_or_balance),
+-- so what was repaid is what the credit did not add to the row: amount - (new row balance), when
+-- positive. p_carry_centi_cents, when given, is the wallet's new fractional balance (a royalty
+-- sets it in the same update); p_user_id, when given, must own the wallet, else no row comes back.
+-- The caller holds the wallet row's lock and posts the repaid cents to the receivables account.
 CREATE OR REPLACE FUNCTION wallet_credit(
-  p_wallet_id uuid, p_amount_cents bigint, p_at timestamptz, p_carry_centi_cents integer DEFAULT NULL
-) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-  v_debt_repaid_cents bigint;
+  p_wallet_id uuid, p_amount_cents bigint, p_at timestamptz, p_carry_centi_cents integer DEFAULT NULL,
+  p_user_id uuid DEFAULT NULL
+) RETURNS TABLE (
+  debt_repaid_cents bigint, balance bigint, fractional_balance integer, debt bigint, user_id uuid, created_at timestamptz
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 BEGIN
-  SELECT least(debt, p_amount_cents) INTO v_debt_repaid_cents FROM wallets WHERE id = p_wallet_id;
-  UPDATE wallets SET balance = balance + p_amount_cents - v_debt_repaid_cents,
-                     debt = debt - v_debt_repaid_cents,
-                     fractional_balance = coalesce(p_carry_centi_cents, fractional_balance),
-                     updated_at = p_at
-   WHERE id = p_wallet_id;
-  RETURN v_debt_repaid_cents;
+  RETURN QUERY
+    UPDATE wallets w SET balance = w.balance + greatest(p_amount_cents - w.debt, 0),
+                         debt = greatest(w.debt - p_amount_cents, 0),
+                         fractional_balance = coalesce(p_carry_centi_cents, w.fractional_balance),
+                         updated_at = p_at
+     WHERE w.id = p_wallet_id AND (p_user_id IS NULL OR w.user_id = p_user_id)
+    RETURNING greatest(p_amount_cents - w.balance, 0), w.balance, w.fractional_balance, w.debt, w.user_id, w.created_at;
 END
 $$;

@@ -58,18 +58,18 @@ BEGIN
       IF FOUND THEN CONTINUE; END IF;
     END IF;
 
-    PERFORM 1 FROM wallets w WHERE w.id = p_wallet_ids[i] AND w.user_id = p_user_ids[i];
+    -- A wallet in debt (ADR 0017) repays it before anything reaches its balance.
+    SELECT c.debt_repaid_cents, c.balance, c.fractional_balance, c.debt, c.created_at
+      INTO v_debt_repaid_cents, v_balance_cents, v_carry_centi_cents, v_debt_cents, v_wallet_created
+      FROM wallet_credit(p_wallet_id => p_wallet_ids[i], p_amount_cents => p_amounts_cents[i], p_at => v_at,
+                         p_user_id => p_user_ids[i]) c;
     IF NOT FOUND THEN
       RETURN QUERY SELECT i, 'wallet_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid,
         NULL::bigint, NULL::integer, NULL::bigint, NULL::timestamptz, NULL::timestamptz;
       CONTINUE;
     END IF;
-    -- A wallet in debt (ADR 0017) repays it before anything reaches its balance.
-    v_debt_repaid_cents := wallet_credit(p_wallet_id => p_wallet_ids[i], p_amount_cents => p_amounts_cents[i], p_at => v_at);
-    SELECT w.balance + coalesce((SELECT sum(s.balance) FROM wallet_balance_slots s WHERE s.wallet_id = w.id), 0),
-           w.fractional_balance, w.debt, w.created_at
-      INTO v_balance_cents, v_carry_centi_cents, v_debt_cents, v_wallet_created
-      FROM wallets w WHERE w.id = p_wallet_ids[i];
+    v_balance_cents := v_balance_cents
+      + coalesce((SELECT sum(s.balance) FROM wallet_balance_slots s WHERE s.wallet_id = p_wallet_ids[i]), 0);
 
     INSERT INTO ledger_transactions (id, type, created_at) VALUES (p_deposit_ids[i], 'deposit', v_at);
     INSERT INTO deposits (id, user_id, idempotency_key, request_hash, wallet_id, amount,
