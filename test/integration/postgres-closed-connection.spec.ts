@@ -49,16 +49,4 @@ describe('postgres.js: work on a connection the server closed', () => {
     // The pool serves the next query on a fresh connection.
     expect(await sql`SELECT 1 AS one`).toEqual([{ one: 1 }]);
   });
-
-  it('a reserved connection used after its backend was terminated fails each query, never the process', async () => {
-    const reserved = await sql.reserve();
-    const [row] = await reserved<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
-    await killer`SELECT pg_terminate_backend(${row!.pid})`;
-    await expect(reserved`SELECT 1`).rejects.toThrow();
-    await expect(reserved`SELECT 2`).rejects.toThrow(/CONNECTION_CLOSED/);
-    await nextTurns();
-    expect(uncaught).toEqual([]);
-    reserved.release();
-    expect(await sql`SELECT 1 AS one`).toEqual([{ one: 1 }]);
-  });
 });
