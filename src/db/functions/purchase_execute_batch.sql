@@ -119,9 +119,8 @@ BEGIN
     v_platform_amount_cents := p_item_prices_cents[i] - v_author_amount_cents;
 
     -- An author in debt (ADR 0017) repays it from the royalty before anything reaches its balance.
-    SELECT c.debt_repaid_cents INTO v_author_debt_repaid_cents
-      FROM wallet_credit(p_wallet_id => p_author_wallet_ids[i], p_amount_cents => v_author_amount_cents,
-                         p_at => v_at, p_carry_centi_cents => v_carry_after_centi_cents) c;
+    v_author_debt_repaid_cents := (wallet_credit(p_wallet_id => p_author_wallet_ids[i], p_amount_cents => v_author_amount_cents,
+                                                 p_at => v_at, p_carry_centi_cents => v_carry_after_centi_cents)).debt_repaid_cents;
 
     c_ids := c_ids || p_purchase_ids[i];
     c_users := c_users || p_user_ids[i];

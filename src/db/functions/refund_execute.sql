@@ -84,8 +84,8 @@ BEGIN
    WHERE w.id = v_purchase.author_wallet_id;
   v_platform_debt_cents := wallet_take_back(p_wallet_id => p_platform_wallet_id,
                                             p_amount_cents => v_platform_amount_cents, p_at => v_at);
-  SELECT c.debt_repaid_cents INTO v_buyer_debt_repaid_cents
-    FROM wallet_credit(p_wallet_id => v_purchase.buyer_wallet_id, p_amount_cents => v_amount_cents, p_at => v_at) c;
+  v_buyer_debt_repaid_cents := (wallet_credit(p_wallet_id => v_purchase.buyer_wallet_id, p_amount_cents => v_amount_cents,
+                                               p_at => v_at)).debt_repaid_cents;
 
   INSERT INTO ledger_transactions (id, type, created_at) VALUES (p_refund_id, 'refund', v_at);
   INSERT INTO refunds (id, purchase_id, user_id, idempotency_key, request_hash, amount, royalty_percent,

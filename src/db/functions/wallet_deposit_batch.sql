@@ -19,6 +19,7 @@ DECLARE
   v_balance_cents bigint;
   v_carry_centi_cents integer;
   v_wallet_created timestamptz;
+  v_credit record;
   v_debt_repaid_cents bigint;
   v_debt_cents bigint;
   v_total_cents bigint := 0;
@@ -59,16 +60,18 @@ BEGIN
     END IF;
 
     -- A wallet in debt (ADR 0017) repays it before anything reaches its balance.
-    SELECT c.debt_repaid_cents, c.balance, c.fractional_balance, c.debt, c.created_at
-      INTO v_debt_repaid_cents, v_balance_cents, v_carry_centi_cents, v_debt_cents, v_wallet_created
-      FROM wallet_credit(p_wallet_id => p_wallet_ids[i], p_amount_cents => p_amounts_cents[i], p_at => v_at,
-                         p_user_id => p_user_ids[i]) c;
-    IF NOT FOUND THEN
+    v_credit := wallet_credit(p_wallet_id => p_wallet_ids[i], p_amount_cents => p_amounts_cents[i], p_at => v_at,
+                              p_user_id => p_user_ids[i]);
+    IF v_credit.debt_repaid_cents IS NULL THEN
       RETURN QUERY SELECT i, 'wallet_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid,
         NULL::bigint, NULL::integer, NULL::bigint, NULL::timestamptz, NULL::timestamptz;
       CONTINUE;
     END IF;
-    v_balance_cents := v_balance_cents
+    v_debt_repaid_cents := v_credit.debt_repaid_cents;
+    v_carry_centi_cents := v_credit.carry_centi_cents;
+    v_debt_cents := v_credit.debt_cents;
+    v_wallet_created := v_credit.wallet_created_at;
+    v_balance_cents := v_credit.balance_cents
       + coalesce((SELECT sum(s.balance) FROM wallet_balance_slots s WHERE s.wallet_id = p_wallet_ids[i]), 0);
 
     INSERT INTO ledger_transactions (id, type, created_at) VALUES (p_deposit_ids[i], 'deposit', v_at);
