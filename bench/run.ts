@@ -29,6 +29,7 @@ import {
   startService,
 } from './service';
 import { fixed, formatStatuses, percentiles, table } from './stats';
+import { WebhookReceiver } from './webhook-receiver';
 import {
   createFixture,
   createRefundablePurchases,
@@ -39,6 +40,7 @@ import {
   purchasesHotAuthor,
   purchasesSpread,
   refunds,
+  registerWebhook,
   ReportStats,
   replays,
   startReportRequester,
@@ -75,6 +77,8 @@ const BATCH_SIZE_MAX = Number(process.env.PURCHASE_BATCH_SIZE_MAX ?? '64');
 const REPORT_EVERY_MS = 200;
 /** The refund workload prepares this many purchases per second it runs (it cannot reach it here). */
 const REFUNDS_PER_SECOND_MAX = 4_000;
+/** How long the webhook workload waits, at most, for the deliveries of its last purchases. */
+const WEBHOOK_DRAIN_MS = 30_000;
 const REPORT_POLL_MS = 50;
 
 /** The issue's targets at 64 clients. */
@@ -187,6 +191,8 @@ function reportNote(stats: ReportStats): string {
 
 function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
   let reportStats: ReportStats | undefined;
+  let receiver: WebhookReceiver | undefined;
+  let purchasesBefore = 0;
   return [
     { name: 'purchases-spread', prepare: async () => purchasesSpread(fixture(), tally) },
     { name: 'purchases-hot-author', prepare: async () => purchasesHotAuthor(fixture(), tally) },
@@ -225,6 +231,36 @@ function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
           },
         };
       },
+    },
+    {
+      // purchases-spread with a webhook endpoint subscribed to purchase.completed: what delivery
+      // costs the purchases, and how long after its transaction each event reaches the receiver.
+      // Last, because the endpoint stays subscribed.
+      name: 'purchases-webhook',
+      prepare: async () => {
+        receiver = new WebhookReceiver();
+        const url = await receiver.start();
+        await registerWebhook(fixture(), url);
+        purchasesBefore = tally.freshPurchaseIds.size;
+        return purchasesSpread(fixture(), tally);
+      },
+      beside: () => ({
+        async stop() {
+          const current = receiver;
+          if (!current) return 'no receiver';
+          // Deliveries trail the last commits; wait until they stop arriving (30 s at most).
+          const expected = tally.freshPurchaseIds.size - purchasesBefore;
+          const deadline = Date.now() + WEBHOOK_DRAIN_MS;
+          let last = -1;
+          while (Date.now() < deadline && current.delivered < expected && current.delivered !== last) {
+            last = current.delivered;
+            await new Promise((resolve) => setTimeout(resolve, 2_000));
+          }
+          const note = `webhooks: ${current.summary()} of ${expected} purchases`;
+          await current.stop();
+          return note;
+        },
+      }),
     },
   ];
 }

@@ -179,6 +179,8 @@ export async function startService(
       LOG_LEVEL: 'warn',
       SWAGGER_ENABLED: 'false',
       HTTP_WORKERS: String(HTTP_WORKERS),
+      // The purchases-webhook workload's receiver listens on 127.0.0.1.
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -226,6 +226,20 @@ export async function createRefundablePurchases(fixture: Fixture, count: number,
   });
 }
 
+/** Subscribes `url` to purchase.completed as the admin (the receiver must be on this machine). */
+export async function registerWebhook(fixture: Fixture, url: string): Promise<void> {
+  await expectStatus(
+    await request(fixture.port, {
+      method: 'POST',
+      path: '/webhook-endpoints',
+      headers: { 'X-User-Id': fixture.adminUserId },
+      body: JSON.stringify({ url, eventTypes: ['purchase.completed'], description: 'bench receiver' }),
+    }),
+    [201],
+    'POST /webhook-endpoints',
+  );
+}
+
 /** Purchases over all authors with one deposit in every five requests. */
 export function mixed(fixture: Fixture, tally: Tally): () => ClientScript {
   return () =>
