@@ -22,7 +22,6 @@ DECLARE
   v_at timestamptz := now()::timestamptz(3);
   v_count integer := coalesce(array_length(p_purchase_ids, 1), 0);
   v_replayed boolean[] := array_fill(false, ARRAY[v_count]);
-  v_replay record;
   v_existing purchases%ROWTYPE;
   v_owner uuid;
   v_carry_before_centi_cents integer;
@@ -49,19 +48,18 @@ DECLARE
   c_carries_before smallint[] := '{}';
   c_carries_after smallint[] := '{}';
 BEGIN
-  -- Retries of purchases that already committed are answered first, without taking locks.
-  FOR v_replay IN
-    SELECT k.ordinal::integer AS replay_ordinal, p.id, p.request_hash, p.buyer_wallet_id, p.author_wallet_id,
-           p.item_price, p.royalty_percent, p.author_amount, p.platform_amount, p.fractional_before,
-           p.fractional_after, p.created_at
-      FROM unnest(p_user_ids, p_idempotency_keys) WITH ORDINALITY AS k (user_id, idempotency_key, ordinal)
-      JOIN purchases p ON p.user_id = k.user_id AND p.idempotency_key = k.idempotency_key
-  LOOP
-    v_replayed[v_replay.replay_ordinal] := true;
-    RETURN QUERY SELECT v_replay.replay_ordinal, 'replayed'::text, v_replay.id, v_replay.request_hash,
-      v_replay.buyer_wallet_id, v_replay.author_wallet_id, v_replay.item_price, v_replay.royalty_percent,
-      v_replay.author_amount, v_replay.platform_amount, v_replay.fractional_before, v_replay.fractional_after,
-      v_replay.created_at;
+  -- Retries of purchases that already committed are answered first, without taking locks: one
+  -- look-up by the unique (user, key) index each. A same-key purchase that commits after its
+  -- look-up fails this batch on that index; the caller runs the batch again (callMoneyBatch), and
+  -- the look-up then finds it.
+  FOR i IN 1 .. v_count LOOP
+    SELECT * INTO v_existing FROM purchases p
+     WHERE p.user_id = p_user_ids[i] AND p.idempotency_key = p_idempotency_keys[i];
+    CONTINUE WHEN NOT FOUND;
+    v_replayed[i] := true;
+    RETURN QUERY SELECT i, 'replayed'::text, v_existing.id, v_existing.request_hash, v_existing.buyer_wallet_id,
+      v_existing.author_wallet_id, v_existing.item_price, v_existing.royalty_percent, v_existing.author_amount,
+      v_existing.platform_amount, v_existing.fractional_before, v_existing.fractional_after, v_existing.created_at;
   END LOOP;
   IF v_count = 0 OR false <> ALL (v_replayed) THEN RETURN; END IF;
 
@@ -74,15 +72,6 @@ BEGIN
 
   FOR i IN 1 .. v_count LOOP
     CONTINUE WHEN v_replayed[i];
-    -- Under the lock: a same-key purchase that committed while this one waited is a replay.
-    SELECT * INTO v_existing FROM purchases p
-     WHERE p.user_id = p_user_ids[i] AND p.idempotency_key = p_idempotency_keys[i];
-    IF FOUND THEN
-      RETURN QUERY SELECT i, 'replayed'::text, v_existing.id, v_existing.request_hash, v_existing.buyer_wallet_id,
-        v_existing.author_wallet_id, v_existing.item_price, v_existing.royalty_percent, v_existing.author_amount,
-        v_existing.platform_amount, v_existing.fractional_before, v_existing.fractional_after, v_existing.created_at;
-      CONTINUE;
-    END IF;
 
     IF p_buyer_wallet_ids[i] = p_author_wallet_ids[i] THEN
       RETURN QUERY SELECT i, 'self_purchase'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,

@@ -15,7 +15,6 @@ DECLARE
   v_at timestamptz := now()::timestamptz(3);
   v_count integer := coalesce(array_length(p_deposit_ids, 1), 0);
   v_replayed boolean[] := array_fill(false, ARRAY[v_count]);
-  v_replay record;
   v_balance_cents bigint;
   v_carry_centi_cents integer;
   v_wallet_created timestamptz;
@@ -27,18 +26,18 @@ DECLARE
   e_wallets uuid[] := '{}';
   e_data json[] := '{}';
 BEGIN
-  -- Retries of deposits that already committed are answered first, without taking locks.
-  FOR v_replay IN
-    SELECT k.ordinal::integer AS replay_ordinal, d.id, d.request_hash, d.wallet_id, w.user_id, d.balance_after,
-           d.fractional_balance_after, d.debt_after, w.created_at AS wallet_created_at, d.created_at
-      FROM unnest(p_user_ids, p_idempotency_keys) WITH ORDINALITY AS k (user_id, idempotency_key, ordinal)
-      JOIN deposits d ON d.user_id = k.user_id AND d.idempotency_key = k.idempotency_key
-      JOIN wallets w ON w.id = d.wallet_id
-  LOOP
-    v_replayed[v_replay.replay_ordinal] := true;
-    RETURN QUERY SELECT v_replay.replay_ordinal, 'replayed'::text, v_replay.id, v_replay.request_hash, v_replay.wallet_id,
-      v_replay.user_id, v_replay.balance_after, v_replay.fractional_balance_after, v_replay.debt_after,
-      v_replay.wallet_created_at, v_replay.created_at;
+  -- Retries of deposits that already committed are answered first, without taking locks: one
+  -- look-up by the unique (user, key) index each. A same-key deposit that commits after its
+  -- look-up fails this batch on that index; the caller runs the batch again, and the look-up then
+  -- finds it.
+  FOR i IN 1 .. v_count LOOP
+    CONTINUE WHEN p_idempotency_keys[i] IS NULL;
+    RETURN QUERY
+      SELECT i, 'replayed'::text, d.id, d.request_hash, d.wallet_id, w.user_id, d.balance_after,
+             d.fractional_balance_after, d.debt_after, w.created_at, d.created_at
+        FROM deposits d JOIN wallets w ON w.id = d.wallet_id
+       WHERE d.user_id = p_user_ids[i] AND d.idempotency_key = p_idempotency_keys[i];
+    v_replayed[i] := FOUND;
   END LOOP;
   IF v_count = 0 OR false <> ALL (v_replayed) THEN RETURN; END IF;
 
@@ -49,15 +48,6 @@ BEGIN
 
   FOR i IN 1 .. v_count LOOP
     CONTINUE WHEN v_replayed[i];
-    -- Under the lock: a same-key deposit that committed while this one waited is a replay.
-    IF p_idempotency_keys[i] IS NOT NULL THEN
-      RETURN QUERY
-        SELECT i, 'replayed'::text, d.id, d.request_hash, d.wallet_id, w.user_id, d.balance_after,
-               d.fractional_balance_after, d.debt_after, w.created_at, d.created_at
-          FROM deposits d JOIN wallets w ON w.id = d.wallet_id
-         WHERE d.user_id = p_user_ids[i] AND d.idempotency_key = p_idempotency_keys[i];
-      IF FOUND THEN CONTINUE; END IF;
-    END IF;
 
     -- A wallet in debt (ADR 0017) repays it before anything reaches its balance.
     v_credit := wallet_credit(p_wallet_id => p_wallet_ids[i], p_amount_cents => p_amounts_cents[i], p_at => v_at,
