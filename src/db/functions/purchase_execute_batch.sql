@@ -11,11 +11,12 @@
 CREATE OR REPLACE FUNCTION purchase_execute_batch(
   p_purchase_ids uuid[], p_user_ids uuid[], p_idempotency_keys text[], p_request_hashes text[],
   p_buyer_wallet_ids uuid[], p_author_wallet_ids uuid[], p_item_prices_cents bigint[],
-  p_royalty_percent integer, p_platform_wallet_id uuid
+  p_royalty_percent integer, p_platform_wallet_id uuid,
+  p_item_ids text[] DEFAULT NULL, p_metadata jsonb[] DEFAULT NULL
 ) RETURNS TABLE (
   ordinal integer, outcome text, id uuid, request_hash text, buyer_wallet_id uuid, author_wallet_id uuid,
   item_price bigint, royalty_percent smallint, author_amount bigint, platform_amount bigint,
-  fractional_before smallint, fractional_after smallint, created_at timestamptz
+  fractional_before smallint, fractional_after smallint, created_at timestamptz, item_id text, metadata jsonb
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -47,6 +48,8 @@ DECLARE
   c_debts_repaid_cents bigint[] := '{}';
   c_carries_before smallint[] := '{}';
   c_carries_after smallint[] := '{}';
+  c_item_ids text[] := '{}';
+  c_metadata jsonb[] := '{}';
 BEGIN
   -- Retries of purchases that already committed are answered first, without taking locks: one
   -- look-up by the unique (user, key) index each. A same-key purchase that commits after its
@@ -59,7 +62,8 @@ BEGIN
     v_replayed[i] := true;
     RETURN QUERY SELECT i, 'replayed'::text, v_existing.id, v_existing.request_hash, v_existing.buyer_wallet_id,
       v_existing.author_wallet_id, v_existing.item_price, v_existing.royalty_percent, v_existing.author_amount,
-      v_existing.platform_amount, v_existing.fractional_before, v_existing.fractional_after, v_existing.created_at;
+      v_existing.platform_amount, v_existing.fractional_before, v_existing.fractional_after, v_existing.created_at,
+      v_existing.item_id, v_existing.metadata;
   END LOOP;
   IF v_count = 0 OR false <> ALL (v_replayed) THEN RETURN; END IF;
 
@@ -75,21 +79,21 @@ BEGIN
 
     IF p_buyer_wallet_ids[i] = p_author_wallet_ids[i] THEN
       RETURN QUERY SELECT i, 'self_purchase'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz;
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb;
       CONTINUE;
     END IF;
 
     SELECT w.user_id INTO v_owner FROM wallets w WHERE w.id = p_buyer_wallet_ids[i];
     IF v_owner IS DISTINCT FROM p_user_ids[i] THEN
       RETURN QUERY SELECT i, 'wallet_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz;
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb;
       CONTINUE;
     END IF;
 
     SELECT w.fractional_balance INTO v_carry_before_centi_cents FROM wallets w WHERE w.id = p_author_wallet_ids[i];
     IF NOT FOUND THEN
       RETURN QUERY SELECT i, 'author_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz;
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb;
       CONTINUE;
     END IF;
 
@@ -97,7 +101,7 @@ BEGIN
                                 p_amount => p_item_prices_cents[i], p_at => v_at);
     IF v_debit <> 'ok' THEN
       RETURN QUERY SELECT i, v_debit, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz;
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb;
       CONTINUE;
     END IF;
 
@@ -123,13 +127,16 @@ BEGIN
     c_debts_repaid_cents := c_debts_repaid_cents || v_author_debt_repaid_cents;
     c_carries_before := c_carries_before || v_carry_before_centi_cents::smallint;
     c_carries_after := c_carries_after || v_carry_after_centi_cents::smallint;
+    c_item_ids := c_item_ids || p_item_ids[i];
+    c_metadata := c_metadata || p_metadata[i];
     v_platform_total_cents := v_platform_total_cents + v_platform_amount_cents;
     v_volume_cents := v_volume_cents + p_item_prices_cents[i];
     v_royalties_cents := v_royalties_cents + v_author_amount_cents;
 
     RETURN QUERY SELECT i, 'completed'::text, p_purchase_ids[i], p_request_hashes[i], p_buyer_wallet_ids[i],
       p_author_wallet_ids[i], p_item_prices_cents[i], p_royalty_percent::smallint, v_author_amount_cents,
-      v_platform_amount_cents, v_carry_before_centi_cents::smallint, v_carry_after_centi_cents::smallint, v_at;
+      v_platform_amount_cents, v_carry_before_centi_cents::smallint, v_carry_after_centi_cents::smallint, v_at,
+      p_item_ids[i], p_metadata[i];
   END LOOP;
 
   IF cardinality(c_ids) = 0 THEN RETURN; END IF;
@@ -139,12 +146,13 @@ BEGIN
 
   INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id,
                          item_price, royalty_percent, author_amount, platform_amount,
-                         fractional_before, fractional_after, author_debt_repaid, created_at)
+                         fractional_before, fractional_after, author_debt_repaid, item_id, metadata, created_at)
   SELECT c.id, c.user_id, c.key, c.hash, c.buyer, c.author, c.price, p_royalty_percent, c.author_amount,
-         c.platform_amount, c.before, c.after, c.debt_repaid, v_at
+         c.platform_amount, c.before, c.after, c.debt_repaid, c.item_id, c.metadata, v_at
     FROM unnest(c_ids, c_users, c_keys, c_hashes, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents,
-                c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents)
-      AS c (id, user_id, key, hash, buyer, author, price, author_amount, platform_amount, before, after, debt_repaid);
+                c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents, c_item_ids, c_metadata)
+      AS c (id, user_id, key, hash, buyer, author, price, author_amount, platform_amount, before, after, debt_repaid,
+            item_id, metadata);
 
   -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing. Royalty cents that
   -- repaid the author's debt go to the receivables account, not the author's wallet.
@@ -189,9 +197,11 @@ BEGIN
       SELECT json_build_object('id', c.id, 'idempotencyKey', c.key, 'buyerWalletId', c.buyer,
                                'authorWalletId', c.author, 'itemPrice', c.price, 'authorAmount', c.author_amount,
                                'platformAmount', c.platform_amount, 'status', 'completed', 'refundedAmount', 0,
-                               'refunds', json_build_array(), 'createdAt', api_instant(v_at))
-        FROM unnest(c_ids, c_keys, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents)
-          WITH ORDINALITY AS c (id, key, buyer, author, price, author_amount, platform_amount, ordinal)
+                               'refunds', json_build_array(), 'itemId', c.item_id, 'metadata', c.metadata,
+                               'createdAt', api_instant(v_at))
+        FROM unnest(c_ids, c_keys, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents,
+                    c_item_ids, c_metadata)
+          WITH ORDINALITY AS c (id, key, buyer, author, price, author_amount, platform_amount, item_id, metadata, ordinal)
        ORDER BY c.ordinal),
     p_at => v_at);
 END

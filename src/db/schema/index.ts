@@ -22,6 +22,8 @@ const cents = (name: string) => bigint(name, { mode: 'number' });
 
 // The outbox and webhook tables (ADR 0030, 0031, 0032).
 export * from './events';
+// Payout outcomes, destinations and runs (ADR 0018).
+export * from './payouts';
 
 export const users = pgTable('users', {
   id: uuid('id').primaryKey(),
@@ -81,7 +83,11 @@ export const ledgerTransactions = pgTable(
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
-    check('ledger_transactions_type', sql`${t.type} IN ('deposit', 'withdrawal', 'purchase', 'refund')`),
+    // withdrawal_paid / withdrawal_failed: a pending payout leaving the pending account (ADR 0018).
+    check(
+      'ledger_transactions_type',
+      sql`${t.type} IN ('deposit', 'withdrawal', 'purchase', 'refund', 'withdrawal_paid', 'withdrawal_failed')`,
+    ),
     index('ledger_transactions_created_at_idx').on(t.createdAt),
   ],
 );
@@ -111,7 +117,11 @@ export const ledgerEntries = pgTable(
     index('ledger_entries_system_created_at_idx').on(t.createdAt).where(sql`${t.systemAccount} IS NOT NULL`),
     check('ledger_entries_amount_non_zero', sql`${t.amountCents} <> 0`),
     // receivables: what wallets owe after refunds they could not cover (ADR 0017).
-    check('ledger_entries_system_account', sql`${t.systemAccount} IN ('funding', 'payout', 'receivables')`),
+    // payouts_pending: withdrawals waiting for the payment rail (ADR 0018).
+    check(
+      'ledger_entries_system_account',
+      sql`${t.systemAccount} IN ('funding', 'payout', 'receivables', 'payouts_pending')`,
+    ),
     check('ledger_entries_one_account', sql`(${t.walletId} IS NULL) <> (${t.systemAccount} IS NULL)`),
   ],
 );
@@ -162,12 +172,20 @@ export const withdrawals = pgTable(
       .notNull()
       .references(() => wallets.id),
     amountCents: cents('amount').notNull(),
+    // Opaque to the service: where the payment rail should send the money (ADR 0018).
+    destination: text('destination'),
+    // The account the withdrawal posted to. Withdrawals from before payouts had a lifecycle went
+    // straight to `payout` (paid at once); every new one waits in `payouts_pending` (ADR 0018).
+    postedTo: text('posted_to').notNull().default('payout'),
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
     uniqueIndex('withdrawals_user_id_idempotency_key_key').on(t.userId, t.idempotencyKey),
-    index('withdrawals_wallet_id_idx').on(t.walletId),
+    // A wallet's withdrawals page newest first by (created_at, id): one index range scan.
+    index('withdrawals_wallet_id_created_at_id_idx').on(t.walletId, t.createdAt, t.id),
     check('withdrawals_amount_range', sql`${t.amountCents} BETWEEN 1 AND 1000000000`),
+    check('withdrawals_destination_length', sql`char_length(${t.destination}) BETWEEN 1 AND 200`),
+    check('withdrawals_posted_to', sql`${t.postedTo} IN ('payout', 'payouts_pending')`),
   ],
 );
 
@@ -195,12 +213,20 @@ export const purchases = pgTable(
     // Of author_amount, the cents that repaid the author's debt (posted to receivables, ADR 0017).
     authorDebtRepaidCents: cents('author_debt_repaid').notNull().default(0),
     status: text('status').notNull().default('completed'),
+    // What was bought (the caller's own catalogue id) and the caller's notes on the sale; optional.
+    itemId: text('item_id'),
+    metadata: jsonb('metadata').$type<Record<string, string>>(),
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
     uniqueIndex('purchases_user_id_idempotency_key_key').on(t.userId, t.idempotencyKey),
-    index('purchases_buyer_wallet_id_idx').on(t.buyerWalletId),
-    index('purchases_author_wallet_id_created_at_idx').on(t.authorWalletId, t.createdAt),
+    // Purchase search pages newest first by (created_at, id) within one buyer, author or item:
+    // a page is one index range scan, whatever the size of the table.
+    index('purchases_buyer_wallet_id_created_at_id_idx').on(t.buyerWalletId, t.createdAt, t.id),
+    index('purchases_author_wallet_id_created_at_id_idx').on(t.authorWalletId, t.createdAt, t.id),
+    index('purchases_item_id_created_at_id_idx').on(t.itemId, t.createdAt, t.id).where(sql`${t.itemId} IS NOT NULL`),
+    check('purchases_item_id_format', sql`${t.itemId} ~ '^[A-Za-z0-9_.:/-]{1,200}$'`),
+    check('purchases_metadata_object', sql`jsonb_typeof(${t.metadata}) = 'object'`),
     index('purchases_created_at_idx').on(t.createdAt),
     check('purchases_item_price_range', sql`${t.itemPriceCents} BETWEEN 1 AND 1000000000`),
     check('purchases_split_sums_to_price', sql`${t.authorAmountCents} + ${t.platformAmountCents} = ${t.itemPriceCents}`),
@@ -277,6 +303,10 @@ const totalsColumns = {
   royaltiesRefundedCents: cents('royalties_refunded').notNull().default(0),
   platformRevenueRefundedCents: cents('platform_revenue_refunded').notNull().default(0),
   refundCount: bigint('refund_count', { mode: 'number' }).notNull().default(0),
+  // Payouts that left the pending account (ADR 0018): settled, or failed and returned to the
+  // wallet. `withdrawn` already counts a failed payout back out when it fails.
+  payoutsPaidCents: cents('payouts_paid').notNull().default(0),
+  payoutsFailedCents: cents('payouts_failed').notNull().default(0),
 };
 
 /** All-time running totals, split into slot rows (see stat_slot()) summed on read. */
