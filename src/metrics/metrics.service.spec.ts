@@ -33,3 +33,45 @@ describe('MetricsService queue depth', () => {
     expect(await metrics.registry.getSingleMetricAsString('bullmq_queue_jobs')).not.toMatch(/queue="/);
   });
 });
+
+describe('MetricsService tail metrics', () => {
+  const bucketCount = (text: string, name: string, label: string, le: string): number => {
+    const line = text
+      .split('\n')
+      .find((candidate) => candidate.startsWith(`${name}_bucket{`) && candidate.includes(label) && candidate.includes(`le="${le}"`));
+    return Number(line?.split(' ')[1]);
+  };
+
+  it('puts every batch item\'s queue wait, each batch size and its run time into histograms per batch kind', async () => {
+    const metrics = new MetricsService();
+    try {
+      const observer = metrics.batchObserver('purchase');
+      observer.batchRan({ size: 3, queuedMs: [0.2, 4, 40], runMs: 12, ok: true });
+      observer.batchRan({ size: 1, queuedMs: [0], runMs: 3_000, ok: false });
+      const wait = await metrics.registry.getSingleMetricAsString('batch_queue_wait_seconds');
+      expect(wait).toContain('batch_queue_wait_seconds_count{batch="purchase"} 4');
+      expect(bucketCount(wait, 'batch_queue_wait_seconds', 'batch="purchase"', '0.0005')).toBe(2);
+      expect(bucketCount(wait, 'batch_queue_wait_seconds', 'batch="purchase"', '0.005')).toBe(3);
+      const run = await metrics.registry.getSingleMetricAsString('batch_run_seconds');
+      expect(run).toContain('batch_run_seconds_count{batch="purchase",outcome="committed"} 1');
+      expect(run).toContain('batch_run_seconds_count{batch="purchase",outcome="failed"} 1');
+      const size = await metrics.registry.getSingleMetricAsString('batch_size_items');
+      expect(size).toContain('batch_size_items_sum{batch="purchase"} 4');
+    } finally {
+      metrics.onModuleDestroy();
+    }
+  });
+
+  it('exports an event-loop delay histogram, GC pauses with sub-millisecond buckets, and the answering process id', async () => {
+    const metrics = new MetricsService();
+    try {
+      const text = await metrics.registry.metrics();
+      expect(text).toContain('# TYPE nodejs_eventloop_delay_seconds histogram');
+      expect(text).toContain('nodejs_eventloop_delay_seconds_bucket{le="0.0005"}');
+      expect(text).toContain('# TYPE nodejs_gc_duration_seconds histogram');
+      expect(text).toContain(`process_id ${process.pid}`);
+    } finally {
+      metrics.onModuleDestroy();
+    }
+  });
+});

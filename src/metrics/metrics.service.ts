@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BatchObserver } from '../common/batching/batcher';
 import type { PoolUsage } from '../db/pool-usage';
 
 /** What happened to one money operation; `wallet_operations_total`'s `outcome` label. */
@@ -24,11 +25,24 @@ export interface QueueDepthSource {
 const QUEUE_DEPTH_TIMEOUT_MS = 500;
 
 /**
+ * Buckets for the tail of a request (seconds): GC pauses, event-loop delay and batch waits are
+ * mostly below a millisecond and matter from a few milliseconds on. prom-client's default GC
+ * buckets start at 1 ms and jump to 10 ms, which hides exactly the pauses that add up.
+ */
+export const TAIL_BUCKETS_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/**
+ * How often the event-loop delay is sampled. Each sample is how late a timer fired, so a
+ * blocked loop shows as one sample as long as the block: coarse sampling loses no stall.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 20;
+
+/**
  * The process's Prometheus registry and the service's own metrics. Modules record through
  * this service; `GET /metrics` renders the registry.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnModuleDestroy {
   readonly registry = new Registry();
 
   readonly httpRequestDuration = new Histogram({
@@ -161,7 +175,78 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly eventLoopDelay = new Histogram({
+    name: 'nodejs_eventloop_delay_seconds',
+    help: `How late a timer due every ${EVENT_LOOP_SAMPLE_MS} ms ran: the time the event loop was busy with something else`,
+    buckets: TAIL_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+
+  /** Which process of a cluster answered the scrape (each worker has its own registry). */
+  readonly processId: Gauge = new Gauge({
+    name: 'process_id',
+    help: 'The operating-system id of the process that answered this scrape',
+    registers: [this.registry],
+    collect: (): void => this.processId.set(process.pid),
+  });
+
+  readonly batchQueueWait = new Histogram({
+    name: 'batch_queue_wait_seconds',
+    help: 'How long an item of a group-committed operation waited for its batch to start (the batch in flight to finish)',
+    labelNames: ['batch'] as const,
+    buckets: TAIL_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly batchRun = new Histogram({
+    name: 'batch_run_seconds',
+    help: 'How long one batch of a group-committed operation took, from start to commit (or failure)',
+    labelNames: ['batch', 'outcome'] as const,
+    buckets: TAIL_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly batchSize = new Histogram({
+    name: 'batch_size_items',
+    help: 'Items per batch of a group-committed operation',
+    labelNames: ['batch'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry],
+  });
+
+  /** What a Batcher reports about each batch, as the three batch histograms under `name`. */
+  batchObserver(name: string): BatchObserver {
+    const queueWait = this.batchQueueWait.labels({ batch: name });
+    const size = this.batchSize.labels({ batch: name });
+    const ran = this.batchRun.labels({ batch: name, outcome: 'committed' });
+    const failed = this.batchRun.labels({ batch: name, outcome: 'failed' });
+    return {
+      batchRan: ({ size: items, queuedMs, runMs, ok }) => {
+        size.observe(items);
+        for (const waitedMs of queuedMs) queueWait.observe(waitedMs / 1_000);
+        (ok ? ran : failed).observe(runMs / 1_000);
+      },
+    };
+  }
+
+  private eventLoopTimer: NodeJS.Timeout | undefined;
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.registry, gcDurationBuckets: TAIL_BUCKETS_SECONDS });
+    this.sampleEventLoop(performance.now());
+  }
+
+  onModuleDestroy(): void {
+    clearTimeout(this.eventLoopTimer);
+  }
+
+  private sampleEventLoop(scheduledAt: number): void {
+    this.eventLoopTimer = setTimeout(() => {
+      const now = performance.now();
+      this.eventLoopDelay.observe(Math.max(0, now - scheduledAt - EVENT_LOOP_SAMPLE_MS) / 1_000);
+      this.sampleEventLoop(now);
+    }, EVENT_LOOP_SAMPLE_MS);
+    // Sampling alone never keeps a process (or a test) alive.
+    this.eventLoopTimer.unref();
   }
 }

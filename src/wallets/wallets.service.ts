@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Batcher } from '../common/batching/batcher';
 import { Caller } from '../common/auth/caller';
@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { isDatabaseUnavailableError } from '../db/postgres-errors';
 import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
 import { requestFingerprint } from '../idempotency/request-fingerprint';
+import { MetricsService } from '../metrics/metrics.service';
 import { LEDGER_PAGE_LIMIT_DEFAULT, LedgerPageDto, toLedgerEntryDto } from './dto/ledger.dto';
 import { toWalletDto, WalletDto } from './dto/wallet.dto';
 import { toWithdrawalDto, WithdrawalDto } from './dto/withdrawal.dto';
@@ -24,6 +25,7 @@ export class WalletsService implements OnApplicationBootstrap {
     private readonly repository: WalletsRepository,
     private readonly idempotency: IdempotencyService,
     private readonly config: AppConfig,
+    @Optional() metrics?: MetricsService,
   ) {
     this.deposits = new Batcher(
       {
@@ -34,6 +36,7 @@ export class WalletsService implements OnApplicationBootstrap {
         dedupeKey: (call) => `${call.userId}:${call.idempotencyKey ?? call.operationId}`,
         // During an outage the queue fails with the batch: one bounded wait, not one per batch (ADR 0038).
         failQueuedOn: isDatabaseUnavailableError,
+        observer: metrics?.batchObserver('deposit'),
       },
       (calls) => this.repository.depositBatch(calls),
     );

@@ -123,6 +123,35 @@ describe('Batcher', () => {
     expect(spans.length).toBeLessThanOrEqual(16);
   });
 
+  it('tells the observer each batch: its size, every item\'s queue wait, and whether it committed', async () => {
+    const observed: Array<{ size: number; queued: number; ok: boolean }> = [];
+    let fail = false;
+    const batcher = new Batcher(
+      {
+        ...options,
+        observer: {
+          batchRan: ({ size, queuedMs, runMs, ok }) => {
+            expect(queuedMs.every((waited) => waited >= 0) && runMs >= 0).toBe(true);
+            observed.push({ size, queued: queuedMs.length, ok });
+          },
+        },
+      },
+      async (items: Item[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (fail) throw new Error('database down');
+        return items.map((item) => ({ ok: true as const, value: item.value }));
+      },
+    );
+    await Promise.all([1, 2, 3, 4].map((value) => batcher.submit({ lane: 'a', key: `k${value}`, value })));
+    fail = true;
+    await expect(batcher.submit({ lane: 'a', key: 'k5', value: 5 })).rejects.toThrow('database down');
+    expect(observed).toEqual([
+      { size: 1, queued: 1, ok: true },
+      { size: 3, queued: 3, ok: true },
+      { size: 1, queued: 1, ok: false },
+    ]);
+  });
+
   it('refuses nonsensical limits', () => {
     const { run } = recordingRunner();
     expect(() => new Batcher({ ...options, lanes: 0 }, run)).toThrow(RangeError);

@@ -17,6 +17,16 @@ export interface BatcherOptions<I> {
    * each would wait as long again, and their callers have already waited for the batch.
    */
   failQueuedOn?: (error: unknown) => boolean;
+  /** Told about every batch it runs, for the batch-wait and batch-size metrics. */
+  observer?: BatchObserver;
+}
+
+/**
+ * Where a submission's time goes before its result: waiting in the lane's queue for the batch in
+ * flight to finish, then its own batch's run. Both in milliseconds.
+ */
+export interface BatchObserver {
+  batchRan(timing: { size: number; queuedMs: readonly number[]; runMs: number; ok: boolean }): void;
 }
 
 /** What the runner says about each item, in the order it received them. */
@@ -33,6 +43,8 @@ export async function settle<T>(work: () => Promise<T>): Promise<ItemResult<T>> 
 
 interface Pending<I, R> {
   item: I;
+  /** performance.now() at submit. */
+  submittedAt: number;
   resolve: (value: R) => void;
   reject: (error: unknown) => void;
 }
@@ -54,7 +66,7 @@ export class Batcher<I, R> {
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const lane = laneIndex(this.options.laneKey(item), this.options.lanes);
-      this.queues[lane]!.push({ item, resolve, reject });
+      this.queues[lane]!.push({ item, submittedAt: performance.now(), resolve, reject });
       if (!this.busy[lane]) void this.drain(lane);
     });
   }
@@ -91,18 +103,32 @@ export class Batcher<I, R> {
 
   private async runBatch(lane: number, batch: Pending<I, R>[]): Promise<void> {
     let results: ItemResult<R>[];
+    const startedAt = performance.now();
     try {
       results = await this.run(batch.map((pending) => pending.item));
     } catch (error) {
+      this.observe(batch, startedAt, false);
       const failing = this.options.failQueuedOn?.(error) ? [...batch, ...this.queues[lane]!.splice(0)] : batch;
       for (const pending of failing) pending.reject(error);
       return;
     }
+    this.observe(batch, startedAt, true);
     batch.forEach((pending, index) => {
       const result = results[index];
       if (!result) pending.reject(new Error('batch runner returned no result for an item'));
       else if (result.ok) pending.resolve(result.value);
       else pending.reject(result.error);
+    });
+  }
+
+  private observe(batch: readonly Pending<I, R>[], startedAt: number, ok: boolean): void {
+    const observer = this.options.observer;
+    if (!observer) return;
+    observer.batchRan({
+      size: batch.length,
+      queuedMs: batch.map((pending) => startedAt - pending.submittedAt),
+      runMs: performance.now() - startedAt,
+      ok,
     });
   }
 }
