@@ -222,4 +222,64 @@ describe('loadConfig: logging, metrics and tracing variables', () => {
   ])('refuses %s=%j naming it', (variable, value) => {
     expect(problemsOf({ [variable]: value }).map((problem) => problem.split(':')[0])).toEqual([variable]);
   });
+
+  it('reads REDIS_URL alone as a standalone Redis', () => {
+    expect(loadConfig({}).redis.topology).toEqual({ kind: 'standalone' });
+  });
+
+  it('reads REDIS_SENTINELS, REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD as a Sentinel topology', () => {
+    expect(
+      loadConfig({
+        REDIS_SENTINELS: ' 10.0.0.5:26379, sentinel-b.internal:26380 ,[::1]:26381',
+        REDIS_SENTINEL_NAME: 'wallet-cache',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+      }).redis.topology,
+    ).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.5', port: 26_379 },
+        { host: 'sentinel-b.internal', port: 26_380 },
+        { host: '::1', port: 26_381 },
+      ],
+      masterName: 'wallet-cache',
+      sentinelPassword: 'sentinel-secret',
+    });
+    expect(loadConfig({ REDIS_SENTINELS: '127.0.0.1:26379' }).redis.topology).toMatchObject({ masterName: 'mymaster' });
+  });
+
+  it('reads REDIS_CLUSTER_NODES as a Cluster topology', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' }).redis.topology).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '127.0.0.1', port: 7_000 },
+        { host: '127.0.0.1', port: 7_001 },
+      ],
+    });
+  });
+
+  it('sweeps for lost report and reconciliation jobs every 30 s unless JOB_SWEEP_INTERVAL_MS says otherwise', () => {
+    expect(loadConfig({}).jobSweepIntervalMs).toBe(30_000);
+    expect(loadConfig({ JOB_SWEEP_INTERVAL_MS: '1000' }).jobSweepIntervalMs).toBe(1_000);
+  });
+
+  it.each([
+    ['REDIS_SENTINELS', '127.0.0.1'],
+    ['REDIS_SENTINELS', 'redis://127.0.0.1:26379'],
+    ['REDIS_SENTINELS', '127.0.0.1:70000'],
+    ['REDIS_SENTINELS', ','],
+    ['REDIS_SENTINEL_NAME', 'my master'],
+    ['REDIS_CLUSTER_NODES', 'a:1,b'],
+    ['JOB_SWEEP_INTERVAL_MS', '999'],
+  ])('refuses %s=%j naming it', (variable, value) => {
+    expect(problemsOf({ [variable]: value }).map((problem) => problem.split(':')[0])).toEqual([variable]);
+  });
+
+  it('refuses a Sentinel and a Cluster topology at once, and a database index on a Cluster', () => {
+    expect(problemsOf({ REDIS_SENTINELS: 'a:26379', REDIS_CLUSTER_NODES: 'b:7000' }).map((p) => p.split(':')[0])).toEqual([
+      'REDIS_CLUSTER_NODES',
+    ]);
+    expect(problemsOf({ REDIS_URL: 'redis://x:6379/3', REDIS_CLUSTER_NODES: 'b:7000' }).map((p) => p.split(':')[0])).toEqual([
+      'REDIS_URL',
+    ]);
+  });
 });

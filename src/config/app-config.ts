@@ -6,6 +6,16 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 /** `auto`: pretty when stdout is a terminal and NODE_ENV is not production, JSON otherwise. */
 export type LogFormat = 'pretty' | 'json' | 'auto';
 
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+export type RedisTopology =
+  | { kind: 'standalone' }
+  | { kind: 'sentinel'; sentinels: readonly RedisNode[]; masterName: string; sentinelPassword: string | undefined }
+  | { kind: 'cluster'; nodes: readonly RedisNode[] };
+
 /** The typed configuration every module reads, through the `AppConfig` provider only. */
 export class AppConfig {
   readonly nodeEnv!: 'development' | 'test' | 'production';
@@ -21,7 +31,14 @@ export class AppConfig {
     trustProxy: boolean | number | readonly string[];
   };
   readonly database!: { url: string; poolMax: number };
-  readonly redis!: { url: string; keyPrefix: string };
+  readonly redis!: {
+    url: string;
+    keyPrefix: string;
+    /** Where the master is: REDIS_URL's address, asked of Sentinels, or found from Cluster seed nodes. */
+    topology: RedisTopology;
+  };
+  /** How often workers look for report and reconciliation jobs lost in Redis (ADR 0057). */
+  readonly jobSweepIntervalMs!: number;
   readonly auth!: {
     mode: AuthMode;
     jwtSecret: string | undefined;
@@ -98,7 +115,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       trustProxy: Array.isArray(e.TRUST_PROXY) ? Object.freeze([...e.TRUST_PROXY]) : e.TRUST_PROXY,
     },
     database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, topology: redisTopologyOf(e) },
+    jobSweepIntervalMs: e.JOB_SWEEP_INTERVAL_MS,
     auth: {
       mode: e.AUTH_MODE ?? 'header',
       jwtSecret: e.JWT_SECRET,
@@ -143,4 +161,22 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
 /** The one place that reads `process.env`. */
 export function loadConfigFromProcess(): AppConfig {
   return loadConfig(process.env);
+}
+
+function redisTopologyOf(e: {
+  REDIS_SENTINELS?: RedisNode[] | undefined;
+  REDIS_SENTINEL_NAME: string;
+  REDIS_SENTINEL_PASSWORD?: string | undefined;
+  REDIS_CLUSTER_NODES?: RedisNode[] | undefined;
+}): RedisTopology {
+  if (e.REDIS_SENTINELS) {
+    return {
+      kind: 'sentinel',
+      sentinels: Object.freeze(e.REDIS_SENTINELS.map((node) => ({ ...node }))),
+      masterName: e.REDIS_SENTINEL_NAME,
+      sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
+    };
+  }
+  if (e.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: Object.freeze(e.REDIS_CLUSTER_NODES.map((node) => ({ ...node }))) };
+  return { kind: 'standalone' };
 }

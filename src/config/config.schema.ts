@@ -67,6 +67,24 @@ const trustProxy = z.string().transform((value, ctx): boolean | number | string[
   return entries;
 });
 
+/** Comma-separated `host:port` addresses (`10.0.0.5:26379, sentinel-b:26379`, `[::1]:26379`). */
+const hostPortList = z.string().transform((value, ctx): { host: string; port: number }[] => {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  const nodes = entries.map((entry) => /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry));
+  const valid = nodes.every((match) => match !== null && Number(match[3]) >= 1 && Number(match[3]) <= 65_535);
+  if (entries.length === 0 || !valid) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: 'must be host:port entries separated by commas (ports 1 to 65535), such as 10.0.0.5:26379,10.0.0.6:26379',
+    });
+    return z.NEVER;
+  }
+  return nodes.map((match) => ({ host: match![1] ?? match![2]!, port: Number(match![3]) }));
+});
+
 const durationMs = z
   .string()
   .regex(/^\d+(ms|s|m|h)?$/, 'must be a duration such as 600000, 30s, 10m or 1h')
@@ -99,6 +117,18 @@ export const environmentSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1 to 64 characters of [A-Za-z0-9_.:-]')
       .default('wallet:'),
+    // Redis behind Sentinel (ADR 0055): the master is asked of these; REDIS_URL then gives only
+    // the credentials and database index, not the address.
+    REDIS_SENTINELS: hostPortList.optional(),
+    REDIS_SENTINEL_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 characters of [A-Za-z0-9_.-]')
+      .default('mymaster'),
+    REDIS_SENTINEL_PASSWORD: z.string().min(1).max(512).optional(),
+    // Redis Cluster (ADR 0056): seed nodes; REDIS_URL then gives only the credentials.
+    REDIS_CLUSTER_NODES: hostPortList.optional(),
+    // How often workers look for report and reconciliation jobs that Redis lost (ADR 0057).
+    JOB_SWEEP_INTERVAL_MS: integer(1_000, 3_600_000).default('30000'),
     PLATFORM_ACCOUNT_ID: uuid.default('00000000-0000-4000-8000-000000000001'),
     ADMIN_USER_IDS: uuidList.default(''),
     AUTH_MODE: z.enum(['header', 'jwt']).optional(),
@@ -185,6 +215,27 @@ export const environmentSchema = z
         code: z.ZodIssueCode.custom,
         path: ['HTTP_HEADERS_TIMEOUT_MS'],
         message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS (the whole request includes its headers)',
+      });
+    }
+    if (env.REDIS_SENTINELS && env.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['REDIS_CLUSTER_NODES'],
+        message: 'must not be set together with REDIS_SENTINELS (a Sentinel setup is not a Cluster)',
+      });
+    }
+    if (env.REDIS_CLUSTER_NODES && /^rediss?:\/\/[^/]*\/[1-9]/.test(env.REDIS_URL)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['REDIS_URL'],
+        message: 'must not select a database index with REDIS_CLUSTER_NODES (Redis Cluster has only database 0)',
+      });
+    }
+    if (env.DATABASE_POOL_MODE === 'transaction' && env.DATABASE_DIRECT_URL === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['DATABASE_DIRECT_URL'],
+        message: 'is required when DATABASE_POOL_MODE=transaction (migrations and advisory locks need a session of their own)',
       });
     }
     if (env.AUTH_MODE === 'jwt' && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {

@@ -1,8 +1,7 @@
-import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import type Redis from 'ioredis';
 import { DependencyUnavailableError } from '../common/errors/domain-errors';
-import { REDIS_CACHE } from '../redis/redis.module';
+import { RedisConnectionFactory } from '../redis/redis-connection.factory';
 import { HealthRepository } from './health.repository';
 import { withTimeout } from '../common/async/with-timeout';
 
@@ -20,14 +19,16 @@ export class HealthService {
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     private readonly repository: HealthRepository,
-    @Inject(REDIS_CACHE) private readonly redis: Redis,
+    private readonly redis: RedisConnectionFactory,
   ) {}
 
   async readiness(): Promise<ReadinessReport> {
     try {
       const result = await this.health.check([
         () => this.probe('postgres', () => this.repository.ping()),
-        () => this.probe('redis', async () => void (await this.redis.ping())),
+        // Connected is not enough: during a Sentinel failover a connection may still sit on the
+        // demoted master, which answers PING but refuses writes (ADR 0055).
+        () => this.probe('redis', () => this.redisWritable()),
       ]);
       return { status: 'ok', checks: Object.fromEntries(Object.keys(result.details).map((name) => [name, 'up'])) };
     } catch (error) {
@@ -37,6 +38,11 @@ export class HealthService {
       const failed = Object.keys(checks).filter((name) => checks[name] !== 'up');
       throw new DependencyUnavailableError(`Not ready: ${failed.join(', ')} unavailable`, { checks });
     }
+  }
+
+  private async redisWritable(): Promise<void> {
+    const [cache, queue] = await Promise.all([this.redis.writable('cache'), this.redis.writable('queue')]);
+    if (!cache || !queue) throw new Error('redis is not connected to a master');
   }
 
   private async probe(name: string, check: () => Promise<void>): Promise<HealthIndicatorResult> {

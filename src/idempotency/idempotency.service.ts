@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../common/errors/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { MetricsService, OperationOutcome } from '../metrics/metrics.service';
+import type { RedisClient } from '../redis/redis-connection.factory';
 import { REDIS_CACHE } from '../redis/redis.module';
 import { IdempotencyInFlightError, IdempotencyKeyReusedError } from './idempotency.errors';
 
@@ -56,7 +56,7 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-type IdempotencyRedis = Redis & {
+type IdempotencyRedis = RedisClient & {
   idempotencyClaim(resultKey: string, lockKey: string, token: string, ttlMs: number): Promise<[string, string?]>;
   idempotencyComplete(resultKey: string, lockKey: string, token: string, result: string, ttlSeconds: number): Promise<number>;
   idempotencyRelease(lockKey: string, token: string): Promise<number>;
@@ -79,7 +79,7 @@ export class IdempotencyService {
   private readonly replayed: LRUCache<string, CachedResult> | undefined;
 
   constructor(
-    @Inject(REDIS_CACHE) redis: Redis,
+    @Inject(REDIS_CACHE) redis: RedisClient,
     config: AppConfig,
     @Optional() private readonly metrics?: MetricsService,
   ) {
@@ -128,7 +128,9 @@ export class IdempotencyService {
     fingerprint: string,
     operation: () => Promise<ExecutionResult<T>>,
   ): Promise<IdempotentOutcome<T>> {
-    const resultKey = `idem:${scope.operation}:${scope.callerId}:${scope.key}`;
+    // One hash tag for both keys: the claim script reads and writes them together, which a
+    // Redis Cluster allows only within one slot (ADR 0056).
+    const resultKey = `idem:{${scope.operation}:${scope.callerId}:${scope.key}}`;
     const lockKey = `${resultKey}:lock`;
     const remembered = this.replayed?.get(resultKey);
     if (remembered) return replayOf<T>(remembered, fingerprint);

@@ -1,8 +1,8 @@
 import { ScriptCachedThrottlerStorage } from './script-cached-throttler-storage';
 import { Module } from '@nestjs/common';
 import { ThrottlerModule, ThrottlerOptions } from '@nestjs/throttler';
-import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import type { RedisClient } from '../redis/redis-connection.factory';
 import { REDIS_CACHE } from '../redis/redis.module';
 import { AnonymousRateLimiter } from './anonymous-rate-limiter';
 import { CallerThrottlerGuard } from './caller-throttler.guard';
@@ -27,7 +27,7 @@ export function throttlersFor(config: AppConfig): ThrottlerOptions[] {
   imports: [
     ThrottlerModule.forRootAsync({
       inject: [AppConfig, REDIS_CACHE],
-      useFactory: (config: AppConfig, redis: Redis) => ({
+      useFactory: (config: AppConfig, redis: RedisClient) => ({
         throttlers: throttlersFor(config),
         // 429 carries Retry-After; per-window X-RateLimit-* headers are left off.
         setHeaders: false,

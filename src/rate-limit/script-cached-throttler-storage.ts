@@ -1,10 +1,11 @@
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type Redis from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.factory';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
-type ThrottlerRedis = Redis & {
+type ThrottlerRedis = RedisClient & {
   throttlerHit(
     hitKey: string,
     blockKey: string,
@@ -21,8 +22,10 @@ type ThrottlerRedis = Redis & {
  * script hash in Redis per request. Same script, same keys, same result.
  */
 export class ScriptCachedThrottlerStorage extends ThrottlerStorageRedisService {
-  constructor(redis: Redis) {
-    super(redis);
+  constructor(redis: RedisClient) {
+    // The library takes a Redis or a Cluster, but not the union of the two.
+    if (redis instanceof Cluster) super(redis);
+    else super(redis);
     if (!('throttlerHit' in redis)) redis.defineCommand('throttlerHit', { numberOfKeys: 2, lua: this.scriptSrc });
   }
 

@@ -1,7 +1,6 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { RedisConnectionFactory } from './redis-connection.factory';
+import { RedisClient, RedisConnectionFactory } from './redis-connection.factory';
 
 /** Injection token of the shared cache connection (keys carry the configured prefix). */
 export const REDIS_CACHE = Symbol('REDIS_CACHE');
@@ -12,7 +11,7 @@ export const REDIS_CACHE = Symbol('REDIS_CACHE');
     {
       provide: RedisConnectionFactory,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => new RedisConnectionFactory(config.redis.url, config.redis.keyPrefix),
+      useFactory: (config: AppConfig) => new RedisConnectionFactory(config.redis.url, config.redis.keyPrefix, config.redis.topology),
     },
     {
       provide: REDIS_CACHE,
@@ -30,4 +29,4 @@ export class RedisModule implements OnApplicationShutdown {
   }
 }
 
-export type { Redis };
+export type { RedisClient };

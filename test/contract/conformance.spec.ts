@@ -350,7 +350,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       const key409 = randomUUID();
       const request = validRequest(key);
       if (!operations[key]) throw new Error(`no idempotency operation for ${key}: add it to this conformance suite`);
-      await t.redis.set(`${t.keyPrefix}idem:${operations[key]}:${request.userId}:${key409}:lock`, 'held-by-another-request', 'PX', 60_000);
+      await t.redis.set(`${t.keyPrefix}idem:{${operations[key]}:${request.userId}:${key409}}:lock`, 'held-by-another-request', 'PX', 60_000);
       const answer = await exchange(t, { ...request, headers: { 'idempotency-key': key409 } }, 409);
       expect(answer.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
     }

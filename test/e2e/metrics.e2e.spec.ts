@@ -73,7 +73,7 @@ describe('metrics (e2e)', () => {
     const author = await createWallet(t.api);
     const key = randomUUID();
     // The in-flight claim as the first request leaves it in Redis while it runs.
-    await t.redis.set(`${t.keyPrefix}idem:purchase:${buyer.userId}:${key}:lock`, 'another-request', 'PX', 10_000);
+    await t.redis.set(`${t.keyPrefix}idem:{purchase:${buyer.userId}:${key}}:lock`, 'another-request', 'PX', 10_000);
     const before = sample(await scrape(), 'wallet_operations_total', { operation: 'purchase', outcome: 'conflict' }) ?? 0;
     expect((await purchase(t.api, buyer, author, 100, key)).status).toBe(409);
     const after = sample(await scrape(), 'wallet_operations_total', { operation: 'purchase', outcome: 'conflict' }) ?? 0;
