@@ -73,7 +73,10 @@ async function readObjects(sql: Sql | postgres.TransactionSql): Promise<Map<stri
   const triggers = await sql<{ name: string; definition: string; table_name: string }[]>`
     SELECT t.tgname AS name, pg_get_triggerdef(t.oid) AS definition, c.relname AS table_name
       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'public' AND NOT t.tgisinternal`;
+     WHERE n.nspname = 'public' AND NOT t.tgisinternal
+       -- A partition's triggers are clones of its table's, or made with the partition by the
+       -- function that creates it (ledger_partitions_ensure): the table's or function's file is the source.
+       AND NOT c.relispartition`;
   const objects = new Map<string, DatabaseObject>();
   for (const f of functions) {
     const existing = objects.get(`function:${f.name}`);

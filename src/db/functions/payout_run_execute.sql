@@ -6,7 +6,7 @@
 -- run again, or the same run started twice at once, replays the payouts it already made instead
 -- of paying a wallet twice. One payout moves at most 1,000,000,000 cents (the withdrawal limit).
 -- Returns the wallets examined, the last wallet id (NULL when there were none) and the payouts
--- this call created (not the replayed ones), with their cents.
+-- this call created (not the replayed ones), with their cents, which it also adds to the run's row.
 CREATE OR REPLACE FUNCTION payout_run_execute(
   p_run_id uuid, p_minimum_cents bigint, p_after_wallet_id uuid, p_limit integer,
   OUT wallets_examined integer, OUT last_wallet_id uuid, OUT payouts_created integer, OUT payouts_cents bigint
@@ -44,5 +44,9 @@ BEGIN
       payouts_cents := payouts_cents + v_amount_cents;
     END IF;
   END LOOP;
+  -- The run's figures move with its payouts, in the same transaction: a chunk run again, or
+  -- raced by the same run, adds only the payouts it created (replays are not counted).
+  UPDATE payout_runs SET payout_count = payout_count + payouts_created, total = total + payouts_cents
+   WHERE id = p_run_id AND payouts_created > 0;
 END
 $$;

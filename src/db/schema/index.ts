@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -96,11 +97,16 @@ export const ledgerTransactions = pgTable(
  * Append-only postings (a trigger rejects UPDATE, DELETE and TRUNCATE). Each names either a
  * wallet or a system account. There is deliberately no foreign key to `wallets`: every purchase
  * posts to the platform wallet, and a foreign-key check would share-lock that one row each time.
+ *
+ * Partitioned by month of `created_at` (ADR 0027): drizzle-kit does not model partitioning, so the
+ * migration that converted the table is hand-written and the service creates the months ahead
+ * (ledger_partitions_ensure()). The key includes `created_at` because PostgreSQL requires the
+ * partition key in every unique index of a partitioned table.
  */
 export const ledgerEntries = pgTable(
   'ledger_entries',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: bigint('id', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     transactionId: uuid('transaction_id')
       .notNull()
       .references(() => ledgerTransactions.id),
@@ -110,7 +116,11 @@ export const ledgerEntries = pgTable(
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
-    index('ledger_entries_wallet_id_idx').on(t.walletId, t.id.desc()).where(sql`${t.walletId} IS NOT NULL`),
+    primaryKey({ columns: [t.id, t.createdAt] }),
+    // A wallet's postings newest first: a page reads the newest partition's index and stops there.
+    index('ledger_entries_wallet_id_created_at_id_idx')
+      .on(t.walletId, t.createdAt.desc(), t.id.desc())
+      .where(sql`${t.walletId} IS NOT NULL`),
     index('ledger_entries_transaction_id_idx').on(t.transactionId),
     index('ledger_entries_created_at_idx').on(t.createdAt),
     // Funding and payout postings by time: a report's partial edge hours read only these.
@@ -394,6 +404,9 @@ export const reconciliationRuns = pgTable(
     requestedBy: uuid('requested_by'),
     status: text('status').notNull().default('queued'),
     fixBalances: boolean('fix_balances').notNull().default(false),
+    // full: every check over all the books; incremental: what changed since the last clean run
+    // plus the slice of the rolling sweep that is due (ADR 0028).
+    scope: text('scope').notNull().default('full'),
     checked: jsonb('checked'),
     drifts: jsonb('drifts').notNull().default(sql`'[]'::jsonb`),
     driftCount: integer('drift_count').notNull().default(0),
@@ -406,8 +419,55 @@ export const reconciliationRuns = pgTable(
   (t) => [
     check('reconciliation_runs_trigger', sql`${t.trigger} IN ('schedule', 'manual')`),
     check('reconciliation_runs_status', sql`${t.status} IN ('queued', 'running', 'completed', 'failed')`),
+    check('reconciliation_runs_scope', sql`${t.scope} IN ('full', 'incremental')`),
     index('reconciliation_runs_active_idx')
       .on(t.createdAt)
       .where(sql`${t.status} IN ('queued', 'running')`),
+    // The last clean run: where an incremental run's window of changes starts.
+    index('reconciliation_runs_clean_idx')
+      .on(t.startedAt)
+      .where(sql`${t.status} = 'completed' AND ${t.driftCount} = ${t.correctedCount}`),
   ],
 );
+
+/**
+ * One cycle of the rolling full sweep (ADR 0028): incremental runs each check the slice of every
+ * key space that the clock says is due, so that the cycle covers all the books within its period.
+ * The bounds of the ordered key spaces are fixed when the cycle starts; what arrives later is
+ * checked as a change, and by the next cycle.
+ */
+export const reconciliationSweeps = pgTable(
+  'reconciliation_sweeps',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    startedAt: timestamptz('started_at').notNull(),
+    periodMs: bigint('period_ms', { mode: 'number' }).notNull(),
+    // Fraction of every key space already checked, 0 to 1.
+    sweptFraction: doublePrecision('swept_fraction').notNull().default(0),
+    entryIdMin: bigint('entry_id_min', { mode: 'number' }),
+    entryIdMax: bigint('entry_id_max', { mode: 'number' }),
+    firstDay: timestamptz('first_day'),
+    lastDay: timestamptz('last_day'),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [
+    check('reconciliation_sweeps_fraction', sql`${t.sweptFraction} BETWEEN 0 AND 1`),
+    // At most one cycle in progress.
+    uniqueIndex('reconciliation_sweeps_open_key').on(sql`(true)`).where(sql`${t.finishedAt} IS NULL`),
+  ],
+);
+
+/**
+ * A wallet's figures as its ledger gave them for everything before `through` (ADR 0028), so that
+ * an incremental run checks a busy wallet by reading only what it posted since. Derived from the
+ * ledger alone, never from the wallet row; the sweep drops the checkpoints of the wallets it
+ * checks in full, so none outlives a sweep period.
+ */
+export const walletLedgerCheckpoints = pgTable('wallet_ledger_checkpoints', {
+  walletId: uuid('wallet_id').primaryKey(),
+  through: timestamptz('through').notNull(),
+  balanceCents: cents('balance').notNull(),
+  // sum(price * royalty percent) - 100 * royalty cents credited, refunds taken off: the carry.
+  carryCentiCents: bigint('carry', { mode: 'number' }).notNull(),
+  debtCents: cents('debt').notNull(),
+});
