@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import { PLATFORM_USER_ID, ADMIN_USER_ID, TestApp } from '../setup/test-app';
+import { ADMIN, Call, Intent, newRunContext, PLATFORM, resolve, RunContext, ServiceDriver } from './money-commands';
+import { MoneyModel } from './money-model';
+
+/**
+ * The budget of a model-based run: the quick profile in `npm test`, the long one through
+ * `npm run test:model -- --runs N` (which sets MODEL_RUNS).
+ */
+export function modelRuns(quickRuns: number): number {
+  const raw = process.env.MODEL_RUNS;
+  if (raw === undefined || raw === '') return quickRuns;
+  const runs = Number(raw);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`MODEL_RUNS must be a positive integer, got "${raw}"`);
+  return runs;
+}
+
+/** The platform keeps this much at least, so that no run drives it into debt by its own purchases. */
+const PLATFORM_FLOAT_CENTS = 100_000_000;
+
+/**
+ * A fresh model and driver for one sequence: new users each time, the platform wallet adopted
+ * with the state the service shows for it now.
+ */
+export async function startRun(t: TestApp): Promise<{ context: RunContext; driver: ServiceDriver }> {
+  const driver = new ServiceDriver(t);
+  let platform = (await t.api.post('/wallets', { userId: PLATFORM_USER_ID })).body;
+  if (platform.balance < PLATFORM_FLOAT_CENTS) {
+    await t.api.post(`/wallets/${platform.id}/deposit`, { userId: PLATFORM_USER_ID, body: { amount: PLATFORM_FLOAT_CENTS } });
+  }
+  platform = (await t.api.get(`/wallets/${platform.id}`, { userId: PLATFORM_USER_ID })).body;
+  const model = new MoneyModel({
+    royaltyPercent: t.config.authorRoyaltyPercent,
+    platformUserRef: PLATFORM,
+    adminUserRefs: [ADMIN],
+    payoutMinimumCents: 1,
+  });
+  model.adopt({
+    ref: 'wP',
+    userRef: PLATFORM,
+    balanceCents: platform.balance,
+    carryCentiCents: platform.fractionalBalance,
+    debtCents: platform.debt,
+    heldCents: platform.heldBalance ?? 0,
+  });
+  driver.ids.set('wP', platform.id);
+  return { context: newRunContext(model, randomUUID()), driver };
+}
+
+export function nextKey(context: RunContext): () => string {
+  return () => `${context.keyPrefix}-${++context.keyCount}`;
+}
+
+/** What the runs did, by command and answer (`npm run test:model` prints it). */
+export const tally = new Map<string, number>();
+
+function count(call: Call, status: number): void {
+  const name = `${call.label.replace(/\(.*$/, '').replace(/:.*$/, '')} ${status}`;
+  tally.set(name, (tally.get(name) ?? 0) + 1);
+}
+
+/** One intent, serially: the answer, the touched wallets and purchase, and the books. */
+export async function runIntent(context: RunContext, driver: ServiceDriver, intent: Intent, options: { books: boolean }): Promise<void> {
+  const call = resolve(context, intent, nextKey(context));
+  if (!call) return;
+  const expected = call.apply(context.model);
+  const response = await driver.send(call);
+  count(call, response.status);
+  driver.checkAnswer(call, expected, response);
+  if (call.scope !== undefined) context.keyed.push(call);
+  const created = typeof expected.body?.id === 'string' && call.label.startsWith('createWallet') ? [expected.body.id] : [];
+  await driver.checkWallets(context.model, [...call.walletRefs, ...created], call.label);
+  await driver.checkPurchase(context.model, call.purchaseRef ?? (typeof expected.body?.id === 'string' && call.label.includes('purchase(') ? expected.body.id : undefined), call.label);
+  if (options.books) await driver.checkBooks(call.label);
+}
+
+/** fast-check's command: checks the model can take it, runs it on both sides, prints the intent. */
+export class IntentCommand implements fc.AsyncCommand<RunContext, ServiceDriver> {
+  constructor(
+    readonly intent: Intent,
+    private readonly options: { books: boolean },
+  ) {}
+
+  check(context: Readonly<RunContext>): boolean {
+    return resolve(context as RunContext, this.intent, () => 'probe') !== undefined;
+  }
+
+  run(context: RunContext, driver: ServiceDriver): Promise<void> {
+    return runIntent(context, driver, this.intent, this.options);
+  }
+
+  toString(): string {
+    return JSON.stringify(this.intent);
+  }
+}
+
+/** Every wallet of the run, compared once more at the end (a wallet no command named included). */
+export async function checkAllWallets(context: RunContext, driver: ServiceDriver): Promise<void> {
+  await driver.checkWallets(context.model, context.model.wallets.keys(), 'the end of the sequence');
+}
+
+export type { Call };
+export { ADMIN_USER_ID };

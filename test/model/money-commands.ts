@@ -1,0 +1,420 @@
+import fc from 'fast-check';
+import type { ApiResponse } from '../setup/api-client';
+import { readBooks } from '../setup/books';
+import { ADMIN_USER_ID, PLATFORM_USER_ID, TestApp } from '../setup/test-app';
+import { MoneyModel, Outcome } from './money-model';
+
+/**
+ * What the model-based tests do to the service, as plain data (so fast-check prints, shrinks and
+ * replays it), and how one intent becomes one HTTP request and one model step. Indexes pick
+ * wallets and purchases among those that exist when the intent runs (modulo their count), so a
+ * shrunk sequence still means something.
+ */
+export type Intent =
+  | { kind: 'createWallet'; user: number }
+  | { kind: 'deposit'; wallet: number; amount: number; keyed: boolean }
+  | { kind: 'purchase'; buyer: number; author: number; price: number }
+  | { kind: 'refund'; purchase: number; amount: number | null; by: 'author' | 'admin' }
+  | { kind: 'withdraw'; wallet: number; amount: number }
+  /** The last keyed request again, as a client retry would send it. */
+  | { kind: 'replay' }
+  /** The last keyed request's key with another body. */
+  | { kind: 'reuseKey' }
+  | { kind: 'bad'; variant: number; wallet: number };
+
+/** The users a run plays: the platform (an admin), a plain admin, and users u0..u5. */
+export const PLATFORM = 'platform';
+export const ADMIN = 'admin';
+const USERS = 6;
+const BAD_VARIANTS = 12;
+
+export const intentArbitrary = (options: { amountMax: number }): fc.Arbitrary<Intent> => {
+  const index = fc.nat({ max: 7 });
+  const cents = fc.integer({ min: 1, max: options.amountMax });
+  return fc.oneof(
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('createWallet' as const), user: fc.nat({ max: USERS - 1 }) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('deposit' as const), wallet: index, amount: cents, keyed: fc.boolean() }) },
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('purchase' as const), buyer: index, author: index, price: cents }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('refund' as const),
+        purchase: index,
+        amount: fc.option(fc.integer({ min: 1, max: options.amountMax }), { nil: null }),
+        by: fc.constantFrom('author' as const, 'admin' as const),
+      }),
+    },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), wallet: index, amount: cents }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'replay' as const }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'reuseKey' as const }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('bad' as const), variant: fc.nat({ max: BAD_VARIANTS - 1 }), wallet: index }) },
+  );
+};
+
+/** One request, its model step, and what it touches (model references throughout). */
+export interface Call {
+  label: string;
+  userRef: string;
+  method: 'POST' | 'GET';
+  /** Path and body with model references; `ids` turns them into the service's ids. */
+  request(ids: (ref: string) => string): { path: string; body?: unknown; rawBody?: string; key?: string };
+  apply(model: MoneyModel): Outcome;
+  walletRefs: string[];
+  purchaseRef?: string;
+  /** For a replay or a key reuse: how to send the same key with another body. */
+  variant?: () => Call;
+  /** The idempotency scope the answer is stored under, for comparing replays. */
+  scope?: string;
+}
+
+/** The model's state plus what the run needs to turn intents into calls. */
+export interface RunContext {
+  model: MoneyModel;
+  /** Keyed calls made so far, the last one first in line for replays. */
+  keyed: Call[];
+  keyPrefix: string;
+  keyCount: number;
+}
+
+export function newRunContext(model: MoneyModel, keyPrefix: string): RunContext {
+  return { model, keyed: [], keyPrefix, keyCount: 0 };
+}
+
+const pick = <T>(items: T[], index: number): T | undefined => (items.length === 0 ? undefined : items[index % items.length]);
+
+/** Turns an intent into a call against the current model, or undefined when it cannot apply yet. */
+export function resolve(context: RunContext, intent: Intent, nextKey: () => string): Call | undefined {
+  const model = context.model;
+  const wallets = [...model.wallets.values()];
+  const purchases = model.purchases.filter((p) => p.status !== 'authorized' && p.status !== 'voided');
+  switch (intent.kind) {
+    case 'createWallet': {
+      const userRef = `u${intent.user}`;
+      return {
+        label: `createWallet(${userRef})`,
+        userRef,
+        method: 'POST',
+        request: () => ({ path: '/wallets' }),
+        apply: (m) => m.createWallet(userRef),
+        walletRefs: [],
+      };
+    }
+    case 'deposit': {
+      const wallet = pick(wallets, intent.wallet);
+      if (!wallet) return undefined;
+      const key = intent.keyed ? nextKey() : undefined;
+      const make = (amount: number): Call => ({
+        label: `deposit(${wallet.ref}, ${amount}${key ? `, key ${key}` : ''})`,
+        userRef: wallet.userRef,
+        method: 'POST',
+        request: (ids) => ({ path: `/wallets/${ids(wallet.ref)}/deposit`, body: { amount }, key }),
+        apply: (m) => m.deposit({ callerRef: wallet.userRef, walletRef: wallet.ref, amount, key }),
+        walletRefs: [wallet.ref],
+        variant: key ? () => make(amount + 1) : undefined,
+        scope: key ? `${wallet.userRef}|deposit|${key}` : undefined,
+      });
+      return make(intent.amount);
+    }
+    case 'purchase': {
+      // The author is another wallet: a self-purchase is one of the bad inputs.
+      if (wallets.length < 2) return undefined;
+      const buyerIndex = intent.buyer % wallets.length;
+      const buyer = wallets[buyerIndex]!;
+      const author = wallets[(buyerIndex + 1 + (intent.author % (wallets.length - 1))) % wallets.length]!;
+      const key = nextKey();
+      const make = (price: number): Call => ({
+        label: `purchase(${buyer.ref} buys from ${author.ref}, ${price}, key ${key})`,
+        userRef: buyer.userRef,
+        method: 'POST',
+        request: (ids) => ({
+          path: '/purchases',
+          body: { buyerWalletId: ids(buyer.ref), authorWalletId: ids(author.ref), itemPrice: price },
+          key,
+        }),
+        apply: (m) => m.purchase({ callerRef: buyer.userRef, buyerWalletRef: buyer.ref, authorWalletRef: author.ref, itemPrice: price, key }),
+        walletRefs: [buyer.ref, author.ref, model.walletOf(PLATFORM)!.ref],
+        variant: () => make(price + 1),
+        scope: `${buyer.userRef}|purchase|${key}`,
+      });
+      return make(intent.price);
+    }
+    case 'refund': {
+      const purchase = pick(purchases, intent.purchase);
+      if (!purchase) return undefined;
+      const author = model.wallets.get(purchase.payees[0]!.walletRef)!;
+      const userRef = intent.by === 'admin' ? ADMIN : author.userRef;
+      const key = nextKey();
+      const make = (amount: number | null): Call => ({
+        label: `refund(${purchase.ref}, ${amount ?? 'the rest'}, by ${userRef}, key ${key})`,
+        userRef,
+        method: 'POST',
+        request: (ids) => ({ path: `/purchases/${ids(purchase.ref)}/refunds`, body: amount === null ? {} : { amount }, key }),
+        apply: (m) => m.refund({ callerRef: userRef, purchaseRef: purchase.ref, amount: amount ?? undefined, key }),
+        walletRefs: [purchase.buyerWalletRef, ...purchase.payees.map((p) => p.walletRef), model.walletOf(PLATFORM)!.ref],
+        purchaseRef: purchase.ref,
+        variant: () => make((amount ?? 0) + 1),
+        scope: `${userRef}|refund|${key}`,
+      });
+      return make(intent.amount);
+    }
+    case 'withdraw': {
+      const wallet = pick(wallets, intent.wallet);
+      if (!wallet) return undefined;
+      const key = nextKey();
+      const make = (amount: number): Call => ({
+        label: `withdraw(${wallet.ref}, ${amount}, key ${key})`,
+        userRef: wallet.userRef,
+        method: 'POST',
+        request: (ids) => ({ path: `/wallets/${ids(wallet.ref)}/withdrawals`, body: { amount }, key }),
+        apply: (m) => m.withdraw({ callerRef: wallet.userRef, walletRef: wallet.ref, amount, key }),
+        walletRefs: [wallet.ref],
+        variant: () => make(amount + 1),
+        scope: `${wallet.userRef}|withdrawal|${key}`,
+      });
+      return make(intent.amount);
+    }
+    case 'replay': {
+      const last = context.keyed[context.keyed.length - 1];
+      return last && { ...last, label: `replay of ${last.label}` };
+    }
+    case 'reuseKey': {
+      const last = context.keyed[context.keyed.length - 1];
+      const other = last?.variant?.();
+      return other && { ...other, label: `same key, other body: ${other.label}` };
+    }
+    case 'bad':
+      return resolveBadInput(context, intent.variant, pick(wallets, intent.wallet), wallets, nextKey);
+  }
+}
+
+/** Requests the contract refuses: each must get its status and change nothing. */
+function resolveBadInput(
+  context: RunContext,
+  variant: number,
+  wallet: { ref: string; userRef: string } | undefined,
+  wallets: { ref: string; userRef: string }[],
+  nextKey: () => string,
+): Call | undefined {
+  if (!wallet || wallets.length < 2) return undefined;
+  const other = wallets.find((w) => w.ref !== wallet.ref)!;
+  const model = context.model;
+  const purchase = model.purchases.find((p) => p.status !== 'authorized' && p.status !== 'voided');
+  const key = nextKey();
+  const purchaseCall = (label: string, body: (ids: (ref: string) => string) => unknown, requestKey: string | undefined, userRef = wallet.userRef): Call => ({
+    label: `bad purchase: ${label}`,
+    userRef,
+    method: 'POST',
+    request: (ids) => ({ path: '/purchases', body: body(ids), key: requestKey }),
+    apply: (m) => {
+      const sent = body((ref) => ref) as { buyerWalletId: string; authorWalletId: string; itemPrice: unknown; extra?: unknown };
+      if ('extra' in sent) return m.badInput();
+      return m.purchase({ callerRef: userRef, buyerWalletRef: sent.buyerWalletId, authorWalletRef: sent.authorWalletId, itemPrice: sent.itemPrice, key: requestKey });
+    },
+    walletRefs: [wallet.ref, other.ref],
+  });
+  const simple = (ids: (ref: string) => string, itemPrice: unknown) => ({ buyerWalletId: ids(wallet.ref), authorWalletId: ids(other.ref), itemPrice });
+  switch (variant) {
+    case 0:
+      return purchaseCall('price 0', (ids) => simple(ids, 0), key);
+    case 1:
+      return purchaseCall('price as a string', (ids) => simple(ids, '100'), key);
+    case 2:
+      return purchaseCall('no key', (ids) => simple(ids, 1), undefined);
+    case 3:
+      return purchaseCall('malformed key', (ids) => simple(ids, 1), 'not a key!');
+    case 4:
+      return purchaseCall('unknown field', (ids) => ({ ...simple(ids, 1), extra: true }), key);
+    case 5:
+      return purchaseCall("someone else's buyer wallet", (ids) => simple(ids, 1), key, other.userRef === wallet.userRef ? 'u-stranger' : other.userRef);
+    case 6:
+      return purchaseCall('self-purchase', (ids) => ({ buyerWalletId: ids(wallet.ref), authorWalletId: ids(wallet.ref), itemPrice: 1 }), key);
+    case 7:
+      return {
+        label: `bad deposit: negative amount into ${wallet.ref}`,
+        userRef: wallet.userRef,
+        method: 'POST',
+        request: (ids) => ({ path: `/wallets/${ids(wallet.ref)}/deposit`, body: { amount: -5 } }),
+        apply: (m) => m.deposit({ callerRef: wallet.userRef, walletRef: wallet.ref, amount: -5 }),
+        walletRefs: [wallet.ref],
+      };
+    case 8:
+      return {
+        label: `bad withdrawal: 1.5 cents from ${wallet.ref}`,
+        userRef: wallet.userRef,
+        method: 'POST',
+        request: (ids) => ({ path: `/wallets/${ids(wallet.ref)}/withdrawals`, body: { amount: 1.5 }, key }),
+        apply: (m) => m.withdraw({ callerRef: wallet.userRef, walletRef: wallet.ref, amount: 1.5, key }),
+        walletRefs: [wallet.ref],
+      };
+    case 9: {
+      const caller = other.userRef === wallet.userRef ? 'u-stranger' : other.userRef;
+      return {
+        label: `bad withdrawal: ${caller} from ${wallet.ref}`,
+        userRef: caller,
+        method: 'POST',
+        request: (ids) => ({ path: `/wallets/${ids(wallet.ref)}/withdrawals`, body: { amount: 1 }, key }),
+        apply: (m) => m.withdraw({ callerRef: caller, walletRef: wallet.ref, amount: 1, key }),
+        walletRefs: [wallet.ref],
+      };
+    }
+    case 10: {
+      if (!purchase) return undefined;
+      const buyer = model.wallets.get(purchase.buyerWalletRef)!;
+      return {
+        label: `bad refund: ${purchase.ref} by its buyer`,
+        userRef: buyer.userRef,
+        method: 'POST',
+        request: (ids) => ({ path: `/purchases/${ids(purchase.ref)}/refunds`, body: { amount: 1 }, key }),
+        apply: (m) => m.refund({ callerRef: buyer.userRef, purchaseRef: purchase.ref, amount: 1, key }),
+        walletRefs: [buyer.ref],
+        purchaseRef: purchase.ref,
+      };
+    }
+    default: {
+      if (!purchase) return undefined;
+      return {
+        label: `bad refund: ${purchase.ref}, amount 0`,
+        userRef: ADMIN,
+        method: 'POST',
+        request: (ids) => ({ path: `/purchases/${ids(purchase.ref)}/refunds`, body: { amount: 0 }, key }),
+        apply: (m) => m.refund({ callerRef: ADMIN, purchaseRef: purchase.ref, amount: 0, key }),
+        walletRefs: [],
+        purchaseRef: purchase.ref,
+      };
+    }
+  }
+}
+
+/**
+ * The service side of a run: users and ids for the model's references, and the first answer
+ * stored under each idempotency scope (a replay must repeat it).
+ */
+export class ServiceDriver {
+  private readonly users = new Map<string, string>([
+    [PLATFORM, PLATFORM_USER_ID],
+    [ADMIN, ADMIN_USER_ID],
+  ]);
+  readonly ids = new Map<string, string>();
+  private readonly firstAnswers = new Map<string, unknown>();
+
+  constructor(readonly t: TestApp) {}
+
+  userId(userRef: string): string {
+    let id = this.users.get(userRef);
+    if (!id) {
+      id = crypto.randomUUID();
+      this.users.set(userRef, id);
+    }
+    return id;
+  }
+
+  id(ref: string): string {
+    const id = this.ids.get(ref);
+    // A reference the service never saw (a refused creation): an id nobody has.
+    return id ?? '00000000-0000-4000-8000-000000000000';
+  }
+
+  async send(call: Call): Promise<ApiResponse> {
+    const request = call.request((ref) => this.id(ref));
+    return this.t.api.request(call.method, request.path, {
+      userId: this.userId(call.userRef),
+      body: request.body,
+      rawBody: request.rawBody,
+      idempotencyKey: request.key,
+    });
+  }
+
+  /** Learns the ids of what a successful answer created, by the model's references. */
+  bind(expected: Outcome, response: ApiResponse): void {
+    const ref = expected.body?.id;
+    if (typeof ref === 'string' && !this.ids.has(ref) && response.body && typeof response.body.id === 'string') this.ids.set(ref, response.body.id);
+  }
+
+  /** The model's body with references turned into ids, for comparing with the service's. */
+  expectedBody(body: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(body)) {
+      if (field === 'payees' && Array.isArray(value)) {
+        out.payees = value.map((p: { walletId: string; amount: number }) => ({ walletId: this.id(p.walletId), amount: p.amount }));
+      } else if (typeof value === 'string' && /^(id|buyerWalletId|authorWalletId|walletId|purchaseId)$/.test(field)) {
+        out[field] = this.ids.has(value) ? this.id(value) : expect.any(String);
+      } else {
+        out[field] = value;
+      }
+    }
+    return out;
+  }
+
+  /** Checks one answer against the model's outcome; throws a readable mismatch. */
+  checkAnswer(call: Call, expected: Outcome, response: ApiResponse): void {
+    const context = `${call.label}: expected ${JSON.stringify(expected)}, got ${response.status} ${JSON.stringify(response.body)}`;
+    if (response.status !== expected.status) throw new Error(`status differs. ${context}`);
+    if (expected.code !== undefined && response.body?.code !== expected.code) throw new Error(`error code differs. ${context}`);
+    if (response.status >= 500) throw new Error(`a 5xx. ${context}`);
+    if (expected.replayed) {
+      if (response.headers.get('idempotent-replayed') !== 'true') throw new Error(`no Idempotent-Replayed header. ${context}`);
+      const first = call.scope === undefined ? undefined : this.firstAnswers.get(call.scope);
+      expect({ call: call.label, body: response.body }).toEqual({ call: call.label, body: first });
+      return;
+    }
+    if (expected.status < 300) {
+      this.bind(expected, response);
+      if (call.scope !== undefined) this.firstAnswers.set(call.scope, response.body);
+      if (expected.body) expect({ call: call.label, body: response.body }).toMatchObject({ call: call.label, body: this.expectedBody(expected.body) });
+    }
+  }
+
+  /** Reads the wallets from the service and compares them with the model's. */
+  async checkWallets(model: MoneyModel, refs: Iterable<string>, label: string): Promise<void> {
+    for (const ref of new Set(refs)) {
+      const wallet = model.wallets.get(ref);
+      if (!wallet || !this.ids.has(ref)) continue;
+      const read = await this.t.api.get(`/wallets/${this.id(ref)}`, { userId: this.userId(wallet.userRef) });
+      const expected: Record<string, number> = { balance: wallet.balanceCents, fractionalBalance: wallet.carryCentiCents, debt: wallet.debtCents };
+      const actual: Record<string, number> = { balance: read.body.balance, fractionalBalance: read.body.fractionalBalance, debt: read.body.debt };
+      // Held money shows once holds exist in the service.
+      if ('heldBalance' in read.body) {
+        expected.heldBalance = wallet.heldCents;
+        actual.heldBalance = read.body.heldBalance;
+      }
+      expect({ after: label, wallet: ref, ...actual }).toEqual({ after: label, wallet: ref, ...expected });
+    }
+  }
+
+  async checkPurchase(model: MoneyModel, ref: string | undefined, label: string): Promise<void> {
+    const purchase = ref === undefined ? undefined : model.purchases.find((p) => p.ref === ref);
+    if (!purchase || !this.ids.has(purchase.ref)) return;
+    const read = await this.t.api.get(`/purchases/${this.id(purchase.ref)}`, { userId: ADMIN_USER_ID });
+    expect({ after: label, purchase: read.body }).toMatchObject({ after: label, purchase: this.expectedBody(model.purchaseBody(purchase)) });
+  }
+
+  /** The books check every money test ends with, as one readable comparison. */
+  async checkBooks(label: string): Promise<void> {
+    const books = await readBooks(this.t.db.sql);
+    const offending = {
+      entriesSum: books.entriesSum,
+      unbalancedTransactions: books.unbalancedTransactions,
+      walletsOffLedger: books.walletsOffLedger,
+      authorsOffIdentity: books.authorsOffIdentity,
+      purchasesOffSplit: books.purchasesOffSplit,
+      totalsMatchLedger: JSON.stringify(books.totals) === JSON.stringify(books.totalsFromLedger),
+      rollupsMatchTotals: books.rollupsMatchTotals,
+      authorRollupsOffSales: books.authorRollupsOffSales,
+      refundsOffPurchase: books.refundsOffPurchase,
+      debtMatchesReceivables: books.debt.wallets === books.debt.receivables,
+    };
+    expect({ after: label, ...offending }).toEqual({
+      after: label,
+      entriesSum: 0,
+      unbalancedTransactions: 0,
+      walletsOffLedger: 0,
+      authorsOffIdentity: 0,
+      purchasesOffSplit: 0,
+      totalsMatchLedger: true,
+      rollupsMatchTotals: true,
+      authorRollupsOffSales: 0,
+      refundsOffPurchase: 0,
+      debtMatchesReceivables: true,
+    });
+  }
+}
