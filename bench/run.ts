@@ -8,6 +8,12 @@
  * BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (3), BENCH_CLIENTS (64), BENCH_BUYERS (1000),
  * BENCH_AUTHORS (100), BENCH_REPLAY_KEYS (2000), BENCH_WORKLOADS (comma list, default all),
  * BENCH_PGBENCH (0 skips it), BENCH_CPU_PROF_DIR (writes the service's V8 CPU profile there).
+ *
+ * Open loop (BENCH_MODE=open or both, the default): purchases, replays and the mix at fixed
+ * arrival rates (BENCH_OPEN_RATES, default 500,1000,1500,2000 per second), latency from each
+ * request's scheduled send (bench/open-loop.ts); BENCH_OPEN_SECONDS (10) after
+ * BENCH_OPEN_WARMUP_SECONDS (2) per rate, BENCH_OPEN_CONNECTIONS (1000) at most,
+ * BENCH_OPEN_WORKLOADS (comma list). BENCH_NODE_OPTIONS passes V8 flags to the service.
  */
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -16,6 +22,8 @@ import postgres, { Sql } from 'postgres';
 import { checkBooks } from './books';
 import { Counters, countersBetween, readCounters } from './counters';
 import { ClientScript, runLoad } from './load';
+import { OpenLoopResult, runOpenLoop } from './open-loop';
+import { scrapeMetrics, TailFigures, tailFigures } from './server-metrics';
 import { backendPids, hasBatchFunction, PgbenchResult, preparePgbench, runPgbench } from './pgbench';
 import {
   buildIfStale,
@@ -67,7 +75,27 @@ const settings = {
   pgbench: process.env.BENCH_PGBENCH !== '0',
   cpuProfileDir: process.env.BENCH_CPU_PROF_DIR,
   workloads: (process.env.BENCH_WORKLOADS ?? '').split(',').filter((name) => name.trim() !== ''),
+  mode: modeOf(process.env.BENCH_MODE ?? 'both'),
+  openRates: (process.env.BENCH_OPEN_RATES ?? '500,1000,1500,2000').split(',').map((rate) => {
+    const value = Number(rate);
+    if (!Number.isInteger(value) || value < 1 || value > 100_000) throw new Error(`BENCH_OPEN_RATES: "${rate}" is not a rate per second`);
+    return value;
+  }),
+  openSeconds: envInt('BENCH_OPEN_SECONDS', 10, 1, 3_600),
+  openWarmupSeconds: envInt('BENCH_OPEN_WARMUP_SECONDS', 2, 0, 600),
+  openConnections: envInt('BENCH_OPEN_CONNECTIONS', 1_000, 1, 20_000),
+  openWorkloads: (process.env.BENCH_OPEN_WORKLOADS ?? 'purchases-spread,purchases-hot-author,replays,mix')
+    .split(',')
+    .filter((name) => name.trim() !== ''),
+  serviceNodeOptions: (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((flag) => flag !== ''),
 };
+
+function modeOf(raw: string): { closed: boolean; open: boolean } {
+  if (raw === 'both') return { closed: true, open: true };
+  if (raw === 'open') return { closed: false, open: true };
+  if (raw === 'closed') return { closed: true, open: false };
+  throw new Error(`BENCH_MODE must be closed, open or both, got "${raw}"`);
+}
 
 const REQUEST_TIMEOUT_MS = 10_000;
 /** The service's purchase batcher (src/purchases): lanes and purchases per batch at most. */
@@ -88,6 +116,15 @@ const TARGETS = {
   replaysPerSecond: 8_000,
   p99Ms: 50,
   rssMiB: 300,
+};
+
+/** Open-loop targets (issue 20): at this offered purchase rate, these percentiles at most. */
+const OPEN_TARGETS = {
+  ratePerSecond: 1_500,
+  p99Ms: 30,
+  p999Ms: 60,
+  closedReplaysPerSecond: 12_000,
+  closedPurchasesVsBatched: 0.6,
 };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -179,6 +216,74 @@ async function measure(
   };
 }
 
+interface OpenWorkloadResult {
+  name: string;
+  result: OpenLoopResult;
+  statuses: string;
+  rssMiB: number[];
+  serviceCpu: number;
+  databaseCpu: number;
+  tail: TailFigures;
+  note?: string;
+}
+
+/** One workload at one fixed arrival rate, with the service's CPU, memory and tail metrics. */
+async function measureOpen(
+  workload: Workload,
+  ratePerSecond: number,
+  service: RunningService,
+  sql: Sql,
+  sampler: RssSampler,
+): Promise<OpenWorkloadResult> {
+  const scriptFactory = await workload.prepare();
+  log(`open loop ${workload.name} at ${ratePerSecond}/s: ${settings.openWarmupSeconds} s warm-up + ${settings.openSeconds} s`);
+  const serviceTree = processTree(service.pid);
+  const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  let serviceCpuBefore = 0;
+  let databaseCpuBefore = new Map<number, number>();
+  let metricsBefore: ReturnType<typeof scrapeMetrics> | undefined;
+  const warmupEnd = setTimeout(() => {
+    sampler.reset();
+    serviceCpuBefore = cpuOf(serviceTree);
+    metricsBefore = scrapeMetrics(service.port, HTTP_WORKERS);
+    void backendPids(sql, service.databaseName).then((pids) => {
+      databaseCpuBefore = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
+    });
+  }, settings.openWarmupSeconds * 1_000);
+  const besides = workload.beside?.();
+  const result = await runOpenLoop({
+    port: service.port,
+    ratePerSecond,
+    warmupMs: settings.openWarmupSeconds * 1_000,
+    durationMs: settings.openSeconds * 1_000,
+    connections: settings.openConnections,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    script: scriptFactory(),
+  });
+  clearTimeout(warmupEnd);
+  const seconds = result.measuredMs / 1_000;
+  const serviceCpu = (cpuOf(serviceTree) - serviceCpuBefore) / seconds;
+  let databaseCpu = 0;
+  for (const pid of await backendPids(sql, service.databaseName)) {
+    databaseCpu += cpuSeconds(pid) - (databaseCpuBefore.get(pid) ?? cpuSeconds(pid));
+  }
+  const metricsAfter = await scrapeMetrics(service.port, HTTP_WORKERS);
+  const note = await besides?.stop();
+  return {
+    name: workload.name,
+    result,
+    statuses: formatStatuses(result.statuses),
+    rssMiB: [...sampler.peak().values()],
+    serviceCpu,
+    databaseCpu: databaseCpu / seconds,
+    // The mix's deposits have batches of their own; its tail figures are the purchases'.
+    tail: tailFigures((await metricsBefore) ?? metricsAfter, metricsAfter, seconds, 'purchase'),
+    note,
+  };
+}
+
+const ms = (histogramUs: OpenLoopResult['latencyUs'], percentile: number) => histogramUs.getValueAtPercentile(percentile) / 1_000;
+
 function reportNote(stats: ReportStats): string {
   if (!stats.available) return 'reports endpoint unavailable: the mix ran purchases + deposits only';
   const [p50, p99] = percentiles(Float64Array.from(stats.turnaroundMs), [50, 99]);
@@ -193,14 +298,19 @@ function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
   let reportStats: ReportStats | undefined;
   let receiver: WebhookReceiver | undefined;
   let purchasesBefore = 0;
+  // The open-loop replays re-send the same originals as the closed loop's.
+  let replayOriginals: Promise<Awaited<ReturnType<typeof createReplayOriginals>>> | undefined;
   return [
     { name: 'purchases-spread', prepare: async () => purchasesSpread(fixture(), tally) },
     { name: 'purchases-hot-author', prepare: async () => purchasesHotAuthor(fixture(), tally) },
     {
       name: 'replays',
       prepare: async () => {
-        log(`creating ${settings.replayKeys} purchases to replay`);
-        return replays(await createReplayOriginals(fixture(), settings.replayKeys, tally), tally);
+        if (!replayOriginals) {
+          log(`creating ${settings.replayKeys} purchases to replay`);
+          replayOriginals = createReplayOriginals(fixture(), settings.replayKeys, tally);
+        }
+        return replays(await replayOriginals, tally);
       },
     },
     { name: 'deposits', prepare: async () => deposits(fixture(), tally) },
@@ -265,6 +375,66 @@ function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
   ];
 }
 
+/** The open-loop tables: client-side latency from the scheduled send, the generator's own health, the service's tail. */
+function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
+  log('');
+  log(
+    table(
+      ['open loop', 'offered/s', 'answered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'gen late p99/max ms', 'gen CPU', 'queued', 'in flight max', 'CPU svc/db', 'peak RSS MiB', 'statuses'],
+      openResults.map(({ name, result, statuses, serviceCpu, databaseCpu, rssMiB }) => [
+        name,
+        String(result.ratePerSecond),
+        fixed(result.measuredRequests / (result.measuredMs / 1_000)),
+        fixed(ms(result.latencyUs, 50), 1),
+        fixed(ms(result.latencyUs, 99), 1),
+        fixed(ms(result.latencyUs, 99.9), 1),
+        fixed(result.latencyUs.maxValue / 1_000, 1),
+        `${fixed(ms(result.latenessUs, 99), 1)}/${fixed(result.latenessUs.maxValue / 1_000, 1)}`,
+        fixed(result.generatorCpu, 2),
+        String(result.queuedInGenerator),
+        String(result.inFlightMax),
+        `${fixed(serviceCpu, 2)}/${fixed(databaseCpu, 2)}`,
+        rssMiB.map((mib) => fixed(mib)).join('+'),
+        statuses,
+      ]),
+    ),
+  );
+  log(
+    'Latency counts from each request\'s scheduled send (open loop); "gen late" is how late the generator sent, "queued" how many ' +
+      'requests waited for a free connection in the generator (0 = the pool never queued).',
+  );
+  for (const result of openResults) if (result.note) log(`${result.name} at ${result.result.ratePerSecond}/s: ${result.note}`);
+  log('');
+  log(
+    table(
+      ['service tail', 'offered/s', 'loop delay p99 ms', 'loop delay max <= ms', 'GC share', 'GC pauses/s', 'GC p99 ms', 'batch wait p50/p99 ms', 'batch run p50/p99 ms', 'items/batch'],
+      openResults.map(({ name, result, tail }) => [
+        name,
+        String(result.ratePerSecond),
+        fixed(tail.loopDelayP99Ms, 1),
+        fixed(tail.loopDelayMaxBucketMs, 1),
+        `${fixed(100 * tail.gcShare, 1)}%`,
+        fixed(tail.gcPausesPerSecond, 1),
+        fixed(tail.gcP99Ms, 1),
+        tail.batch ? `${fixed(tail.batch.queueP50Ms, 1)}/${fixed(tail.batch.queueP99Ms, 1)}` : '',
+        tail.batch ? `${fixed(tail.batch.runP50Ms, 1)}/${fixed(tail.batch.runP99Ms, 1)}` : '',
+        tail.batch ? fixed(tail.batch.meanSize, 1) : '',
+      ]),
+    ),
+  );
+  log(
+    `From the service's /metrics over the measured phase, summed over ${openResults[0]?.tail.processes ?? 0} HTTP processes; ` +
+      'percentiles are bucket upper bounds. Batch figures are the purchase batches (the mix\'s deposits batch apart).',
+  );
+  log('');
+  const workloadNames = [...new Set(openResults.map((entry) => entry.name))];
+  for (const name of workloadNames) {
+    const keeping = openResults.filter((entry) => entry.name === name && ms(entry.result.latencyUs, 99) < 30);
+    const best = keeping.reduce((highest, entry) => Math.max(highest, entry.result.ratePerSecond), 0);
+    log(`highest offered rate keeping p99 < 30 ms, ${name}: ${best > 0 ? `${best}/s` : 'none of the rates run'}`);
+  }
+}
+
 function currentCommit(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -285,7 +455,11 @@ async function machineDescription(sql: Sql): Promise<string> {
 
 async function main(): Promise<number> {
   buildIfStale(log);
-  const nodeArgs = settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : [];
+  // node:cluster passes these flags on to the workers.
+  const nodeArgs = [
+    ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : []),
+    ...settings.serviceNodeOptions,
+  ];
   const service = await startService(log, nodeArgs);
   const stopOnSignal = () => {
     void service.stop().finally(() => process.exit(130));
@@ -304,11 +478,12 @@ async function main(): Promise<number> {
     const sampler = new RssSampler(service.pid);
     sampler.start();
 
-    const selected = workloads(() => fixture, tally).filter(
-      (workload) => settings.workloads.length === 0 || settings.workloads.includes(workload.name),
-    );
+    const all = workloads(() => fixture, tally);
+    const selected = settings.mode.closed
+      ? all.filter((workload) => settings.workloads.length === 0 || settings.workloads.includes(workload.name))
+      : [];
     const results: WorkloadResult[] = [];
-    for (const workload of selected) {
+    const runClosed = async (workload: Workload) => {
       const result = await measure(workload, service, sql, redis, sampler);
       log(
         `  ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, p99 ${fixed(result.p99, 1)} ms, ${result.statuses}, ` +
@@ -316,7 +491,30 @@ async function main(): Promise<number> {
           (result.note ? `\n  ${result.note}` : ''),
       );
       results.push(result);
+    };
+    // The webhook workload leaves its endpoint subscribed: it runs after the open loop too.
+    for (const workload of selected.filter((candidate) => candidate.name !== 'purchases-webhook')) await runClosed(workload);
+    const openResults: OpenWorkloadResult[] = [];
+    if (settings.mode.open) {
+      for (const name of settings.openWorkloads) {
+        const workload = all.find((candidate) => candidate.name === name);
+        if (!workload || name === 'purchases-webhook') throw new Error(`BENCH_OPEN_WORKLOADS: no open-loop workload "${name}"`);
+        for (const rate of settings.openRates) {
+          const open = await measureOpen(workload, rate, service, sql, sampler);
+          const { result } = open;
+          log(
+            `  offered ${rate}/s, answered ${fixed(result.measuredRequests / (result.measuredMs / 1_000))}/s, ` +
+              `p50 ${fixed(ms(result.latencyUs, 50), 1)} p99 ${fixed(ms(result.latencyUs, 99), 1)} ` +
+              `p99.9 ${fixed(ms(result.latencyUs, 99.9), 1)} max ${fixed(result.latencyUs.maxValue / 1_000, 1)} ms, ` +
+              `${open.statuses}, generator late p99 ${fixed(ms(result.latenessUs, 99), 1)} ms, ` +
+              `machine load average ${fixed(os.loadavg()[0]!, 1)}` +
+              (open.note ? `\n  ${open.note}` : ''),
+          );
+          openResults.push(open);
+        }
+      }
     }
+    for (const workload of selected.filter((candidate) => candidate.name === 'purchases-webhook')) await runClosed(workload);
     sampler.stop();
     const lifetimePeak = [...sampler.highWaterMark().values()];
 
@@ -432,6 +630,7 @@ async function main(): Promise<number> {
     log('');
     log(`peak RSS of the service over the whole run (VmHWM): ${lifetimePeak.map((mib) => `${fixed(mib)} MiB`).join(', ')}`);
     log('CPU columns: cores used by the service process tree / its database backends / this load generator.');
+    if (openResults.length > 0) printOpenLoop(openResults);
 
     log('');
     log('targets (64 clients):');
@@ -447,6 +646,26 @@ async function main(): Promise<number> {
     );
     target(results.length > 0 ? results.every((result) => result.p99 < TARGETS.p99Ms) : undefined, `p99 < ${TARGETS.p99Ms} ms in every workload`);
     target(lifetimePeak.every((mib) => mib < TARGETS.rssMiB), `peak RSS < ${TARGETS.rssMiB} MiB per process`);
+    for (const name of ['purchases-spread', 'purchases-hot-author']) {
+      const open = openResults.find((entry) => entry.name === name && entry.result.ratePerSecond === OPEN_TARGETS.ratePerSecond);
+      target(
+        open && ms(open.result.latencyUs, 99) <= OPEN_TARGETS.p99Ms && ms(open.result.latencyUs, 99.9) <= OPEN_TARGETS.p999Ms,
+        `open loop ${name} at ${OPEN_TARGETS.ratePerSecond}/s offered: p99 <= ${OPEN_TARGETS.p99Ms} ms and p99.9 <= ${OPEN_TARGETS.p999Ms} ms` +
+          (open ? ` (${fixed(ms(open.result.latencyUs, 99), 1)} and ${fixed(ms(open.result.latencyUs, 99.9), 1)})` : ''),
+      );
+    }
+    target(
+      by('replays') && by('replays')!.perSecond >= OPEN_TARGETS.closedReplaysPerSecond,
+      `closed-loop replays >= ${OPEN_TARGETS.closedReplaysPerSecond}/s`,
+    );
+    for (const name of ['purchases-spread', 'purchases-hot-author']) {
+      const http = by(name)?.perSecond;
+      const limit = limits.find((entry) => entry.workload === name && entry.batched)?.result.purchasesPerSecond;
+      target(
+        http !== undefined && limit !== undefined ? http >= OPEN_TARGETS.closedPurchasesVsBatched * limit : undefined,
+        `closed-loop ${name} >= ${100 * OPEN_TARGETS.closedPurchasesVsBatched}% of the batched pgbench ceiling`,
+      );
+    }
 
     const commit = currentCommit();
     log('');

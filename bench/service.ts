@@ -160,7 +160,8 @@ export async function startService(
   log: (line: string) => void,
   nodeArgs: readonly string[] = [],
 ): Promise<RunningService> {
-  const port = await freePort();
+  // BENCH_PORT pins the port (say, to keep clear of other servers on a shared machine).
+  const port = process.env.BENCH_PORT ? Number(process.env.BENCH_PORT) : await freePort();
   const databaseName = `wallet_bench_${randomBytes(5).toString('hex')}`;
   const redisKeyPrefix = `bench:${randomBytes(5).toString('hex')}:`;
   const url = databaseUrl(databaseName);
