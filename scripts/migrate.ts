@@ -2,7 +2,8 @@
 import { loadConfigFromProcess } from '../src/config/app-config';
 import { prepareDatabase } from '../src/db/migrate';
 
-prepareDatabase(loadConfigFromProcess().database.url).catch((error: unknown) => {
+const { database } = loadConfigFromProcess();
+prepareDatabase(database.directUrl, undefined, { poolMode: database.poolMode }).catch((error: unknown) => {
   process.stderr.write(`migration failed: ${String(error)}\n`);
   process.exit(1);
 });

@@ -26,7 +26,9 @@ async function bootstrap(): Promise<void> {
   );
 
   // Workers of a cluster find the database ready: the primary prepared it before forking.
-  if (!cluster.isWorker) await prepareDatabase(config.database.url);
+  if (!cluster.isWorker) {
+    await prepareDatabase(config.database.directUrl, undefined, { poolMode: config.database.poolMode });
+  }
 
   // Several HTTP processes share the port so that the service can use more than one core.
   if (cluster.isPrimary && config.role !== 'worker' && config.http.workers > 1) {

@@ -30,7 +30,11 @@ export class AppConfig {
     /** Fastify's `trustProxy`: who may set X-Forwarded-For (the client address of rate limits). */
     trustProxy: boolean | number | readonly string[];
   };
-  readonly database!: { url: string; poolMax: number };
+  /**
+   * `url`: the pool (one host or several; PgBouncer when `poolMode` is `transaction`).
+   * `directUrl`: sessions on the primary for migrations and advisory locks (ADR 0050, 0051).
+   */
+  readonly database!: { url: string; poolMax: number; poolMode: 'session' | 'transaction'; directUrl: string };
   readonly redis!: {
     url: string;
     keyPrefix: string;
@@ -114,7 +118,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       trustProxy: Array.isArray(e.TRUST_PROXY) ? Object.freeze([...e.TRUST_PROXY]) : e.TRUST_PROXY,
     },
-    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    database: {
+      url: e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      poolMode: e.DATABASE_POOL_MODE,
+      directUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
+    },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, topology: redisTopologyOf(e) },
     jobSweepIntervalMs: e.JOB_SWEEP_INTERVAL_MS,
     auth: {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { assertWritable, DatabaseUrlError, parseDatabaseUrl } from '../db/database-url';
 
 const uuid = z.string().uuid();
 
@@ -85,6 +86,19 @@ const hostPortList = z.string().transform((value, ctx): { host: string; port: nu
   return nodes.map((match) => ({ host: match![1] ?? match![2]!, port: Number(match![3]) }));
 });
 
+/**
+ * A postgres:// URL with one host or several, each with its port, whose target_session_attrs
+ * can take writes (see src/db/database-url.ts).
+ */
+const writablePostgresUrl = z.string().superRefine((value, ctx) => {
+  try {
+    assertWritable(parseDatabaseUrl(value));
+  } catch (error) {
+    if (!(error instanceof DatabaseUrlError)) throw error;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: error.message });
+  }
+});
+
 const durationMs = z
   .string()
   .regex(/^\d+(ms|s|m|h)?$/, 'must be a duration such as 600000, 30s, 10m or 1h')
@@ -104,10 +118,12 @@ export const environmentSchema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     PORT: integer(1, 65_535).default('3000'),
     HOST: z.string().min(1).default('0.0.0.0'),
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-      .default('postgres://postgres@127.0.0.1:5432/wallet'),
+    // One host or several (h1:5432,h2:5432, each with its port); the service keeps to the primary (ADR 0050).
+    DATABASE_URL: writablePostgresUrl.default('postgres://postgres@127.0.0.1:5432/wallet'),
+    // `transaction` when DATABASE_URL is PgBouncer in transaction mode (ADR 0051); then DATABASE_DIRECT_URL is required.
+    DATABASE_POOL_MODE: z.enum(['session', 'transaction']).default('session'),
+    // Direct sessions to the primary for migrations and advisory locks; unset: DATABASE_URL.
+    DATABASE_DIRECT_URL: writablePostgresUrl.optional(),
     DATABASE_POOL_MAX: integer(1, 200).default('20'),
     REDIS_URL: z
       .string()
@@ -229,6 +245,13 @@ export const environmentSchema = z
         code: z.ZodIssueCode.custom,
         path: ['REDIS_URL'],
         message: 'must not select a database index with REDIS_CLUSTER_NODES (Redis Cluster has only database 0)',
+      });
+    }
+    if (env.DATABASE_POOL_MODE === 'transaction' && env.DATABASE_DIRECT_URL === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['DATABASE_DIRECT_URL'],
+        message: 'is required when DATABASE_POOL_MODE=transaction (migrations and advisory locks need a session of their own)',
       });
     }
     if (env.DATABASE_POOL_MODE === 'transaction' && env.DATABASE_DIRECT_URL === undefined) {

@@ -1,6 +1,6 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { createSqlClient, Database } from './database';
+import { createSessionSqlClient, createSqlClient, Database } from './database';
 import { trackPoolUsage } from './pool-usage';
 
 @Global()
@@ -10,15 +10,20 @@ import { trackPoolUsage } from './pool-usage';
       provide: Database,
       inject: [AppConfig],
       useFactory: (config: AppConfig) => {
+        const applicationName = `wallet-${config.role}`;
         const { sql, usage } = trackPoolUsage(
           createSqlClient({
             url: config.database.url,
             poolMax: config.database.poolMax,
-            applicationName: `wallet-${config.role}`,
+            applicationName,
+            poolMode: config.database.poolMode,
           }),
           config.database.poolMax,
         );
-        return new Database(sql, usage);
+        // Behind a transaction pooler, session advisory locks need sessions of their own (ADR 0051).
+        const sessionSql =
+          config.database.poolMode === 'transaction' ? createSessionSqlClient(config.database.directUrl, `${applicationName}-session`) : undefined;
+        return new Database(sql, usage, sessionSql);
       },
     },
   ],

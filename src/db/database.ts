@@ -5,15 +5,27 @@ import * as schema from './schema';
 import { withConnectionWaitBound } from './connection-wait';
 import { isRetryableTransactionError } from './postgres-errors';
 import { PoolUsage } from './pool-usage';
+import { assertWritable, driverOptions, parseDatabaseUrl, SessionRole } from './database-url';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 /** The handle a repository write takes: a transaction opened by the use case. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
+/**
+ * `session`: each pooled connection is a PostgreSQL session of its own (direct, or PgBouncer in
+ * session mode). `transaction`: PgBouncer in transaction mode, where consecutive transactions of
+ * one connection may run on different server sessions (ADR 0051).
+ */
+export type PoolMode = 'session' | 'transaction';
+
 export interface DatabaseOptions {
   url: string;
   poolMax: number;
   applicationName?: string;
+  /** Default `session`. */
+  poolMode?: PoolMode;
+  /** Default `primary`: the pool only keeps connections to a server out of recovery (ADR 0050). */
+  sessionRole?: SessionRole;
 }
 
 /** A statement or an idle transaction past these is cut off rather than holding locks. */
@@ -40,22 +52,48 @@ const CONNECTION_WAIT_MS = 3_000;
 const reconnectDelaySeconds = (failedInARow: number): number => Math.min(0.05 * failedInARow, 0.25);
 const TRANSACTION_ATTEMPTS_MAX = 5;
 
+/**
+ * The timeouts every session of the service runs with. On a direct connection they are startup
+ * parameters; PgBouncer in transaction mode refuses those (08P01 unsupported startup parameter),
+ * so there they are the role's defaults in the database (`sessionDefaultsSql`).
+ */
+export const SESSION_TIMEOUTS = {
+  statement_timeout: STATEMENT_TIMEOUT_MS,
+  idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+} as const;
+
 export function createSqlClient(options: DatabaseOptions): Sql {
-  const sql = postgres(options.url, {
+  const target = parseDatabaseUrl(options.url);
+  const role = options.sessionRole ?? 'primary';
+  if (role === 'primary') assertWritable(target);
+  const base = driverOptions(target, role);
+  const transactionPooled = options.poolMode === 'transaction';
+  const sql = postgres({
+    ...base,
     max: options.poolMax,
-    prepare: true,
+    // A named prepared statement lives in one server session; behind a transaction pooler the
+    // next execution may land on another one (26000 prepared statement does not exist).
+    prepare: !transactionPooled,
     idle_timeout: 60,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     backoff: reconnectDelaySeconds,
     onnotice: () => undefined,
     connection: {
       application_name: options.applicationName ?? 'wallet-service',
-      statement_timeout: STATEMENT_TIMEOUT_MS,
-      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      ...(transactionPooled ? {} : SESSION_TIMEOUTS),
       TimeZone: 'UTC',
+      ...base.connection,
     },
   });
   return withConnectionWaitBound(sql, CONNECTION_WAIT_MS);
+}
+
+/**
+ * A small pool of real sessions (DATABASE_DIRECT_URL, never through a transaction pooler) for
+ * what must stay on one server session: session advisory locks. Always the primary.
+ */
+export function createSessionSqlClient(url: string, applicationName: string): Sql {
+  return createSqlClient({ url, poolMax: 2, applicationName, poolMode: 'session' });
 }
 
 /**
@@ -66,12 +104,21 @@ export class Database {
   private readonly logger = new Logger(Database.name);
   readonly db: Db;
 
-  /** `usage` reads the pool's figures (see `trackPoolUsage`); without it, none are known. */
+  /** Real server sessions for session advisory locks; the main pool unless it is transaction-pooled. */
+  readonly sessionSql: Sql;
+
+  /**
+   * `usage` reads the pool's figures (see `trackPoolUsage`); without it, none are known.
+   * `sessionSql`: see above; defaults to `sql`, which is right unless `sql` goes through
+   * PgBouncer in transaction mode.
+   */
   constructor(
     readonly sql: Sql,
     private readonly usage?: () => PoolUsage,
+    sessionSql?: Sql,
   ) {
     this.db = drizzle(sql, { schema });
+    this.sessionSql = sessionSql ?? sql;
   }
 
   poolUsage(): PoolUsage | undefined {
@@ -87,7 +134,10 @@ export class Database {
   }
 
   async close(timeoutSeconds = 5): Promise<void> {
-    await this.sql.end({ timeout: timeoutSeconds });
+    await Promise.all([
+      this.sql.end({ timeout: timeoutSeconds }),
+      this.sessionSql === this.sql ? undefined : this.sessionSql.end({ timeout: timeoutSeconds }),
+    ]);
   }
 }
 

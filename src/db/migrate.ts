@@ -2,7 +2,9 @@ import { Logger } from '@nestjs/common';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import * as path from 'node:path';
-import postgres from 'postgres';
+import postgres, { Sql } from 'postgres';
+import { assertWritable, DatabaseTarget, DatabaseUrlError, driverOptions, parseDatabaseUrl, withDatabase } from './database-url';
+import { SESSION_TIMEOUTS } from './database';
 import { PgCode, pgErrorCode } from './postgres-errors';
 
 /** Arbitrary, fixed: every instance that migrates takes this one advisory lock. */
@@ -11,16 +13,31 @@ const MIGRATION_LOCK_KEY = 727_001;
 const CREATE_DATABASE_LOCK_KEY = 727_002;
 export const MIGRATIONS_FOLDER = path.resolve(__dirname, '..', '..', 'drizzle');
 
+/**
+ * One session on the primary, for the advisory locks below: `url` is DATABASE_DIRECT_URL (or
+ * DATABASE_URL when that is direct), never a transaction pooler, where a session lock would stay
+ * behind on a server connection that other clients then get (ADR 0051).
+ */
+function sessionClient(target: DatabaseTarget): Sql {
+  return postgres({ ...driverOptions(target, 'primary'), max: 1, onnotice: () => undefined, connect_timeout: 10 });
+}
+
+function writableTarget(url: string): DatabaseTarget {
+  try {
+    const target = parseDatabaseUrl(url);
+    assertWritable(target);
+    return target;
+  } catch (error) {
+    if (error instanceof DatabaseUrlError) throw new Error(`DATABASE_URL: ${error.message}`);
+    throw error;
+  }
+}
+
 /** Creates the database named in `url` if it does not exist (racing instances are fine). */
 export async function ensureDatabaseExists(url: string, logger: Logger): Promise<void> {
-  const target = new URL(url);
-  const databaseName = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z0-9_-]{1,63}$/.test(databaseName)) {
-    throw new Error(`DATABASE_URL: database name "${databaseName}" must be 1 to 63 characters of [A-Za-z0-9_-]`);
-  }
-  const maintenance = new URL(url);
-  maintenance.pathname = '/postgres';
-  const sql = postgres(maintenance.toString(), { max: 1, onnotice: () => undefined, connect_timeout: 10 });
+  const target = writableTarget(url);
+  const databaseName = target.database;
+  const sql = sessionClient(withDatabase(target, 'postgres'));
   try {
     // Two concurrent CREATE DATABASE of one name can both pass the duplicate check and the
     // loser then fails on pg_database's unique index (23505, not 42P04); the lock rules that out.
@@ -48,7 +65,8 @@ export async function ensureDatabaseExists(url: string, logger: Logger): Promise
  * instances starting at once apply each migration exactly once.
  */
 export async function migrateDatabase(url: string, logger: Logger): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => undefined, connect_timeout: 10 });
+  const target = writableTarget(url);
+  const sql = sessionClient(target);
   try {
     await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     try {
@@ -62,7 +80,34 @@ export async function migrateDatabase(url: string, logger: Logger): Promise<void
   }
 }
 
-export async function prepareDatabase(url: string, logger = new Logger('Migrations')): Promise<void> {
+/**
+ * Behind PgBouncer in transaction mode the pool cannot send the service's timeouts as startup
+ * parameters, so they become the defaults of this role in this database: every new server
+ * session gets them, pooled or not. Sessions the pooler opened before keep theirs until they end
+ * (PgBouncer's server_lifetime); `checkSessionTimeouts` says so at start.
+ */
+export async function setSessionDefaults(url: string, logger: Logger): Promise<void> {
+  const target = writableTarget(url);
+  const sql = sessionClient(target);
+  try {
+    for (const [name, valueMs] of Object.entries(SESSION_TIMEOUTS)) {
+      await sql.unsafe(`ALTER ROLE CURRENT_USER IN DATABASE "${target.database}" SET ${name} = ${Number(valueMs)}`);
+    }
+    logger.log(`session timeouts set as this role's defaults in ${target.database} (transaction pooling)`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Options of `prepareDatabase` beyond the direct URL. */
+export interface PrepareOptions {
+  /** `transaction`: DATABASE_URL goes through PgBouncer in transaction mode (ADR 0051). */
+  poolMode?: 'session' | 'transaction';
+}
+
+/** `url`: a direct session to the primary (DATABASE_DIRECT_URL, else DATABASE_URL). */
+export async function prepareDatabase(url: string, logger = new Logger('Migrations'), options: PrepareOptions = {}): Promise<void> {
   await ensureDatabaseExists(url, logger);
   await migrateDatabase(url, logger);
+  if (options.poolMode === 'transaction') await setSessionDefaults(url, logger);
 }

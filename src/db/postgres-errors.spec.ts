@@ -37,3 +37,21 @@ describe('pgErrorCode', () => {
     expect(isDatabaseUnavailableError(new DrizzleQueryError('select 1', [], driverError(PgCode.uniqueViolation)))).toBe(false);
   });
 });
+
+describe('isDatabaseUnavailableError: not the primary (ADR 0050)', () => {
+  it.each([
+    ['a write on a standby', PgCode.readOnlySqlTransaction],
+    ['a server shutting down for a switchover', PgCode.adminShutdown],
+    ['a crashed server', PgCode.crashShutdown],
+    ['a server still starting or promoting', PgCode.cannotConnectNow],
+    ['a connection failure', '08006'],
+    ['PgBouncer waiting for its server (query_wait_timeout)', '08P01'],
+  ])('%s is unavailable (503), not a 500', (_name, code) => {
+    expect(isDatabaseUnavailableError(new DrizzleQueryError('select 1', [], driverError(code)))).toBe(true);
+  });
+
+  it('a constraint or a data error is not', () => {
+    expect(isDatabaseUnavailableError(driverError('23514'))).toBe(false);
+    expect(isDatabaseUnavailableError(driverError('22P02'))).toBe(false);
+  });
+});

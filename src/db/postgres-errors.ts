@@ -4,7 +4,10 @@ export const PgCode = {
   serializationFailure: '40001',
   deadlockDetected: '40P01',
   duplicateDatabase: '42P04',
+  /** A write on a standby: the server this connection reached is not (or no longer) the primary. */
+  readOnlySqlTransaction: '25006',
   adminShutdown: '57P01',
+  crashShutdown: '57P02',
   cannotConnectNow: '57P03',
   tooManyConnections: '53300',
 } as const;
@@ -42,11 +45,23 @@ export function isRetryableTransactionError(error: unknown): boolean {
 
 /**
  * Connection-level failures: the database is down, restarting, out of connections
- * (max_connections or a role's or database's limit: 53300), or the connection was cut.
+ * (max_connections or a role's or database's limit: 53300), or the connection was cut; and every
+ * way of reaching a server that is not the primary (ADR 0050): a write on a standby (25006, also
+ * "cannot execute ... during recovery"), a server shutting down for a switchover or crashed
+ * (57P01, 57P02), still starting or promoting (57P03), and the connection-exception class 08,
+ * which PgBouncer also answers while its server is away (08P01 query_wait_timeout, "server
+ * login has been failing"). None of these commits anything; a retry with the same key is safe.
  */
 export function isDatabaseUnavailableError(error: unknown): boolean {
   const code = pgErrorCode(error);
-  if (code === PgCode.adminShutdown || code === PgCode.cannotConnectNow || code === PgCode.tooManyConnections) {
+  if (
+    code === PgCode.readOnlySqlTransaction ||
+    code === PgCode.adminShutdown ||
+    code === PgCode.crashShutdown ||
+    code === PgCode.cannotConnectNow ||
+    code === PgCode.tooManyConnections ||
+    (code !== undefined && /^08[0-9A-Z]{3}$/.test(code))
+  ) {
     return true;
   }
   return (

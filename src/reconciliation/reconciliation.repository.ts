@@ -490,9 +490,11 @@ export class ReconciliationRepository {
   /**
    * Runs `work` holding the session advisory lock on a connection of its own; undefined when
    * another run (in any process) holds it. The lock ends with the connection if the process dies.
+   * A real session (`sessionSql`): behind a transaction pooler the lock would stay on a server
+   * connection that other clients then get (ADR 0051).
    */
   async withRunLock<T>(work: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }> {
-    const reserved = await this.database.sql.reserve();
+    const reserved = await this.database.sessionSql.reserve();
     try {
       const [row] = await reserved<{ locked: boolean }[]>`SELECT pg_try_advisory_lock(${RUN_LOCK_KEY}) AS locked`;
       if (!row?.locked) return { acquired: false };

@@ -18,6 +18,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { BullMQOtel } from 'bullmq-otel';
 import type { Tracing } from './tracing.types';
+import { parseDatabaseUrl } from '../db/database-url';
 
 export interface TracingOptions {
   /** The collector's OTLP/HTTP base URL; spans go to `<endpoint>/v1/traces`. */
@@ -90,12 +91,13 @@ export function startTracing(options: TracingOptions): Tracing {
   });
 
   const tracer = provider.getTracer('wallet-service');
-  const database = new URL(options.databaseUrl);
+  // A multi-host URL (ADR 0050) names the first host; the driver may be on another one.
+  const database = parseDatabaseUrl(options.databaseUrl);
   const databaseAttributes: Attributes = {
     'db.system.name': 'postgresql',
-    'db.namespace': decodeURIComponent(database.pathname.slice(1)),
-    'server.address': database.hostname,
-    'server.port': Number(database.port || 5432),
+    'db.namespace': database.database,
+    'server.address': database.hosts[0]!.host,
+    'server.port': database.hosts[0]!.port,
   };
 
   return {
