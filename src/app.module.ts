@@ -16,6 +16,7 @@ import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { CallerThrottlerGuard } from './rate-limit/caller-throttler.guard';
 import { WalletsModule } from './wallets/wallets.module';
 import { PurchasesModule } from './purchases/purchases.module';
+import { PayoutsModule } from './payouts/payouts.module';
 import { ReportsModule } from './reports/reports.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { EventsModule } from './events/events.module';
@@ -42,6 +43,7 @@ export class AppModule {
         RateLimitModule,
         WalletsModule,
         PurchasesModule,
+        PayoutsModule,
         ReportsModule.register(config.role),
         ReconciliationModule.register(config.role),
         EventsModule,

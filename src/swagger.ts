@@ -16,7 +16,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1.0.0')
     // Relative: Swagger UI and clients reading /api-json call the host that served the document.
     .addServer('/', 'This service, on whichever host serves this document: local, staging or production')
-    .addTag('wallets', 'Create and read wallets, deposit, withdraw, and page through the ledger')
+    .addTag('wallets', 'Create and read wallets, deposit, and page through the ledger')
+    .addTag('payouts', 'Withdrawals as payouts with a lifecycle (pending, paid, failed), payout destinations and payout runs')
     .addTag('purchases', 'Buy items with the royalty split, and read purchases')
     .addTag('reports', 'Financial reports (queued, then polled), author royalties and the author leaderboard')
     .addTag('reconciliation', 'Recompute everything from the ledger and read what drifted (administrators)')

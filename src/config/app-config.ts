@@ -56,6 +56,8 @@ export class AppConfig {
   readonly authorRoyaltyPercent!: number;
   /** Group commit (ADR 0014): purchase transactions in flight at once, and purchases per transaction. */
   readonly purchaseBatching!: { lanes: number; batchSizeMax: number };
+  /** Withdrawals below it are refused; payout runs skip smaller balances (ADR 0018). */
+  readonly payoutMinimumCents!: number;
   /** Replayed results kept in process memory (ADR 0007); 0 = every replay asks Redis. */
   readonly idempotencyMemoryResults!: number;
   readonly swaggerEnabled!: boolean;
@@ -137,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     platformAccountId: e.PLATFORM_ACCOUNT_ID,
     authorRoyaltyPercent: e.AUTHOR_ROYALTY_PERCENT,
     purchaseBatching: { lanes: e.PURCHASE_LANES, batchSizeMax: e.PURCHASE_BATCH_SIZE_MAX },
+    payoutMinimumCents: e.PAYOUT_MINIMUM_CENTS,
     idempotencyMemoryResults: e.IDEMPOTENCY_MEMORY_RESULTS,
     swaggerEnabled: e.SWAGGER_ENABLED,
     role: e.APP_ROLE,

@@ -154,6 +154,8 @@ export const environmentSchema = z
     JWT_ISSUER: z.string().max(256, 'must be at most 256 characters').optional(),
     JWT_AUDIENCE: z.string().max(256, 'must be at most 256 characters').optional(),
     AUTHOR_ROYALTY_PERCENT: integer(0, 100).default('70'),
+    // Smaller withdrawals are refused (422 PAYOUT_BELOW_MINIMUM); payout runs skip smaller balances (ADR 0018).
+    PAYOUT_MINIMUM_CENTS: integer(1, 1_000_000_000).default('1'),
     SWAGGER_ENABLED: booleanFromString.default('true'),
     APP_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -5,7 +5,7 @@ import { Caller } from '../common/auth/caller';
 import { ApiProblems } from '../common/http/api-docs';
 import { PurchaseDto } from '../purchases/dto/purchase.dto';
 import { WalletDto } from '../wallets/dto/wallet.dto';
-import { WithdrawalDto } from '../wallets/dto/withdrawal.dto';
+import { WithdrawalDto } from '../payouts/dto/withdrawal.dto';
 import { EventPageDto, EventQueryDto } from './dto/event.dto';
 import { EventsService } from './events.service';
 

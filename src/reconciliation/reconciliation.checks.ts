@@ -1,6 +1,7 @@
 import {
   AuthorBucketDrift,
   BucketDrift,
+  PendingPayoutsComparison,
   PurchaseLegsDrift,
   ReconciliationRepository,
   RefundLegsDrift,
@@ -90,7 +91,9 @@ const sameTotals = (a: TotalsFigures, b: TotalsFigures): boolean =>
   a.refunded === b.refunded &&
   a.royaltiesRefunded === b.royaltiesRefunded &&
   a.platformRevenueRefunded === b.platformRevenueRefunded &&
-  a.refundCount === b.refundCount;
+  a.refundCount === b.refundCount &&
+  a.payoutsPaid === b.payoutsPaid &&
+  a.payoutsFailed === b.payoutsFailed;
 
 // ----- the checks --------------------------------------------------------------------------
 
@@ -377,6 +380,30 @@ export const refundLegs: ReconciliationCheck<RefundLegsDrift> = {
 };
 
 /**
+ * The pending state against the ledger (ADR 0018): the withdrawals without an outcome add up to
+ * the payouts_pending account, in one snapshot. Only reported: the ledger is not rewritten.
+ */
+export const pendingPayouts: ReconciliationCheck<PendingPayoutsComparison> = {
+  names: ['pending_payouts'],
+  async run({ repository }, report) {
+    const pending = await repository.comparePendingPayouts();
+    const drifted = pending.withdrawalsCents !== pending.accountCents;
+    report({
+      checked: { pendingPayouts: pending.withdrawals },
+      found: { pending_payouts: drifted ? 1 : 0 },
+      corrected: {},
+      drifts: drifted ? [{ row: pending, corrected: false }] : [],
+    });
+  },
+  describe: (pending) => ({
+    check: 'pending_payouts',
+    key: {},
+    before: { payoutsPendingAccount: pending.accountCents },
+    expected: { pendingWithdrawals: pending.withdrawalsCents },
+  }),
+};
+
+/**
  * Every check, in the order a run takes them. Author hours before author days: an hourly repair
  * reaches the daily rows through the trigger, so the daily check only finds what was written to
  * the daily table directly.
@@ -390,4 +417,5 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck<unknown>[] = [
   doubleEntry,
   purchaseLegs,
   refundLegs,
+  pendingPayouts,
 ];

@@ -38,6 +38,15 @@ export interface TotalsFigures {
   royaltiesRefunded: number;
   platformRevenueRefunded: number;
   refundCount: number;
+  payoutsPaid: number;
+  payoutsFailed: number;
+}
+
+/** Pending payouts (ADR 0018): the withdrawals without an outcome, and the account that holds them. */
+export interface PendingPayoutsComparison {
+  withdrawals: number;
+  withdrawalsCents: number;
+  accountCents: number;
 }
 
 export interface TotalsComparison {
@@ -183,6 +192,8 @@ interface TotalsColumns {
   royalties_refunded: string;
   platform_revenue_refunded: string;
   refund_count: string;
+  payouts_paid: string;
+  payouts_failed: string;
 }
 interface KeptTotalsColumns {
   kept_deposited: string;
@@ -195,6 +206,8 @@ interface KeptTotalsColumns {
   kept_royalties_refunded: string;
   kept_platform_revenue_refunded: string;
   kept_refund_count: string;
+  kept_payouts_paid: string;
+  kept_payouts_failed: string;
 }
 interface WindowCountColumns {
   groups_checked: number;
@@ -302,6 +315,8 @@ const totalsOf = (row: TotalsColumns): TotalsFigures => ({
   royaltiesRefunded: toSafeInteger(row.royalties_refunded),
   platformRevenueRefunded: toSafeInteger(row.platform_revenue_refunded),
   refundCount: toSafeInteger(row.refund_count),
+  payoutsPaid: toSafeInteger(row.payouts_paid),
+  payoutsFailed: toSafeInteger(row.payouts_failed),
 });
 
 const keptTotalsOf = (row: KeptTotalsColumns): TotalsFigures => ({
@@ -315,6 +330,8 @@ const keptTotalsOf = (row: KeptTotalsColumns): TotalsFigures => ({
   royaltiesRefunded: toSafeInteger(row.kept_royalties_refunded),
   platformRevenueRefunded: toSafeInteger(row.kept_platform_revenue_refunded),
   refundCount: toSafeInteger(row.kept_refund_count),
+  payoutsPaid: toSafeInteger(row.kept_payouts_paid),
+  payoutsFailed: toSafeInteger(row.kept_payouts_failed),
 });
 
 /** The author rollup tables by grain, and the column that names their UTC hour or day. */
@@ -523,8 +540,13 @@ export class ReconciliationRepository {
     const rows = await this.withTimeout(
       (sql) => sql<(TotalsColumns & KeptTotalsColumns & { repaired_rows: number })[]>`
         WITH ledger AS (
+          -- Withdrawn: what sits in the payout and payouts_pending accounts (ADR 0018); paid: the
+          -- payout account alone; failed: the outcomes that sent a payout back to its wallet.
           SELECT coalesce(sum(-amount) FILTER (WHERE system_account = 'funding'), 0)::bigint AS deposited,
-                 coalesce(sum(amount) FILTER (WHERE system_account = 'payout'), 0)::bigint AS withdrawn
+                 coalesce(sum(amount) FILTER (WHERE system_account IN ('payout', 'payouts_pending')), 0)::bigint AS withdrawn,
+                 coalesce(sum(amount) FILTER (WHERE system_account = 'payout'), 0)::bigint AS payouts_paid,
+                 (SELECT coalesce(sum(o.amount), 0) FROM withdrawal_outcomes o WHERE o.status = 'failed')::bigint
+                   AS payouts_failed
             FROM ledger_entries WHERE system_account IS NOT NULL
         ), sales AS (
           SELECT coalesce(sum(item_price), 0)::bigint AS purchase_volume,
@@ -547,22 +569,27 @@ export class ReconciliationRepository {
                  coalesce(sum(refunded), 0)::bigint AS refunded,
                  coalesce(sum(royalties_refunded), 0)::bigint AS royalties_refunded,
                  coalesce(sum(platform_revenue_refunded), 0)::bigint AS platform_revenue_refunded,
-                 coalesce(sum(refund_count), 0)::bigint AS refund_count
+                 coalesce(sum(refund_count), 0)::bigint AS refund_count,
+                 coalesce(sum(payouts_paid), 0)::bigint AS payouts_paid,
+                 coalesce(sum(payouts_failed), 0)::bigint AS payouts_failed
             FROM running_totals
         ), repaired AS (
           INSERT INTO running_totals AS t
             (slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count,
-             refunded, royalties_refunded, platform_revenue_refunded, refund_count)
+             refunded, royalties_refunded, platform_revenue_refunded, refund_count, payouts_paid, payouts_failed)
           SELECT 0, l.deposited - k.deposited, l.withdrawn - k.withdrawn, s.purchase_volume - k.purchase_volume,
                  s.royalties - k.royalties, s.platform_revenue - k.platform_revenue, s.purchase_count - k.purchase_count,
                  r.refunded - k.refunded, r.royalties_refunded - k.royalties_refunded,
-                 r.platform_revenue_refunded - k.platform_revenue_refunded, r.refund_count - k.refund_count
+                 r.platform_revenue_refunded - k.platform_revenue_refunded, r.refund_count - k.refund_count,
+                 l.payouts_paid - k.payouts_paid, l.payouts_failed - k.payouts_failed
             FROM ledger l, sales s, refunded r, kept k
            WHERE (l.deposited, l.withdrawn, s.purchase_volume, s.royalties, s.platform_revenue, s.purchase_count,
-                  r.refunded, r.royalties_refunded, r.platform_revenue_refunded, r.refund_count)
+                  r.refunded, r.royalties_refunded, r.platform_revenue_refunded, r.refund_count, l.payouts_paid,
+                  l.payouts_failed)
                  IS DISTINCT FROM
                  (k.deposited, k.withdrawn, k.purchase_volume, k.royalties, k.platform_revenue, k.purchase_count,
-                  k.refunded, k.royalties_refunded, k.platform_revenue_refunded, k.refund_count)
+                  k.refunded, k.royalties_refunded, k.platform_revenue_refunded, k.refund_count, k.payouts_paid,
+                  k.payouts_failed)
           ON CONFLICT (slot) DO UPDATE SET
             deposited = t.deposited + excluded.deposited,
             withdrawn = t.withdrawn + excluded.withdrawn,
@@ -573,7 +600,9 @@ export class ReconciliationRepository {
             refunded = t.refunded + excluded.refunded,
             royalties_refunded = t.royalties_refunded + excluded.royalties_refunded,
             platform_revenue_refunded = t.platform_revenue_refunded + excluded.platform_revenue_refunded,
-            refund_count = t.refund_count + excluded.refund_count
+            refund_count = t.refund_count + excluded.refund_count,
+            payouts_paid = t.payouts_paid + excluded.payouts_paid,
+            payouts_failed = t.payouts_failed + excluded.payouts_failed
           RETURNING t.slot
         )
         SELECT k.deposited AS kept_deposited, k.withdrawn AS kept_withdrawn, k.purchase_volume AS kept_purchase_volume,
@@ -581,8 +610,10 @@ export class ReconciliationRepository {
                k.purchase_count AS kept_purchase_count, k.refunded AS kept_refunded,
                k.royalties_refunded AS kept_royalties_refunded,
                k.platform_revenue_refunded AS kept_platform_revenue_refunded, k.refund_count AS kept_refund_count,
+               k.payouts_paid AS kept_payouts_paid, k.payouts_failed AS kept_payouts_failed,
                l.deposited, l.withdrawn, s.purchase_volume, s.royalties, s.platform_revenue, s.purchase_count,
-               r.refunded, r.royalties_refunded, r.platform_revenue_refunded, r.refund_count,
+               r.refunded, r.royalties_refunded, r.platform_revenue_refunded, r.refund_count, l.payouts_paid,
+               l.payouts_failed,
                (SELECT count(*) FROM repaired)::int AS repaired_rows
           FROM ledger l, sales s, refunded r, kept k`,
     );
@@ -608,6 +639,28 @@ export class ReconciliationRepository {
     return row?.next ? toDate(row.next) : undefined;
   }
 
+  /** The pending withdrawals against the payouts_pending account, in one statement (one snapshot). */
+  async comparePendingPayouts(): Promise<PendingPayoutsComparison> {
+    const rows = await this.withTimeout(
+      (sql) => sql<{ withdrawals: number; withdrawals_cents: string; account_cents: string }[]>`
+        WITH pending AS (
+          SELECT w.amount FROM withdrawals w
+           WHERE w.posted_to = 'payouts_pending'
+             AND NOT EXISTS (SELECT FROM withdrawal_outcomes o WHERE o.withdrawal_id = w.id)
+        )
+        SELECT (SELECT count(*) FROM pending)::int AS withdrawals,
+               (SELECT coalesce(sum(amount), 0) FROM pending)::text AS withdrawals_cents,
+               (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE system_account = 'payouts_pending')::text
+                 AS account_cents`,
+    );
+    const row = firstRow(rows, 'the pending payouts');
+    return {
+      withdrawals: row.withdrawals,
+      withdrawalsCents: toSafeInteger(row.withdrawals_cents),
+      accountCents: toSafeInteger(row.account_cents),
+    };
+  }
+
   /**
    * Hourly rollups in [from, to) (hour-aligned) against the funding and payout entries and the
    * purchases, grouped by UTC hour; each drifted bucket gets its delta in slot 0. Deposits and
@@ -622,18 +675,25 @@ export class ReconciliationRepository {
         WITH moves AS (
           SELECT e.created_at,
                  CASE WHEN e.system_account = 'funding' THEN -e.amount ELSE 0 END::bigint AS deposited,
-                 CASE WHEN e.system_account = 'payout' THEN e.amount ELSE 0 END::bigint AS withdrawn,
+                 CASE WHEN e.system_account IN ('payout', 'payouts_pending') THEN e.amount ELSE 0 END::bigint AS withdrawn,
                  0::bigint AS purchase_volume, 0::bigint AS royalties, 0::bigint AS platform_revenue,
                  0::bigint AS purchase_count, 0::bigint AS refunded, 0::bigint AS royalties_refunded,
-                 0::bigint AS platform_revenue_refunded, 0::bigint AS refund_count
+                 0::bigint AS platform_revenue_refunded, 0::bigint AS refund_count,
+                 CASE WHEN e.system_account = 'payout' THEN e.amount ELSE 0 END::bigint AS payouts_paid,
+                 0::bigint AS payouts_failed
             FROM ledger_entries e
-           WHERE e.created_at >= ${from} AND e.created_at < ${to} AND e.system_account IN ('funding', 'payout')
+           WHERE e.created_at >= ${from} AND e.created_at < ${to}
+             AND e.system_account IN ('funding', 'payout', 'payouts_pending')
           UNION ALL
-          SELECT p.created_at, 0, 0, p.item_price, p.author_amount, p.platform_amount, 1, 0, 0, 0, 0
+          SELECT p.created_at, 0, 0, p.item_price, p.author_amount, p.platform_amount, 1, 0, 0, 0, 0, 0, 0
             FROM purchases p WHERE p.created_at >= ${from} AND p.created_at < ${to}
           UNION ALL
-          SELECT r.created_at, 0, 0, 0, 0, 0, 0, r.amount, r.author_amount, r.platform_amount, 1
+          SELECT r.created_at, 0, 0, 0, 0, 0, 0, r.amount, r.author_amount, r.platform_amount, 1, 0, 0
             FROM refunds r WHERE r.created_at >= ${from} AND r.created_at < ${to}
+          UNION ALL
+          SELECT o.created_at, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, o.amount
+            FROM withdrawal_outcomes o
+           WHERE o.status = 'failed' AND o.created_at >= ${from} AND o.created_at < ${to}
         ), ledger AS (
           SELECT date_trunc('hour', created_at, 'UTC') AS bucket_start,
                  sum(deposited)::bigint AS deposited, sum(withdrawn)::bigint AS withdrawn,
@@ -641,7 +701,8 @@ export class ReconciliationRepository {
                  sum(platform_revenue)::bigint AS platform_revenue, sum(purchase_count)::bigint AS purchase_count,
                  sum(refunded)::bigint AS refunded, sum(royalties_refunded)::bigint AS royalties_refunded,
                  sum(platform_revenue_refunded)::bigint AS platform_revenue_refunded,
-                 sum(refund_count)::bigint AS refund_count
+                 sum(refund_count)::bigint AS refund_count, sum(payouts_paid)::bigint AS payouts_paid,
+                 sum(payouts_failed)::bigint AS payouts_failed
             FROM moves GROUP BY 1
         ), kept AS (
           SELECT bucket_start, sum(deposited)::bigint AS deposited, sum(withdrawn)::bigint AS withdrawn,
@@ -649,7 +710,8 @@ export class ReconciliationRepository {
                  sum(platform_revenue)::bigint AS platform_revenue, sum(purchase_count)::bigint AS purchase_count,
                  sum(refunded)::bigint AS refunded, sum(royalties_refunded)::bigint AS royalties_refunded,
                  sum(platform_revenue_refunded)::bigint AS platform_revenue_refunded,
-                 sum(refund_count)::bigint AS refund_count
+                 sum(refund_count)::bigint AS refund_count, sum(payouts_paid)::bigint AS payouts_paid,
+                 sum(payouts_failed)::bigint AS payouts_failed
             FROM hourly_rollups WHERE bucket_start >= ${from} AND bucket_start < ${to}
            GROUP BY bucket_start
         ), compared AS (
@@ -661,30 +723,33 @@ export class ReconciliationRepository {
                  coalesce(k.royalties_refunded, 0) AS kept_royalties_refunded,
                  coalesce(k.platform_revenue_refunded, 0) AS kept_platform_revenue_refunded,
                  coalesce(k.refund_count, 0) AS kept_refund_count,
+                 coalesce(k.payouts_paid, 0) AS kept_payouts_paid, coalesce(k.payouts_failed, 0) AS kept_payouts_failed,
                  coalesce(l.deposited, 0) AS deposited, coalesce(l.withdrawn, 0) AS withdrawn,
                  coalesce(l.purchase_volume, 0) AS purchase_volume, coalesce(l.royalties, 0) AS royalties,
                  coalesce(l.platform_revenue, 0) AS platform_revenue, coalesce(l.purchase_count, 0) AS purchase_count,
                  coalesce(l.refunded, 0) AS refunded, coalesce(l.royalties_refunded, 0) AS royalties_refunded,
                  coalesce(l.platform_revenue_refunded, 0) AS platform_revenue_refunded,
-                 coalesce(l.refund_count, 0) AS refund_count
+                 coalesce(l.refund_count, 0) AS refund_count,
+                 coalesce(l.payouts_paid, 0) AS payouts_paid, coalesce(l.payouts_failed, 0) AS payouts_failed
             FROM ledger l FULL JOIN kept k ON k.bucket_start = l.bucket_start
         ), drift AS (
           SELECT * FROM compared
            WHERE (deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count,
-                  refunded, royalties_refunded, platform_revenue_refunded, refund_count)
+                  refunded, royalties_refunded, platform_revenue_refunded, refund_count, payouts_paid, payouts_failed)
                  IS DISTINCT FROM
                  (kept_deposited, kept_withdrawn, kept_purchase_volume, kept_royalties, kept_platform_revenue,
                   kept_purchase_count, kept_refunded, kept_royalties_refunded, kept_platform_revenue_refunded,
-                  kept_refund_count)
+                  kept_refund_count, kept_payouts_paid, kept_payouts_failed)
         ), repaired AS (
           INSERT INTO hourly_rollups AS r
             (bucket_start, slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count,
-             refunded, royalties_refunded, platform_revenue_refunded, refund_count)
+             refunded, royalties_refunded, platform_revenue_refunded, refund_count, payouts_paid, payouts_failed)
           SELECT bucket_start, 0, deposited - kept_deposited, withdrawn - kept_withdrawn,
                  purchase_volume - kept_purchase_volume, royalties - kept_royalties,
                  platform_revenue - kept_platform_revenue, purchase_count - kept_purchase_count,
                  refunded - kept_refunded, royalties_refunded - kept_royalties_refunded,
-                 platform_revenue_refunded - kept_platform_revenue_refunded, refund_count - kept_refund_count
+                 platform_revenue_refunded - kept_platform_revenue_refunded, refund_count - kept_refund_count,
+                 payouts_paid - kept_payouts_paid, payouts_failed - kept_payouts_failed
             FROM drift
           ON CONFLICT (bucket_start, slot) DO UPDATE SET
             deposited = r.deposited + excluded.deposited,
@@ -696,7 +761,9 @@ export class ReconciliationRepository {
             refunded = r.refunded + excluded.refunded,
             royalties_refunded = r.royalties_refunded + excluded.royalties_refunded,
             platform_revenue_refunded = r.platform_revenue_refunded + excluded.platform_revenue_refunded,
-            refund_count = r.refund_count + excluded.refund_count
+            refund_count = r.refund_count + excluded.refund_count,
+            payouts_paid = r.payouts_paid + excluded.payouts_paid,
+            payouts_failed = r.payouts_failed + excluded.payouts_failed
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,

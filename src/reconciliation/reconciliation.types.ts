@@ -14,6 +14,7 @@ export const CHECK_NAMES = [
   'purchase_legs',
   'refund_legs',
   'orphan_entries',
+  'pending_payouts',
 ] as const;
 
 export type CheckName = (typeof CHECK_NAMES)[number];
@@ -47,6 +48,7 @@ export const CHECKED_COUNTERS = [
   'ledgerEntries',
   'purchases',
   'refunds',
+  'pendingPayouts',
 ] as const;
 
 export type CheckedCounter = (typeof CHECKED_COUNTERS)[number];
@@ -63,6 +65,7 @@ export const NOTHING_CHECKED: Readonly<CheckedCounts> = {
   ledgerEntries: 0,
   purchases: 0,
   refunds: 0,
+  pendingPayouts: 0,
 };
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;

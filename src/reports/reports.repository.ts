@@ -32,6 +32,9 @@ export interface FinancialFigures {
   royaltiesRefundedCents: number;
   platformRevenueRefundedCents: number;
   refundCount: number;
+  /** Payouts that left the pending account (ADR 0018): settled, or failed back to the wallet. */
+  payoutsPaidCents: number;
+  payoutsFailedCents: number;
 }
 
 /** The financial figures of a period (or all time), and what wallets owe when they are read. */
@@ -98,9 +101,13 @@ interface TotalsSqlRow {
   royalties_refunded: string;
   platform_revenue_refunded: string;
   refund_count: string;
+  payouts_paid: string;
+  payouts_failed: string;
 }
 
 const ZERO_TOTALS: TotalsSqlRow = {
+  payouts_paid: '0',
+  payouts_failed: '0',
   deposited: '0',
   withdrawn: '0',
   purchase_volume: '0',
@@ -190,11 +197,15 @@ export class ReportsRepository {
           )
         : ZERO_TOTALS;
       // Each edge lies within one hour, so these read at most two hours of ledger rows: funding
-      // and payout postings through their partial index, purchases through created_at.
+      // and payout postings through their partial index, purchases through created_at. Withdrawn
+      // is what reached the payout and payouts_pending accounts (ADR 0018), paid the payout account.
       const moves = firstRow(
-        await sql<Pick<TotalsSqlRow, 'deposited' | 'withdrawn'>[]>`
+        await sql<Pick<TotalsSqlRow, 'deposited' | 'withdrawn' | 'payouts_paid' | 'payouts_failed'>[]>`
           SELECT coalesce(sum(-amount) FILTER (WHERE system_account = 'funding'), 0)::text AS deposited,
-                 coalesce(sum(amount) FILTER (WHERE system_account = 'payout'), 0)::text AS withdrawn
+                 coalesce(sum(amount) FILTER (WHERE system_account IN ('payout', 'payouts_pending')), 0)::text AS withdrawn,
+                 coalesce(sum(amount) FILTER (WHERE system_account = 'payout'), 0)::text AS payouts_paid,
+                 (SELECT coalesce(sum(amount), 0) FROM withdrawal_outcomes
+                   WHERE status = 'failed' AND (${inRanges(sql, 'created_at', segments.edges)}))::text AS payouts_failed
             FROM ledger_entries
            WHERE system_account IS NOT NULL AND (${inRanges(sql, 'created_at', segments.edges)})`,
         'the edge postings',
@@ -298,7 +309,8 @@ function totalsSums(sql: ReadTransaction) {
     coalesce(sum(platform_revenue), 0)::text AS platform_revenue, coalesce(sum(purchase_count), 0)::text AS purchase_count,
     coalesce(sum(refunded), 0)::text AS refunded, coalesce(sum(royalties_refunded), 0)::text AS royalties_refunded,
     coalesce(sum(platform_revenue_refunded), 0)::text AS platform_revenue_refunded,
-    coalesce(sum(refund_count), 0)::text AS refund_count`;
+    coalesce(sum(refund_count), 0)::text AS refund_count,
+    coalesce(sum(payouts_paid), 0)::text AS payouts_paid, coalesce(sum(payouts_failed), 0)::text AS payouts_failed`;
 }
 
 interface AuthorSalesSqlRow {
@@ -365,6 +377,8 @@ function addFigures(a: FinancialFigures, b: FinancialFigures): FinancialFigures 
     royaltiesRefundedCents: a.royaltiesRefundedCents + b.royaltiesRefundedCents,
     platformRevenueRefundedCents: a.platformRevenueRefundedCents + b.platformRevenueRefundedCents,
     refundCount: a.refundCount + b.refundCount,
+    payoutsPaidCents: a.payoutsPaidCents + b.payoutsPaidCents,
+    payoutsFailedCents: a.payoutsFailedCents + b.payoutsFailedCents,
   };
 }
 
@@ -380,5 +394,7 @@ function toFigures(row: TotalsSqlRow): FinancialFigures {
     royaltiesRefundedCents: toSafeInteger(row.royalties_refunded),
     platformRevenueRefundedCents: toSafeInteger(row.platform_revenue_refunded),
     refundCount: toSafeInteger(row.refund_count),
+    payoutsPaidCents: toSafeInteger(row.payouts_paid),
+    payoutsFailedCents: toSafeInteger(row.payouts_failed),
   };
 }

@@ -4,13 +4,12 @@ import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
 import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
-import { OptionalIdempotencyKey, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
+import { OptionalIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { AmountDto } from './dto/amount.dto';
 import { LedgerPageDto, LedgerQueryDto } from './dto/ledger.dto';
 import { WalletDto } from './dto/wallet.dto';
-import { WithdrawalDto } from './dto/withdrawal.dto';
 import { WalletsService } from './wallets.service';
 
 @ApiTags('wallets')
@@ -79,29 +78,6 @@ export class WalletsController {
     return withReplayHeader(
       reply,
       await this.wallets.deposit(caller, { walletId, amountCents: body.amount, idempotencyKey }),
-    );
-  }
-
-  @Post(':walletId/withdrawals')
-  @HttpCode(201)
-  @ApiOperation({
-    summary: 'Withdraw cents from your wallet (paid out to the system payout account)',
-    description: 'Requires `Idempotency-Key`. A 402 leaves the key free, so the same key may be retried after a deposit.',
-  })
-  @ApiIdempotencyKey({ required: true })
-  @ApiCreatedResponse({ type: WithdrawalDto, headers: REPLAY_RESPONSE_HEADERS })
-  @ApiProblems('VALIDATION_FAILED', 'IDEMPOTENCY_KEY_MISSING', 'INSUFFICIENT_FUNDS', 'WALLET_NOT_FOUND', 409, 422, 503)
-  @ApiUuidParam('walletId', 'The wallet id')
-  async withdraw(
-    @CurrentCaller() caller: Caller,
-    @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
-    @Body() body: AmountDto,
-    @RequiredIdempotencyKey() idempotencyKey: string,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<WithdrawalDto> {
-    return withReplayHeader(
-      reply,
-      await this.wallets.withdraw(caller, { walletId, amountCents: body.amount, idempotencyKey }),
     );
   }
 }

@@ -4,8 +4,8 @@ import { Database } from '../db/database';
 import { ledgerEntries, ledgerTransactions, refunds, users, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
 import { ItemResult, settle } from '../common/batching/batcher';
-import { callMoneyBatch, callMoneyFunction } from '../db/money-call';
-import { rethrowWalletSqlError, WalletNotFoundError } from './wallet.errors';
+import { callMoneyBatch } from '../db/money-call';
+import { WalletNotFoundError } from './wallet.errors';
 
 export interface WalletRow {
   id: string;
@@ -22,15 +22,6 @@ export interface DepositRow {
   replayed: boolean;
   requestHash: string;
   wallet: WalletRow;
-}
-
-export interface WithdrawalRow {
-  id: string;
-  replayed: boolean;
-  requestHash: string;
-  walletId: string;
-  amountCents: number;
-  createdAt: Date;
 }
 
 export interface LedgerEntryRow {
@@ -50,15 +41,6 @@ interface DepositBatchSqlRow extends WalletSqlRow {
   request_hash: string;
   wallet_id: string;
   wallet_created_at: Date | string;
-}
-
-interface WithdrawalSqlRow {
-  id: string;
-  replayed: boolean;
-  request_hash: string;
-  wallet_id: string;
-  amount: string;
-  created_at: Date | string;
 }
 
 export interface MoneyCall {
@@ -132,29 +114,6 @@ export class WalletsRepository {
       if (row.outcome === 'wallet_not_found') return { ok: false, error: new WalletNotFoundError() };
       return { ok: true, value: toDepositRow(row) };
     });
-  }
-
-  async withdraw(call: MoneyCall): Promise<WithdrawalRow> {
-    const sql = this.database.sql;
-    const rows = await callMoneyFunction(
-      () => sql<WithdrawalSqlRow[]>`
-        SELECT id, replayed, request_hash, wallet_id, amount, created_at
-          FROM wallet_withdraw(
-            p_withdrawal_id => ${call.operationId}::uuid, p_user_id => ${call.userId}::uuid,
-            p_idempotency_key => ${call.idempotencyKey ?? null}::text, p_request_hash => ${call.requestHash}::text,
-            p_wallet_id => ${call.walletId}::uuid, p_amount => ${call.amountCents}::bigint)`,
-      rethrowWalletSqlError,
-    );
-    const [row] = rows;
-    if (!row) throw new Error('wallet_withdraw returned no row');
-    return {
-      id: row.id,
-      replayed: row.replayed,
-      requestHash: row.request_hash,
-      walletId: row.wallet_id,
-      amountCents: toSafeInteger(row.amount),
-      createdAt: toDate(row.created_at),
-    };
   }
 
   /** One page of a wallet's postings, newest first, strictly older than `beforeId`. */

@@ -9,7 +9,6 @@ import { requestFingerprint } from '../idempotency/request-fingerprint';
 import { MetricsService } from '../metrics/metrics.service';
 import { LEDGER_PAGE_LIMIT_DEFAULT, LedgerPageDto, toLedgerEntryDto } from './dto/ledger.dto';
 import { toWalletDto, WalletDto } from './dto/wallet.dto';
-import { toWithdrawalDto, WithdrawalDto } from './dto/withdrawal.dto';
 import { decodeLedgerCursor, encodeLedgerCursor } from './ledger-cursor';
 import { WalletNotFoundError } from './wallet.errors';
 import { DepositRow, MoneyCall, WalletRow, WalletsRepository } from './wallets.repository';
@@ -100,28 +99,6 @@ export class WalletsService implements OnApplicationBootstrap {
     };
     if (idempotencyKey === undefined) return this.idempotency.executeWithoutKey('deposit', execute);
     return this.idempotency.execute({ callerId: caller.userId, operation: 'deposit', key: idempotencyKey }, fingerprint, execute);
-  }
-
-  async withdraw(
-    caller: Caller,
-    { walletId, amountCents, idempotencyKey }: { walletId: string; amountCents: number; idempotencyKey: string },
-  ): Promise<IdempotentOutcome<WithdrawalDto>> {
-    const fingerprint = requestFingerprint('withdrawal', { walletId, amount: amountCents });
-    return this.idempotency.execute(
-      { callerId: caller.userId, operation: 'withdrawal', key: idempotencyKey },
-      fingerprint,
-      async () => {
-        const result = await this.repository.withdraw({
-          operationId: randomUUID(),
-          userId: caller.userId,
-          idempotencyKey,
-          requestHash: fingerprint,
-          walletId,
-          amountCents,
-        });
-        return { body: toWithdrawalDto(result), replayed: result.replayed, storedFingerprint: result.requestHash };
-      },
-    );
   }
 
   /** Owner or admin; anyone else learns nothing, not even that the wallet exists. */

@@ -98,7 +98,17 @@ describe('wallets (e2e)', () => {
     expect(statuses).toEqual([201, 201, 201, 402, 402, 402, 402, 402]);
     expect((await t.api.get(`/wallets/${wallet.id}`, { userId: wallet.userId })).body.balance).toBe(100);
     const created = responses.find((r) => r.status === 201)!;
-    expect(created.body).toEqual({ id: expect.any(String), walletId: wallet.id, amount: 300, createdAt: expect.any(String) });
+    // The v1 fields, and the payout's lifecycle (ADR 0018): pending until the rail settles or fails it.
+    expect(created.body).toEqual({
+      id: expect.any(String),
+      walletId: wallet.id,
+      amount: 300,
+      status: 'pending',
+      destination: null,
+      failureReason: null,
+      createdAt: expect.any(String),
+      resolvedAt: null,
+    });
   });
 
   it('withdrawals require an Idempotency-Key and replay a completed one', async () => {

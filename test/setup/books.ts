@@ -17,6 +17,8 @@ export interface Books {
     royaltiesRefunded: number;
     platformRevenueRefunded: number;
     refundCount: number;
+    payoutsPaid: number;
+    payoutsFailed: number;
   };
   totalsFromLedger: Books['totals'];
   rollupsMatchTotals: boolean;
@@ -26,6 +28,10 @@ export interface Books {
   refundsOffPurchase: number;
   /** The wallets' debt next to what the receivables account is owed; the two must be equal. */
   debt: { wallets: number; receivables: number };
+  /** Pending withdrawals next to the payouts_pending account (ADR 0018); the two must be equal. */
+  pendingPayouts: { withdrawals: number; account: number };
+  /** Withdrawals with more than one outcome, or an outcome whose ledger legs do not match it. */
+  payoutOutcomesOff: number;
 }
 
 /**
@@ -77,7 +83,8 @@ export async function readBooks(sql: Sql): Promise<Books> {
            coalesce(sum(purchase_count), 0)::text AS purchase_count, coalesce(sum(refunded), 0)::text AS refunded,
            coalesce(sum(royalties_refunded), 0)::text AS royalties_refunded,
            coalesce(sum(platform_revenue_refunded), 0)::text AS platform_revenue_refunded,
-           coalesce(sum(refund_count), 0)::text AS refund_count
+           coalesce(sum(refund_count), 0)::text AS refund_count,
+           coalesce(sum(payouts_paid), 0)::text AS payouts_paid, coalesce(sum(payouts_failed), 0)::text AS payouts_failed
       FROM running_totals`;
   const [rollups] = await sql`
     SELECT coalesce(sum(deposited), 0)::text AS deposited, coalesce(sum(withdrawn), 0)::text AS withdrawn,
@@ -86,12 +93,16 @@ export async function readBooks(sql: Sql): Promise<Books> {
            coalesce(sum(purchase_count), 0)::text AS purchase_count, coalesce(sum(refunded), 0)::text AS refunded,
            coalesce(sum(royalties_refunded), 0)::text AS royalties_refunded,
            coalesce(sum(platform_revenue_refunded), 0)::text AS platform_revenue_refunded,
-           coalesce(sum(refund_count), 0)::text AS refund_count
+           coalesce(sum(refund_count), 0)::text AS refund_count,
+           coalesce(sum(payouts_paid), 0)::text AS payouts_paid, coalesce(sum(payouts_failed), 0)::text AS payouts_failed
       FROM hourly_rollups`;
   const [ledger] = await sql`
     SELECT
       coalesce((SELECT sum(-amount) FROM ledger_entries WHERE system_account = 'funding'), 0)::text AS deposited,
-      coalesce((SELECT sum(amount) FROM ledger_entries WHERE system_account = 'payout'), 0)::text AS withdrawn,
+      coalesce((SELECT sum(amount) FROM ledger_entries WHERE system_account IN ('payout', 'payouts_pending')), 0)::text
+        AS withdrawn,
+      coalesce((SELECT sum(amount) FROM ledger_entries WHERE system_account = 'payout'), 0)::text AS payouts_paid,
+      coalesce((SELECT sum(amount) FROM withdrawal_outcomes WHERE status = 'failed'), 0)::text AS payouts_failed,
       coalesce((SELECT sum(item_price) FROM purchases), 0)::text AS purchase_volume,
       coalesce((SELECT sum(author_amount) FROM purchases), 0)::text AS royalties,
       coalesce((SELECT sum(platform_amount) FROM purchases), 0)::text AS platform_revenue,
@@ -131,7 +142,27 @@ export async function readBooks(sql: Sql): Promise<Books> {
     royaltiesRefunded: Number(row.royalties_refunded),
     platformRevenueRefunded: Number(row.platform_revenue_refunded),
     refundCount: Number(row.refund_count),
+    payoutsPaid: Number(row.payouts_paid),
+    payoutsFailed: Number(row.payouts_failed),
   });
+  // Every pending withdrawal is in the pending account, and each outcome moved exactly its amount
+  // out of it: to the payout account when paid, to the wallet (or its debt) when failed.
+  const [pending] = await sql`
+    SELECT (SELECT coalesce(sum(w.amount), 0) FROM withdrawals w
+             WHERE w.posted_to = 'payouts_pending'
+               AND NOT EXISTS (SELECT FROM withdrawal_outcomes o WHERE o.withdrawal_id = w.id))::text AS withdrawals,
+           (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE system_account = 'payouts_pending')::text AS account`;
+  const [outcomesOff] = await sql`
+    SELECT ((SELECT count(*) FROM (SELECT withdrawal_id FROM withdrawal_outcomes GROUP BY 1 HAVING count(*) > 1) t)
+         + (SELECT count(*) FROM withdrawal_outcomes o JOIN withdrawals w ON w.id = o.withdrawal_id
+             WHERE o.amount <> w.amount OR w.posted_to <> 'payouts_pending'
+                OR (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e
+                     WHERE e.transaction_id = o.id AND e.system_account = 'payouts_pending') <> -o.amount
+                OR (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e
+                     WHERE e.transaction_id = o.id
+                       AND (CASE o.status WHEN 'paid' THEN e.system_account = 'payout'
+                                          ELSE e.wallet_id = w.wallet_id OR e.system_account = 'receivables' END))
+                   <> o.amount))::int AS n`;
   const kept = toTotals(totals as Record<string, string>);
   return {
     entriesSum: Number(sums!.entries_sum),
@@ -145,6 +176,8 @@ export async function readBooks(sql: Sql): Promise<Books> {
     authorRollupsOffSales: (hoursOff!.n as number) + (daysOff!.n as number),
     refundsOffPurchase: refundsOff!.n as number,
     debt: { wallets: Number(debt!.wallets), receivables: Number(debt!.receivables) },
+    pendingPayouts: { withdrawals: Number(pending!.withdrawals), account: Number(pending!.account) },
+    payoutOutcomesOff: outcomesOff!.n as number,
   };
 }
 
@@ -161,5 +194,7 @@ export async function expectBooksBalanced(sql: Sql): Promise<Books> {
   expect(books.authorRollupsOffSales).toBe(0);
   expect(books.refundsOffPurchase).toBe(0);
   expect(books.debt.wallets).toBe(books.debt.receivables);
+  expect(books.pendingPayouts.account).toBe(books.pendingPayouts.withdrawals);
+  expect(books.payoutOutcomesOff).toBe(0);
   return books;
 }

@@ -76,6 +76,9 @@ export const PROBLEM_EXAMPLES = {
     detail: 'amount is more than what is left to refund on this purchase (29 cents)',
   },
   NOT_FOUND: { status: 404, detail: 'Not found' },
+  WITHDRAWAL_NOT_FOUND: { status: 404, detail: 'Withdrawal not found' },
+  WITHDRAWAL_NOT_PENDING: { status: 409, detail: 'The withdrawal is not pending: it is paid' },
+  PAYOUT_BELOW_MINIMUM: { status: 422, detail: 'amount is below the payout minimum of 1000 cents' },
   IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, detail: 'A request with this Idempotency-Key is still being processed' },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,

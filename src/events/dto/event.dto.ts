@@ -4,7 +4,7 @@ import { INSTANT, UUID } from '../../common/http/api-schema';
 import { EVENT_TYPES, type EventType } from '../event-types';
 import { PurchaseDto } from '../../purchases/dto/purchase.dto';
 import { WalletDto } from '../../wallets/dto/wallet.dto';
-import { WithdrawalDto } from '../../wallets/dto/withdrawal.dto';
+import { WithdrawalDto } from '../../payouts/dto/withdrawal.dto';
 import { EVENT_CURSOR_LENGTH_MAX, EVENT_CURSOR_PATTERN, encodeEventCursor } from '../event-cursor';
 import type { FeedPosition } from '../event-cursor';
 import type { EventRow } from '../events.repository';

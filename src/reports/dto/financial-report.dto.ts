@@ -63,8 +63,33 @@ export class FinancialReportResultDto {
   })
   outstandingDebt!: number;
 
-  @ApiProperty({ ...MONEY_TOTAL, description: 'Cents paid out to the payout account', example: 1_200_000 })
+  @ApiProperty({
+    ...NET_MONEY_TOTAL,
+    description:
+      'Cents that left wallets by withdrawal, pending or paid (a failed payout is subtracted when it fails, so a ' +
+      "period's figure may be negative): totalWithdrawn = payoutsPending + payoutsPaid",
+    example: 1_200_000,
+  })
   totalWithdrawn!: number;
+
+  @ApiProperty({
+    ...NET_MONEY_TOTAL,
+    description:
+      'Cents of payouts waiting for the payment rail: all time, what is pending at generatedAt; for a period, ' +
+      'what the period added to the pending payouts (created minus paid minus failed, so it may be negative)',
+    example: 150_000,
+  })
+  payoutsPending!: number;
+
+  @ApiProperty({ ...MONEY_TOTAL, description: 'Cents of payouts the payment rail settled (paid), by settlement time', example: 1_050_000 })
+  payoutsPaid!: number;
+
+  @ApiProperty({
+    ...MONEY_TOTAL,
+    description: 'Cents of payouts that failed and went back to their wallets, by failure time',
+    example: 2_500,
+  })
+  payoutsFailed!: number;
 
   @ApiProperty({ ...COUNT, example: 4211 })
   purchaseCount!: number;
@@ -112,6 +137,9 @@ export function toFinancialReportResultDto(
     refundCount: figures.refundCount,
     outstandingDebt: outstandingDebtCents,
     totalWithdrawn: figures.withdrawnCents,
+    payoutsPending: figures.withdrawnCents - figures.payoutsPaidCents,
+    payoutsPaid: figures.payoutsPaidCents,
+    payoutsFailed: figures.payoutsFailedCents,
     purchaseCount: figures.purchaseCount,
     from: period ? period.from.toISOString() : null,
     to: period ? period.to.toISOString() : null,
@@ -123,7 +151,9 @@ export function toFinancialReportDto(row: FinancialReportRow): FinancialReportDt
   return {
     jobId: row.id,
     status: row.status,
-    result: isFinancialReportResult(row.result) ? { ...FIGURES_BEFORE_REFUNDS, ...row.result } : null,
+    result: isFinancialReportResult(row.result)
+      ? { ...FIGURES_BEFORE_REFUNDS, ...figuresBeforePayouts(row.result), ...row.result }
+      : null,
     error: row.error,
     createdAt: row.createdAt,
     completedAt: row.completedAt,
@@ -132,6 +162,11 @@ export function toFinancialReportDto(row: FinancialReportRow): FinancialReportDt
 
 /** Results stored before refunds existed lack these figures, which were then zero. */
 const FIGURES_BEFORE_REFUNDS = { totalRefunded: 0, refundCount: 0, outstandingDebt: 0 };
+
+/** Results stored before payouts had a lifecycle: every withdrawal was paid at once. */
+function figuresBeforePayouts(result: FinancialReportResultDto): Pick<FinancialReportResultDto, 'payoutsPending' | 'payoutsPaid' | 'payoutsFailed'> {
+  return { payoutsPending: 0, payoutsPaid: result.totalWithdrawn, payoutsFailed: 0 };
+}
 
 const RESULT_FIGURES = ['totalDeposited', 'totalPurchaseVolume', 'totalRoyaltiesPaid', 'platformRevenue', 'totalWithdrawn', 'purchaseCount'] as const;
 
