@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
@@ -8,6 +8,7 @@ import { RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { CreatePurchaseDto, PurchaseDto } from './dto/purchase.dto';
+import { PurchasePageDto, PurchaseSearchQueryDto } from './dto/purchase-search.dto';
 import { PurchasesService } from './purchases.service';
 
 @ApiTags('purchases')
@@ -52,8 +53,24 @@ export class PurchasesController {
         authorWalletId: body.authorWalletId.toLowerCase(),
         itemPriceCents: body.itemPrice,
         idempotencyKey,
+        itemId: body.itemId,
+        metadata: body.metadata,
       }),
     );
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: 'Search purchases by buyer, author or item, newest first, with keyset pagination',
+    description:
+      'Name `buyerWalletId` or `authorWalletId` (a wallet of yours; an admin may name any, or only `itemId`, or nothing). ' +
+      '`from` is inclusive, `to` exclusive. Follow `nextCursor` until it is null; a page costs one index range scan, ' +
+      'whatever the number of purchases.',
+  })
+  @ApiOkResponse({ type: PurchasePageDto })
+  @ApiProblems(400, 403, 'WALLET_NOT_FOUND')
+  search(@CurrentCaller() caller: Caller, @Query() query: PurchaseSearchQueryDto): Promise<PurchasePageDto> {
+    return this.purchases.search(caller, query);
   }
 
   @Get(':purchaseId')

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { eq } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, sql as drizzleSql, SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { Database } from '../db/database';
 import { purchases, wallets } from '../db/schema';
@@ -20,7 +20,23 @@ export interface PurchaseRow {
   platformAmountCents: number;
   carryBeforeCentiCents: number;
   carryAfterCentiCents: number;
+  itemId: string | null;
+  metadata: Record<string, string> | null;
   createdAt: Date;
+}
+
+/** One page of purchase search: the wallet (or item) filter, the period and the keyset position. */
+export interface PurchaseSearch {
+  buyerWalletId?: string;
+  authorWalletId?: string;
+  itemId?: string;
+  /** Inclusive. */
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+  /** The last purchase of the previous page: this page starts strictly before it. */
+  before?: { createdAt: Date; id: string };
+  limit: number;
 }
 
 export interface ExecutedPurchase extends PurchaseRow {
@@ -43,6 +59,9 @@ export interface ExecutePurchaseCall {
   itemPriceCents: number;
   royaltyPercent: number;
   platformWalletId: string;
+  /** What was bought and the caller's notes; absent or null when the purchase names none. */
+  itemId?: string | null;
+  metadata?: Record<string, string> | null;
 }
 
 type BatchOutcome =
@@ -68,6 +87,8 @@ interface BatchSqlRow {
   fractional_before: number;
   fractional_after: number;
   created_at: Date | string;
+  item_id: string | null;
+  metadata: Record<string, string> | string | null;
 }
 
 const REFUSALS: Record<Exclude<BatchOutcome, 'completed' | 'replayed'>, () => Error> = {
@@ -105,7 +126,7 @@ export class PurchasesRepository {
     const sql = this.database.sql;
     const run = () => sql<BatchSqlRow[]>`
       SELECT ordinal, outcome, id, request_hash, buyer_wallet_id, author_wallet_id, item_price, royalty_percent,
-             author_amount, platform_amount, fractional_before, fractional_after, created_at
+             author_amount, platform_amount, fractional_before, fractional_after, created_at, item_id, metadata
         FROM purchase_execute_batch(
           p_purchase_ids => ${sql.array(calls.map((c) => c.purchaseId))}::uuid[],
           p_user_ids => ${sql.array(calls.map((c) => c.userId))}::uuid[],
@@ -115,7 +136,9 @@ export class PurchasesRepository {
           p_author_wallet_ids => ${sql.array(calls.map((c) => c.authorWalletId))}::uuid[],
           p_item_prices_cents => ${sql.array(calls.map((c) => String(c.itemPriceCents)))}::bigint[],
           p_royalty_percent => ${first.royaltyPercent}::integer,
-          p_platform_wallet_id => ${first.platformWalletId}::uuid)`;
+          p_platform_wallet_id => ${first.platformWalletId}::uuid,
+          p_item_ids => ${sql.array(calls.map((c) => c.itemId ?? null))}::text[],
+          p_metadata => ${sql.array(calls.map((c) => (c.metadata == null ? null : JSON.stringify(c.metadata))))}::jsonb[])`;
 
     const rows = await callMoneyBatch(run, calls.length);
     if (!rows) return Promise.all(calls.map((call) => settle(() => this.execute(call))));
@@ -146,6 +169,8 @@ export class PurchasesRepository {
         platformAmountCents: purchases.platformAmountCents,
         carryBeforeCentiCents: purchases.carryBeforeCentiCents,
         carryAfterCentiCents: purchases.carryAfterCentiCents,
+        itemId: purchases.itemId,
+        metadata: purchases.metadata,
         createdAt: purchases.createdAt,
         buyerUserId: buyerWallets.userId,
         authorUserId: authorWallets.userId,
@@ -156,7 +181,47 @@ export class PurchasesRepository {
       .where(eq(purchases.id, purchaseId));
     return row;
   }
+
+  /**
+   * A page of purchases, newest first, by (created_at, id) below the cursor. With one filter the
+   * page is one range scan of that filter's (column, created_at, id) index, so its cost does not
+   * grow with the table; a second filter is applied to the rows that scan finds.
+   */
+  async search(query: PurchaseSearch): Promise<PurchaseRow[]> {
+    const conditions: (SQL | undefined)[] = [
+      query.buyerWalletId === undefined ? undefined : eq(purchases.buyerWalletId, query.buyerWalletId),
+      query.authorWalletId === undefined ? undefined : eq(purchases.authorWalletId, query.authorWalletId),
+      query.itemId === undefined ? undefined : eq(purchases.itemId, query.itemId),
+      query.from === undefined ? undefined : gte(purchases.createdAt, query.from),
+      query.to === undefined ? undefined : lt(purchases.createdAt, query.to),
+      query.before === undefined
+        ? undefined
+        : drizzleSql`(${purchases.createdAt}, ${purchases.id}) < (${query.before.createdAt.toISOString()}::timestamptz, ${query.before.id}::uuid)`,
+    ];
+    return this.database.db
+      .select(PURCHASE_COLUMNS)
+      .from(purchases)
+      .where(and(...conditions))
+      .orderBy(desc(purchases.createdAt), desc(purchases.id))
+      .limit(query.limit);
+  }
 }
+
+const PURCHASE_COLUMNS = {
+  id: purchases.id,
+  idempotencyKey: purchases.idempotencyKey,
+  buyerWalletId: purchases.buyerWalletId,
+  authorWalletId: purchases.authorWalletId,
+  itemPriceCents: purchases.itemPriceCents,
+  royaltyPercent: purchases.royaltyPercent,
+  authorAmountCents: purchases.authorAmountCents,
+  platformAmountCents: purchases.platformAmountCents,
+  carryBeforeCentiCents: purchases.carryBeforeCentiCents,
+  carryAfterCentiCents: purchases.carryAfterCentiCents,
+  itemId: purchases.itemId,
+  metadata: purchases.metadata,
+  createdAt: purchases.createdAt,
+};
 
 function toPurchaseRow(row: BatchSqlRow, idempotencyKey: string): PurchaseRow {
   return {
@@ -170,6 +235,9 @@ function toPurchaseRow(row: BatchSqlRow, idempotencyKey: string): PurchaseRow {
     platformAmountCents: toSafeInteger(row.platform_amount),
     carryBeforeCentiCents: row.fractional_before,
     carryAfterCentiCents: row.fractional_after,
+    itemId: row.item_id,
+    // Raw queries may hand jsonb back as its text (drizzle's parsers on the shared client).
+    metadata: typeof row.metadata === 'string' ? (JSON.parse(row.metadata) as Record<string, string>) : row.metadata,
     createdAt: toDate(row.created_at),
   };
 }

@@ -1,12 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Caller } from '../common/auth/caller';
+import { ForbiddenError, RequestValidationError } from '../common/errors/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { isDatabaseUnavailableError } from '../db/postgres-errors';
 import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
 import { requestFingerprint } from '../idempotency/request-fingerprint';
 import { WalletsService } from '../wallets/wallets.service';
 import { PURCHASE_REFUNDS_LISTED_MAX, PurchaseDto, toPurchaseDto } from './dto/purchase.dto';
+import { PURCHASE_PAGE_LIMIT_DEFAULT, PurchasePageDto } from './dto/purchase-search.dto';
+import { decodePurchaseCursor, encodePurchaseCursor } from './purchase-cursor';
+import { parseInstant } from '../reports/report-period';
 import { PurchaseNotFoundError, SelfPurchaseError } from './purchase.errors';
 import { Batcher } from '../common/batching/batcher';
 import { ExecutedPurchase, ExecutePurchaseCall, PurchasesRepository } from './purchases.repository';
@@ -18,6 +22,18 @@ export interface PurchaseRequest {
   authorWalletId: string;
   itemPriceCents: number;
   idempotencyKey: string;
+  itemId?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface PurchaseSearchRequest {
+  buyerWalletId?: string;
+  authorWalletId?: string;
+  itemId?: string;
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit?: string;
 }
 
 @Injectable()
@@ -52,9 +68,17 @@ export class PurchasesService {
 
   async purchase(
     caller: Caller,
-    { buyerWalletId, authorWalletId, itemPriceCents, idempotencyKey }: PurchaseRequest,
+    { buyerWalletId, authorWalletId, itemPriceCents, idempotencyKey, itemId, metadata }: PurchaseRequest,
   ): Promise<IdempotentOutcome<PurchaseDto>> {
-    const fingerprint = requestFingerprint('purchase', { buyerWalletId, authorWalletId, itemPrice: itemPriceCents });
+    // itemId and metadata join the fingerprint only when sent, so a plain purchase keeps the
+    // fingerprint it always had (keys stored before them still replay).
+    const fingerprint = requestFingerprint('purchase', {
+      buyerWalletId,
+      authorWalletId,
+      itemPrice: itemPriceCents,
+      ...(itemId === undefined ? {} : { itemId }),
+      ...(metadata === undefined ? {} : { metadata }),
+    });
     return this.idempotency.execute(
       { callerId: caller.userId, operation: 'purchase', key: idempotencyKey },
       fingerprint,
@@ -71,6 +95,8 @@ export class PurchasesService {
           itemPriceCents,
           royaltyPercent: this.config.authorRoyaltyPercent,
           platformWalletId: this.wallets.platformWalletId,
+          itemId: itemId ?? null,
+          metadata: metadata ?? null,
         });
         assertPurchaseSplit(executed);
         return { body: toPurchaseDto(executed), replayed: executed.replayed, storedFingerprint: executed.requestHash };
@@ -88,6 +114,57 @@ export class PurchasesService {
     const { refundedCents, refunds } = await this.refunds.refundsOf(purchaseId, PURCHASE_REFUNDS_LISTED_MAX);
     return toPurchaseDto(purchase, refunds, refundedCents);
   }
+
+  /**
+   * Purchases newest first. A non-admin must name a wallet it owns (as buyer or author); someone
+   * else's wallet is the same 404 as a wallet that does not exist, and an item alone is admins' only.
+   */
+  async search(caller: Caller, query: PurchaseSearchRequest): Promise<PurchasePageDto> {
+    const buyerWalletId = query.buyerWalletId?.toLowerCase();
+    const authorWalletId = query.authorWalletId?.toLowerCase();
+    if (!caller.isAdmin) {
+      if (buyerWalletId === undefined && authorWalletId === undefined) {
+        throw new ForbiddenError('Name buyerWalletId or authorWalletId (a wallet of yours); other searches are for administrators');
+      }
+      for (const walletId of [buyerWalletId, authorWalletId]) {
+        if (walletId !== undefined) await this.wallets.getWallet(caller, walletId);
+      }
+    }
+    const from = query.from === undefined ? undefined : parseInstantField('from', query.from);
+    const to = query.to === undefined ? undefined : parseInstantField('to', query.to);
+    if (from && to && from.getTime() >= to.getTime()) {
+      throw new RequestValidationError([{ field: 'to', message: 'to must be later than from' }]);
+    }
+    const limit = query.limit === undefined ? PURCHASE_PAGE_LIMIT_DEFAULT : Number(query.limit);
+    // One extra row tells whether another page follows without a count query.
+    const rows = await this.repository.search({
+      buyerWalletId,
+      authorWalletId,
+      itemId: query.itemId,
+      from,
+      to,
+      before: query.cursor === undefined ? undefined : decodePurchaseCursor(query.cursor),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const refunds = await this.refunds.refundsOfMany(
+      page.map((row) => row.id),
+      PURCHASE_REFUNDS_LISTED_MAX,
+    );
+    return {
+      items: page.map((row) => {
+        const refunded = refunds.get(row.id)!;
+        return toPurchaseDto(row, refunded.refunds, refunded.refundedCents);
+      }),
+      nextCursor: rows.length > limit ? encodePurchaseCursor(page[page.length - 1]!) : null,
+    };
+  }
+}
+
+function parseInstantField(field: 'from' | 'to', value: string): Date {
+  const instant = parseInstant(value);
+  if (!instant) throw new RequestValidationError([{ field, message: `${field} must be an ISO 8601 date or date-time with an offset` }]);
+  return instant;
 }
 
 /** The database computed the split; the same identities must hold here, or something is badly wrong. */

@@ -105,6 +105,58 @@ export class RefundsRepository {
     );
   }
 
+  /**
+   * The refunds of several purchases (a search page) in one snapshot: each purchase's refunded
+   * total, and its oldest `limitPerPurchase` refunds.
+   */
+  async refundsOfMany(
+    purchaseIds: string[],
+    limitPerPurchase: number,
+  ): Promise<Map<string, { refundedCents: number; refunds: RefundRow[] }>> {
+    const byPurchase = new Map<string, { refundedCents: number; refunds: RefundRow[] }>(
+      purchaseIds.map((id) => [id, { refundedCents: 0, refunds: [] }]),
+    );
+    if (purchaseIds.length === 0) return byPurchase;
+    const idList = sql`ARRAY[${sql.join(purchaseIds.map((id) => sql`${id}`), sql`, `)}]::uuid[]`;
+    const rows = await this.database.db.transaction(
+      (tx) =>
+        tx.execute<{
+          id: string;
+          purchase_id: string;
+          amount: string;
+          author_amount: string;
+          platform_amount: string;
+          reason: string | null;
+          created_at: string;
+          refunded_total: string;
+          position: string;
+        }>(sql`
+          SELECT r.id, r.purchase_id, r.amount, r.author_amount, r.platform_amount, r.reason, r.created_at,
+                 sum(r.amount) OVER (PARTITION BY r.purchase_id) AS refunded_total,
+                 row_number() OVER (PARTITION BY r.purchase_id ORDER BY r.created_at, r.id) AS position
+            FROM refunds r WHERE r.purchase_id = ANY (${idList})`),
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+    for (const row of rows) {
+      const entry = byPurchase.get(row.purchase_id)!;
+      entry.refundedCents = toSafeInteger(row.refunded_total);
+      if (Number(row.position) > limitPerPurchase) continue;
+      entry.refunds.push({
+        id: row.id,
+        purchaseId: row.purchase_id,
+        amountCents: toSafeInteger(row.amount),
+        authorAmountCents: toSafeInteger(row.author_amount),
+        platformAmountCents: toSafeInteger(row.platform_amount),
+        reason: row.reason,
+        createdAt: toDate(row.created_at),
+      });
+    }
+    for (const entry of byPurchase.values()) {
+      entry.refunds.sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : 1));
+    }
+    return byPurchase;
+  }
+
   private async list(tx: Tx, purchaseId: string, limit: number): Promise<RefundRow[]> {
     return tx
       .select({

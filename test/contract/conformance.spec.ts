@@ -142,6 +142,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
         body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 99 },
       },
       'GET /purchases/{purchaseId}': { method: 'GET', path: `/purchases/${purchaseId}`, userId: owner },
+      'GET /purchases': { method: 'GET', path: `/purchases?buyerWalletId=${buyer.id}&limit=2`, userId: owner },
       // One cent of the 99-cent purchase at a time, by its author.
       'POST /purchases/{purchaseId}/refunds': {
         method: 'POST',
@@ -279,6 +280,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
         body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: '99' },
       },
       'GET /purchases/{purchaseId}': { method: 'GET', path: '/purchases/123', userId: owner },
+      'GET /purchases': { method: 'GET', path: `/purchases?buyerWalletId=${buyer.id}&limit=0`, userId: owner },
       'POST /purchases/{purchaseId}/refunds': {
         method: 'POST',
         path: `/purchases/${purchaseId}/refunds`,
@@ -312,6 +314,8 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       { method: 'POST', path: '/purchases', userId: owner, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: buyer.id, authorWalletId: buyer.id, itemPrice: 1 }, semantic: true },
       { method: 'POST', path: '/purchases', userId: owner, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: buyer.id, authorWalletId: randomUUID(), itemPrice: 1 }, semantic: true },
       { method: 'POST', path: '/reports/financial', userId: admin, body: { from: '2026-02-01', to: '2026-01-01' }, semantic: true },
+      { method: 'GET', path: '/purchases?from=2026-02-01&to=2026-01-01', userId: admin, semantic: true },
+      { method: 'POST', path: '/purchases', userId: owner, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 1, metadata: { ['k'.repeat(41)]: 'v' } }, semantic: true },
       { method: 'GET', path: '/reports/authors/top?from=2026-02-30&to=2026-03-01', userId: admin, semantic: true },
     ];
     for (const request of semantic) await exchange(t, request, 400);
@@ -334,7 +338,9 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       { method: 'POST', path: '/purchases', userId: poor.userId, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: poor.id, authorWalletId: author.id, itemPrice: 5 } },
       402,
     );
-    for (const key of operationKeys().filter((k) => documents(k, 403))) await exchange(t, validRequest(key, stranger), 403);
+    // A search that names no wallet of the caller's is for admins; naming someone else's wallet is the 404 below.
+    const forbidden: Record<string, Case> = { 'GET /purchases': { method: 'GET', path: '/purchases?itemId=ebook-1', userId: stranger } };
+    for (const key of operationKeys().filter((k) => documents(k, 403))) await exchange(t, forbidden[key] ?? validRequest(key, stranger), 403);
     for (const key of operationKeys().filter((k) => documents(k, 404))) {
       const request = validRequest(key, stranger);
       await exchange(t, key === 'POST /purchases' ? { ...request, body: { buyerWalletId: randomUUID(), authorWalletId: author.id, itemPrice: 1 } } : request, 404);

@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
 import { IDEMPOTENCY_KEY_SCHEMA } from '../../common/http/idempotency-key.decorator';
 import type { PurchaseRow } from '../purchases.repository';
@@ -10,8 +10,49 @@ export const ITEM_PRICE_CENTS_MIN = 1;
 export const ITEM_PRICE_CENTS_MAX = 1_000_000_000;
 export const PURCHASE_STATUSES = ['completed', 'partially_refunded', 'refunded'] as const;
 export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
+/** What was bought: the caller's own catalogue id (the contract's limits). */
+export const ITEM_ID_PATTERN = /^[A-Za-z0-9_.:/-]{1,200}$/;
+export const ITEM_ID_LENGTH_MAX = 200;
+export const METADATA_ENTRIES_MAX = 20;
+export const METADATA_KEY_LENGTH_MAX = 40;
+export const METADATA_VALUE_LENGTH_MAX = 500;
 /** A purchase lists at most this many of its refunds (the oldest); refundedAmount always counts all. */
 export const PURCHASE_REFUNDS_LISTED_MAX = 100;
+
+const ITEM_ID_SCHEMA = {
+  type: String,
+  pattern: ITEM_ID_PATTERN.source,
+  minLength: 1,
+  maxLength: ITEM_ID_LENGTH_MAX,
+  description: 'What was bought: your catalogue id (1 to 200 characters of `A-Z a-z 0-9 _ . : / -`); searchable',
+  example: 'ebook:978-0-13-468599-1',
+} as const;
+
+const METADATA_SCHEMA = {
+  type: 'object',
+  maxProperties: METADATA_ENTRIES_MAX,
+  additionalProperties: { type: 'string', maxLength: METADATA_VALUE_LENGTH_MAX },
+  description:
+    `Your notes on the sale, kept with it: at most ${METADATA_ENTRIES_MAX} string values, keys of 1 to ` +
+    `${METADATA_KEY_LENGTH_MAX} characters, values of at most ${METADATA_VALUE_LENGTH_MAX}`,
+  example: { orderId: 'A-1042', channel: 'web' },
+} as const;
+
+/** The contract's metadata: a plain object of at most 20 string values with bounded keys and values. */
+export function isPurchaseMetadata(value: unknown): value is Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const entries = Object.entries(value);
+  return (
+    entries.length <= METADATA_ENTRIES_MAX &&
+    entries.every(
+      ([key, entry]) =>
+        key.length >= 1 &&
+        key.length <= METADATA_KEY_LENGTH_MAX &&
+        typeof entry === 'string' &&
+        entry.length <= METADATA_VALUE_LENGTH_MAX,
+    )
+  );
+}
 
 export class CreatePurchaseDto {
   @ApiProperty({ ...UUID, description: "The buyer's wallet; must be the caller's", example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
@@ -27,6 +68,24 @@ export class CreatePurchaseDto {
   @Min(ITEM_PRICE_CENTS_MIN, { message: `itemPrice must be at least ${ITEM_PRICE_CENTS_MIN}` })
   @Max(ITEM_PRICE_CENTS_MAX, { message: `itemPrice must be at most ${ITEM_PRICE_CENTS_MAX}` })
   itemPrice!: number;
+
+  @ApiPropertyOptional(ITEM_ID_SCHEMA)
+  @IsOptional()
+  @Matches(ITEM_ID_PATTERN, { message: 'itemId must be 1 to 200 characters of A-Z a-z 0-9 _ . : / -' })
+  itemId?: string;
+
+  @ApiPropertyOptional(METADATA_SCHEMA)
+  @IsOptional()
+  @ValidateBy({
+    name: 'isPurchaseMetadata',
+    validator: {
+      validate: isPurchaseMetadata,
+      defaultMessage: () =>
+        `metadata must be an object of at most ${METADATA_ENTRIES_MAX} string values, keys of 1 to ` +
+        `${METADATA_KEY_LENGTH_MAX} characters, values of at most ${METADATA_VALUE_LENGTH_MAX}`,
+    },
+  })
+  metadata?: Record<string, string>;
 }
 
 export class PurchaseDto {
@@ -86,6 +145,12 @@ export class PurchaseDto {
   })
   refunds!: RefundDto[];
 
+  @ApiProperty({ ...ITEM_ID_SCHEMA, nullable: true, description: 'What was bought, as the purchase named it; null when it named nothing' })
+  itemId!: string | null;
+
+  @ApiProperty({ ...METADATA_SCHEMA, nullable: true, description: 'The notes the purchase was made with; null when it had none' })
+  metadata!: Record<string, string> | null;
+
   @ApiProperty({ ...INSTANT, example: '2026-11-21T10:30:00.000Z' })
   createdAt!: Date;
 }
@@ -105,6 +170,8 @@ export function toPurchaseDto(row: PurchaseRow, refunds: RefundRow[] = [], refun
     status,
     refundedAmount,
     refunds: refunds.slice(0, PURCHASE_REFUNDS_LISTED_MAX).map(toRefundDto),
+    itemId: row.itemId,
+    metadata: row.metadata,
     createdAt: row.createdAt,
   };
 }
