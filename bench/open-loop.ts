@@ -44,6 +44,9 @@ export interface OpenLoopResult {
   queuedInGenerator: number;
   /** Requests in flight at once, at most (the connections the run needed). */
   inFlightMax: number;
+  /** Connections the pool opened, and those closed before the run's end (by the server or an error), warm-up included. */
+  connectionsOpened: number;
+  connectionsClosed: number;
   /** The generator's own event-loop delay p99 and max over the measured phase, ms. */
   generatorLoopDelayP99Ms: number;
   generatorLoopDelayMaxMs: number;
@@ -68,6 +71,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     bodyTimeout: options.requestTimeoutMs,
     keepAliveTimeout: 60_000,
   });
+  let connectionsOpened = 0;
+  let connectionsClosed = 0;
+  pool.on('connect', () => (connectionsOpened += 1));
+  pool.on('disconnect', () => (connectionsClosed += 1));
   const latencyUs = latencyHistogram();
   const latenessUs = latencyHistogram();
   const statuses = new Map<string, number>();
@@ -130,6 +137,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   const cpu = process.cpuUsage(cpuAtMeasureStart);
   const sendingMs = performance.now() - measureFrom;
   while (pending.size > 0) await Promise.all([...pending]);
+  const closedByServer = connectionsClosed;
   await pool.close();
 
   return {
@@ -141,6 +149,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     statuses,
     queuedInGenerator,
     inFlightMax,
+    connectionsOpened,
+    connectionsClosed: closedByServer,
     generatorLoopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0,
     generatorLoopDelayMaxMs: loopDelay.count > 0 ? loopDelay.max / 1e6 : 0,
     // Only the sending phase: afterwards the generator waits for the last answers and idles.

@@ -23,6 +23,7 @@ import { checkBooks } from './books';
 import { Counters, countersBetween, readCounters } from './counters';
 import { ClientScript, runLoad } from './load';
 import { OpenLoopResult, runOpenLoop } from './open-loop';
+import { PgWaitSampler } from './pg-waits';
 import { scrapeMetrics, TailFigures, tailFigures } from './server-metrics';
 import { backendPids, hasBatchFunction, PgbenchResult, preparePgbench, runPgbench } from './pgbench';
 import {
@@ -224,6 +225,8 @@ interface OpenWorkloadResult {
   serviceCpu: number;
   databaseCpu: number;
   tail: TailFigures;
+  /** Active database backends by wait event, on average over the measured phase. */
+  pgWaits: string;
   note?: string;
 }
 
@@ -242,7 +245,9 @@ async function measureOpen(
   let serviceCpuBefore = 0;
   let databaseCpuBefore = new Map<number, number>();
   let metricsBefore: ReturnType<typeof scrapeMetrics> | undefined;
+  const waits = new PgWaitSampler(sql, service.databaseName);
   const warmupEnd = setTimeout(() => {
+    waits.start();
     sampler.reset();
     serviceCpuBefore = cpuOf(serviceTree);
     metricsBefore = scrapeMetrics(service.port, HTTP_WORKERS);
@@ -261,6 +266,7 @@ async function measureOpen(
     script: scriptFactory(),
   });
   clearTimeout(warmupEnd);
+  await waits.stop();
   const seconds = result.measuredMs / 1_000;
   const serviceCpu = (cpuOf(serviceTree) - serviceCpuBefore) / seconds;
   let databaseCpu = 0;
@@ -278,6 +284,7 @@ async function measureOpen(
     databaseCpu: databaseCpu / seconds,
     // The mix's deposits have batches of their own; its tail figures are the purchases'.
     tail: tailFigures((await metricsBefore) ?? metricsAfter, metricsAfter, seconds, 'purchase'),
+    pgWaits: waits.summary(),
     note,
   };
 }
@@ -380,7 +387,7 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
   log('');
   log(
     table(
-      ['open loop', 'offered/s', 'answered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'gen late p99/max ms', 'gen CPU', 'queued', 'in flight max', 'CPU svc/db', 'peak RSS MiB', 'statuses'],
+      ['open loop', 'offered/s', 'answered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'gen late p99/max ms', 'gen CPU', 'queued', 'in flight max', 'conns', 'CPU svc/db', 'peak RSS MiB', 'statuses'],
       openResults.map(({ name, result, statuses, serviceCpu, databaseCpu, rssMiB }) => [
         name,
         String(result.ratePerSecond),
@@ -393,6 +400,7 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
         fixed(result.generatorCpu, 2),
         String(result.queuedInGenerator),
         String(result.inFlightMax),
+        String(result.connectionsOpened),
         `${fixed(serviceCpu, 2)}/${fixed(databaseCpu, 2)}`,
         rssMiB.map((mib) => fixed(mib)).join('+'),
         statuses,
@@ -401,13 +409,13 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
   );
   log(
     'Latency counts from each request\'s scheduled send (open loop); "gen late" is how late the generator sent, "queued" how many ' +
-      'requests waited for a free connection in the generator (0 = the pool never queued).',
+      'requests waited for a free connection in the generator (0 = the pool never queued), "conns" the connections it opened.',
   );
   for (const result of openResults) if (result.note) log(`${result.name} at ${result.result.ratePerSecond}/s: ${result.note}`);
   log('');
   log(
     table(
-      ['service tail', 'offered/s', 'loop delay p99 ms', 'loop delay max <= ms', 'GC share', 'GC pauses/s', 'GC p99 ms', 'batch wait p50/p99 ms', 'batch run p50/p99 ms', 'items/batch'],
+      ['service tail', 'offered/s', 'loop delay p99 ms', 'loop delay max <= ms', 'GC share', 'GC pauses/s', 'GC p99 ms', 'batch wait p50/p99 ms', 'batch run p50/p99 ms', 'items/batch', 'heap used/total MiB'],
       openResults.map(({ name, result, tail }) => [
         name,
         String(result.ratePerSecond),
@@ -419,6 +427,7 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
         tail.batch ? `${fixed(tail.batch.queueP50Ms, 1)}/${fixed(tail.batch.queueP99Ms, 1)}` : '',
         tail.batch ? `${fixed(tail.batch.runP50Ms, 1)}/${fixed(tail.batch.runP99Ms, 1)}` : '',
         tail.batch ? fixed(tail.batch.meanSize, 1) : '',
+        tail.heapUsedMiB.map((used, index) => `${fixed(used)}/${fixed(tail.heapTotalMiB[index]!)}`).join('+'),
       ]),
     ),
   );
@@ -426,6 +435,9 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
     `From the service's /metrics over the measured phase, summed over ${openResults[0]?.tail.processes ?? 0} HTTP processes; ` +
       'percentiles are bucket upper bounds. Batch figures are the purchase batches (the mix\'s deposits batch apart).',
   );
+  for (const { name, result, pgWaits } of openResults) {
+    log(`PostgreSQL backends active per sample, ${name} at ${result.ratePerSecond}/s: ${pgWaits || 'none seen'}`);
+  }
   log('');
   const workloadNames = [...new Set(openResults.map((entry) => entry.name))];
   for (const name of workloadNames) {
@@ -507,6 +519,7 @@ async function main(): Promise<number> {
               `p50 ${fixed(ms(result.latencyUs, 50), 1)} p99 ${fixed(ms(result.latencyUs, 99), 1)} ` +
               `p99.9 ${fixed(ms(result.latencyUs, 99.9), 1)} max ${fixed(result.latencyUs.maxValue / 1_000, 1)} ms, ` +
               `${open.statuses}, generator late p99 ${fixed(ms(result.latenessUs, 99), 1)} ms, ` +
+              `${result.connectionsOpened} connections opened, ${result.connectionsClosed} closed early, ` +
               `machine load average ${fixed(os.loadavg()[0]!, 1)}` +
               (open.note ? `\n  ${open.note}` : ''),
           );

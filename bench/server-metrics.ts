@@ -15,7 +15,7 @@ export interface MetricsSnapshot {
   byProcess: Map<number, Samples>;
 }
 
-const WANTED = /^(nodejs_eventloop_delay_seconds|nodejs_gc_duration_seconds|batch_queue_wait_seconds|batch_run_seconds|batch_size_items|process_id)/;
+const WANTED = /^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_eventloop_delay_seconds|nodejs_gc_duration_seconds|batch_queue_wait_seconds|batch_run_seconds|batch_size_items|process_id)/;
 const SCRAPES_MAX = 24;
 
 function parse(text: string): Samples {
@@ -85,6 +85,9 @@ export interface TailFigures {
   gcShare: number;
   gcPausesPerSecond: number;
   gcP99Ms: number;
+  /** JavaScript heap used and reserved at the end of the phase, per process, MiB. */
+  heapUsedMiB: number[];
+  heapTotalMiB: number[];
   /** Purchase (or deposit) batches: queue wait p50/p99, run p50/p99 (ms), items per batch. */
   batch?: { queueP50Ms: number; queueP99Ms: number; runP50Ms: number; runP99Ms: number; meanSize: number };
 }
@@ -105,8 +108,11 @@ export function tailFigures(before: MetricsSnapshot, after: MetricsSnapshot, sec
     const key = `gc_bucket{le="${le}"}`;
     gcBuckets.set(key, (gcBuckets.get(key) ?? 0) + value);
   }
+  const perProcess = (series: string) => [...after.byProcess.values()].map((samples) => (samples.get(series) ?? NaN) / 2 ** 20);
   return {
     processes,
+    heapUsedMiB: perProcess('nodejs_heap_size_used_bytes'),
+    heapTotalMiB: perProcess('nodejs_heap_size_total_bytes'),
     loopDelayP99Ms: bucketQuantile(samples, 'nodejs_eventloop_delay_seconds', '', 0.99) * 1_000,
     loopDelayMaxBucketMs: maxBucket('nodejs_eventloop_delay_seconds', ''),
     gcShare: processes > 0 ? gcSeconds / (seconds * processes) : NaN,
