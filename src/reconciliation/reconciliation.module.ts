@@ -7,6 +7,7 @@ import { ReconciliationProcessor } from './reconciliation.processor';
 import { RECONCILIATION_QUEUE } from './reconciliation.queue';
 import { ReconciliationRepository } from './reconciliation.repository';
 import { ReconciliationService } from './reconciliation.service';
+import { ReconciliationSweeper } from './reconciliation.sweeper';
 
 /** The reconciliation backstop: admin endpoints everywhere, the worker and schedule in worker roles. */
 @Module({})
@@ -16,7 +17,7 @@ export class ReconciliationModule {
       module: ReconciliationModule,
       imports: [BullModule.registerQueue({ name: RECONCILIATION_QUEUE })],
       controllers: [ReconciliationController],
-      providers: [ReconciliationService, ReconciliationRepository, ...(runsWorkers(role) ? [ReconciliationProcessor] : [])],
+      providers: [ReconciliationService, ReconciliationRepository, ...(runsWorkers(role) ? [ReconciliationProcessor, ReconciliationSweeper] : [])],
       exports: [ReconciliationService],
     };
   }

@@ -33,6 +33,16 @@ export const SCHEDULED_RUN_JOB_OPTIONS = {
 export const ENQUEUE_TIMEOUT_MS = 2_000;
 
 /**
+ * A manual run whose job Redis lost is queued again (ADR 0057). Runs younger than this are left
+ * alone: their request may still be adding the job (it gives up after ENQUEUE_TIMEOUT_MS).
+ */
+export const LOST_JOB_GRACE_MS = 10_000;
+/** A manual run still queued this long after it was requested is failed (a new request is then accepted). */
+export const QUEUED_RUN_GIVE_UP_AFTER_MS = 3_600_000;
+/** Runs looked at per sweep; the next sweep takes the rest. */
+export const LOST_JOB_SWEEP_LIMIT = 100;
+
+/**
  * One run at a time per worker (the advisory lock makes it one per database anyway). A run
  * renews its job lock while it works; a worker that dies loses it and the job is stalled once.
  */

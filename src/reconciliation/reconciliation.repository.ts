@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { and, desc, eq, gt, inArray, sql as drizzleSql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, sql as drizzleSql } from 'drizzle-orm';
 import { Database } from '../db/database';
 import { longReadTransaction, LongReadOptions, ReadTransaction } from '../db/long-read-transaction';
 import { reconciliationRuns, wallets } from '../db/schema';
@@ -492,6 +492,32 @@ export class ReconciliationRepository {
       .update(reconciliationRuns)
       .set({ status: 'failed', error, finishedAt: new Date() })
       .where(eq(reconciliationRuns.id, runId));
+  }
+
+  /** Manual runs still waiting for their job that were requested before `createdBefore`, oldest first. */
+  async findQueuedManualRuns({ createdBefore, limit }: { createdBefore: Date; limit: number }): Promise<{ id: string; createdAt: Date }[]> {
+    return this.database.db
+      .select({ id: reconciliationRuns.id, createdAt: reconciliationRuns.createdAt })
+      .from(reconciliationRuns)
+      .where(
+        and(
+          eq(reconciliationRuns.status, 'queued'),
+          eq(reconciliationRuns.trigger, 'manual'),
+          lt(reconciliationRuns.createdAt, createdBefore),
+        ),
+      )
+      .orderBy(asc(reconciliationRuns.createdAt))
+      .limit(limit);
+  }
+
+  /** Fails a run only if it is still queued: a job that started it meanwhile wins. */
+  async failQueuedRun(runId: string, error: string): Promise<boolean> {
+    const rows = await this.database.db
+      .update(reconciliationRuns)
+      .set({ status: 'failed', error, finishedAt: new Date() })
+      .where(and(eq(reconciliationRuns.id, runId), eq(reconciliationRuns.status, 'queued')))
+      .returning({ id: reconciliationRuns.id });
+    return rows.length === 1;
   }
 
   async findRun(runId: string): Promise<RunRow | undefined> {

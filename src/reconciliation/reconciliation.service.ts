@@ -14,10 +14,13 @@ import {
 } from './reconciliation.errors';
 import {
   ENQUEUE_TIMEOUT_MS,
+  LOST_JOB_GRACE_MS,
+  LOST_JOB_SWEEP_LIMIT,
   MANUAL_RUN_JOB,
   MANUAL_RUN_JOB_OPTIONS,
   RECONCILIATION_QUEUE,
   RECONCILIATION_SCHEDULER_ID,
+  QUEUED_RUN_GIVE_UP_AFTER_MS,
   ReconciliationJobData,
   SCHEDULED_RUN_JOB,
   SCHEDULED_RUN_JOB_OPTIONS,
@@ -27,6 +30,7 @@ import { ReconciliationRepository } from './reconciliation.repository';
 import { runChecks } from './reconciliation.runner';
 import { RunOutcome } from './reconciliation.types';
 import { withTimeout } from '../common/async/with-timeout';
+import { LostJobsOutcome, recoverLostJobs } from '../queue/lost-jobs';
 
 export type RunResult = { outcome: 'completed'; runId: string; driftCount: number } | { outcome: 'skipped' };
 
@@ -71,6 +75,51 @@ export class ReconciliationService {
     await this.ensureSchedule();
     if (this.scheduleRegistered) this.logger.warn('reconciliation schedule was missing from Redis; registered it again');
     this.scheduleRegistered = true;
+  }
+
+  /**
+   * Queues again the manual runs whose job Redis lost, and fails those queued for an hour or
+   * whose job ended without starting them (ADR 0057). Run by workers every JOB_SWEEP_INTERVAL_MS.
+   */
+  async recoverLostJobs(now = new Date()): Promise<LostJobsOutcome> {
+    const rows = await this.repository.findQueuedManualRuns({
+      createdBefore: new Date(now.getTime() - LOST_JOB_GRACE_MS),
+      limit: LOST_JOB_SWEEP_LIMIT,
+    });
+    const outcome = await recoverLostJobs({
+      queue: this.queue,
+      rows,
+      now,
+      giveUpAfterMs: QUEUED_RUN_GIVE_UP_AFTER_MS,
+      requeue: async (row) => {
+        await this.queue.add(MANUAL_RUN_JOB, { runId: row.id }, { ...MANUAL_RUN_JOB_OPTIONS, jobId: row.id });
+      },
+      fail: async (row, reason) => {
+        await this.repository.failQueuedRun(
+          row.id,
+          reason === 'expired'
+            ? 'The run was not started within an hour; request another'
+            : 'The run job ended without starting the run; request another',
+        );
+      },
+    });
+    if (outcome.requeued.length > 0) this.logger.warn({ runIds: outcome.requeued }, 'reconciliation jobs lost in Redis; queued again');
+    if (outcome.failed.length > 0) this.logger.warn({ runIds: outcome.failed }, 'queued reconciliation runs given up');
+    return outcome;
+  }
+
+  /**
+   * Registers the schedule again when its next job is overdue and gone from Redis: a failover
+   * may lose the delayed job while keeping the scheduler, and BullMQ creates the next job only
+   * when the current one starts, so the schedule would stop for good.
+   */
+  async restoreScheduleIfStalled(now = Date.now()): Promise<boolean> {
+    const scheduler = await this.queue.getJobScheduler(RECONCILIATION_SCHEDULER_ID);
+    if (!scheduler?.next || scheduler.next > now - LOST_JOB_GRACE_MS) return false;
+    if (await this.queue.getJob(`repeat:${RECONCILIATION_SCHEDULER_ID}:${scheduler.next}`)) return false;
+    await this.ensureSchedule();
+    this.logger.warn('the next scheduled reconciliation job was missing from Redis; schedule registered again');
+    return true;
   }
 
   /** Queues a manual run, or answers with the run already queued or running. */

@@ -9,6 +9,7 @@ import { ReportsProcessor } from './reports.processor';
 import { REPORTS_QUEUE } from './reports.queue';
 import { ReportsRepository } from './reports.repository';
 import { ReportsService } from './reports.service';
+import { ReportsSweeper } from './reports.sweeper';
 
 /** Financial reports, author royalties and the leaderboard; the worker only in worker roles. */
 @Module({})
@@ -18,7 +19,7 @@ export class ReportsModule {
       module: ReportsModule,
       imports: [BullModule.registerQueue({ name: REPORTS_QUEUE }), WalletsModule],
       controllers: [ReportsController, AuthorRoyaltiesController],
-      providers: [ReportsService, ReportsRepository, ...(runsWorkers(role) ? [ReportsProcessor] : [])],
+      providers: [ReportsService, ReportsRepository, ...(runsWorkers(role) ? [ReportsProcessor, ReportsSweeper] : [])],
     };
   }
 }

@@ -23,6 +23,16 @@ export const FINANCIAL_REPORT_JOB_OPTIONS = {
 export const ENQUEUE_TIMEOUT_MS = 2_000;
 
 /**
+ * A report whose job Redis lost is queued again (ADR 0057). Rows younger than this are left
+ * alone: their request may still be adding the job (it gives up after ENQUEUE_TIMEOUT_MS).
+ */
+export const LOST_JOB_GRACE_MS = 10_000;
+/** A report still unfinished this long after it was requested is failed: ask for it again. */
+export const REPORT_GIVE_UP_AFTER_MS = 3_600_000;
+/** Reports looked at per sweep; the next sweep takes the rest. */
+export const LOST_JOB_SWEEP_LIMIT = 100;
+
+/**
  * A worker holds a job's lock for lockDurationMs and renews it while working; a worker that
  * dies loses the lock and the job is retried once as stalled, then failed.
  */

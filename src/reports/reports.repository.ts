@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { Database } from '../db/database';
 import { longReadTransaction, ReadTransaction } from '../db/long-read-transaction';
 import { financialReports } from '../db/schema';
@@ -160,6 +160,16 @@ export class ReportsRepository {
   }
 
   /** Ends a report that has not completed; a completed report keeps its result. */
+  /** Reports still waiting or being computed that were requested before `createdBefore`, oldest first. */
+  async findUnfinishedReports({ createdBefore, limit }: { createdBefore: Date; limit: number }): Promise<{ id: string; createdAt: Date }[]> {
+    return this.database.db
+      .select({ id: financialReports.id, createdAt: financialReports.createdAt })
+      .from(financialReports)
+      .where(and(inArray(financialReports.status, ['queued', 'processing']), lt(financialReports.createdAt, createdBefore)))
+      .orderBy(asc(financialReports.createdAt))
+      .limit(limit);
+  }
+
   async failReport(reportId: string, error: string): Promise<boolean> {
     const rows = await this.database.db
       .update(financialReports)

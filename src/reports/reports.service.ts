@@ -25,9 +25,13 @@ import {
   FINANCIAL_REPORT_JOB,
   FINANCIAL_REPORT_JOB_OPTIONS,
   FinancialReportJobData,
+  LOST_JOB_GRACE_MS,
+  LOST_JOB_SWEEP_LIMIT,
+  REPORT_GIVE_UP_AFTER_MS,
   REPORTS_QUEUE,
 } from './reports.queue';
 import { ReportsRepository } from './reports.repository';
+import { LostJobsOutcome, recoverLostJobs } from '../queue/lost-jobs';
 import { withTimeout } from '../common/async/with-timeout';
 
 export type ReportRunOutcome = 'completed' | 'skipped';
@@ -65,6 +69,37 @@ export class ReportsService {
       throw new ReportQueueUnavailableError();
     }
     return { jobId: report.id, status: 'queued' };
+  }
+
+  /**
+   * Queues again the reports whose job Redis lost, and fails those that waited an hour or whose
+   * job ended without the report recording it (ADR 0057). Run by workers every JOB_SWEEP_INTERVAL_MS.
+   */
+  async recoverLostJobs(now = new Date()): Promise<LostJobsOutcome> {
+    const rows = await this.repository.findUnfinishedReports({
+      createdBefore: new Date(now.getTime() - LOST_JOB_GRACE_MS),
+      limit: LOST_JOB_SWEEP_LIMIT,
+    });
+    const outcome = await recoverLostJobs({
+      queue: this.queue,
+      rows,
+      now,
+      giveUpAfterMs: REPORT_GIVE_UP_AFTER_MS,
+      requeue: async (row) => {
+        await this.queue.add(FINANCIAL_REPORT_JOB, { reportId: row.id }, { ...FINANCIAL_REPORT_JOB_OPTIONS, jobId: row.id });
+      },
+      fail: async (row, reason) => {
+        await this.repository.failReport(
+          row.id,
+          reason === 'expired'
+            ? 'The report was not computed within an hour; request it again'
+            : 'The report job ended without recording a result; request it again',
+        );
+      },
+    });
+    if (outcome.requeued.length > 0) this.logger.warn({ reportIds: outcome.requeued }, 'report jobs lost in Redis; queued again');
+    if (outcome.failed.length > 0) this.logger.warn({ reportIds: outcome.failed }, 'unfinished reports given up');
+    return outcome;
   }
 
   /** The requester and admins see a report; anyone else learns nothing about it. */
