@@ -5,9 +5,12 @@
 -- (sweeping whole cents out of it), credit the platform the rest, post the balanced entries, and
 -- add to the running totals and rollups. The split must match src/purchases/royalty-split.ts;
 -- the purchases table's CHECKs hold both to the same identities (ADR 0008).
+-- An item whose itemId has royalty terms (ADR 0045) is split instead among the terms' payees by
+-- royalty_parts, each payee credited its part with its own carry; the purchase records the terms
+-- version, and purchase_payees each part. Items without terms do exactly what they did before.
 -- outcome: completed | replayed | self_purchase | wallet_not_found | author_not_found |
--- insufficient_funds; a refused item moves nothing and does not disturb the others. The caller
--- must not put one (user, key) in a batch twice.
+-- author_required | author_not_payee | insufficient_funds; a refused item moves nothing and does
+-- not disturb the others. The caller must not put one (user, key) in a batch twice.
 CREATE OR REPLACE FUNCTION purchase_execute_batch(
   p_purchase_ids uuid[], p_user_ids uuid[], p_idempotency_keys text[], p_request_hashes text[],
   p_buyer_wallet_ids uuid[], p_author_wallet_ids uuid[], p_item_prices_cents bigint[],
@@ -16,15 +19,21 @@ CREATE OR REPLACE FUNCTION purchase_execute_batch(
 ) RETURNS TABLE (
   ordinal integer, outcome text, id uuid, request_hash text, buyer_wallet_id uuid, author_wallet_id uuid,
   item_price bigint, royalty_percent smallint, author_amount bigint, platform_amount bigint,
-  fractional_before smallint, fractional_after smallint, created_at timestamptz, item_id text, metadata jsonb
+  fractional_before smallint, fractional_after smallint, created_at timestamptz, item_id text, metadata jsonb,
+  royalty_terms_version integer, payees json
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   v_at timestamptz := now()::timestamptz(3);
   v_count integer := coalesce(array_length(p_purchase_ids, 1), 0);
   v_replayed boolean[] := array_fill(false, ARRAY[v_count]);
+  v_terms_versions integer[] := array_fill(NULL::integer, ARRAY[v_count]);
+  v_payee_lock_ids uuid[] := '{}';
   v_existing purchases%ROWTYPE;
+  v_terms royalty_terms%ROWTYPE;
   v_owner uuid;
+  v_author_wallet_id uuid;
+  v_royalty_percent integer;
   v_carry_before_centi_cents integer;
   v_debit text;
   v_royalty_centi_cents bigint;
@@ -32,6 +41,13 @@ DECLARE
   v_carry_after_centi_cents integer;
   v_platform_amount_cents bigint;
   v_author_debt_repaid_cents bigint;
+  v_payees json;
+  v_payee_parts json[];
+  v_parts_centi_cents bigint[];
+  v_payee_carry_before integer;
+  v_payee_owed_centi_cents bigint;
+  v_payee_cents bigint;
+  v_payee_repaid_cents bigint;
   v_platform_total_cents bigint := 0;
   v_volume_cents bigint := 0;
   v_royalties_cents bigint := 0;
@@ -43,6 +59,7 @@ DECLARE
   c_buyers uuid[] := '{}';
   c_authors uuid[] := '{}';
   c_prices_cents bigint[] := '{}';
+  c_percents smallint[] := '{}';
   c_author_amounts_cents bigint[] := '{}';
   c_platform_amounts_cents bigint[] := '{}';
   c_debts_repaid_cents bigint[] := '{}';
@@ -50,78 +67,174 @@ DECLARE
   c_carries_after smallint[] := '{}';
   c_item_ids text[] := '{}';
   c_metadata jsonb[] := '{}';
+  c_terms_versions integer[] := '{}';
+  c_payees json[] := '{}';
+  -- The payees of split purchases, one element per payee.
+  cp_purchase_ids uuid[] := '{}';
+  cp_positions smallint[] := '{}';
+  cp_wallets uuid[] := '{}';
+  cp_shares_bps integer[] := '{}';
+  cp_parts_centi_cents bigint[] := '{}';
+  cp_amounts_cents bigint[] := '{}';
+  cp_carries_before smallint[] := '{}';
+  cp_carries_after smallint[] := '{}';
+  cp_debts_repaid_cents bigint[] := '{}';
+  cp_prices_cents bigint[] := '{}';
 BEGIN
   -- Retries of purchases that already committed are answered first, without taking locks: one
   -- look-up by the unique (user, key) index each. A same-key purchase that commits after its
   -- look-up fails this batch on that index; the caller runs the batch again (callMoneyBatch), and
-  -- the look-up then finds it.
+  -- the look-up then finds it. Items that name an item look up its terms in force (one probe of
+  -- the terms' primary key), so that their payees are locked with the other wallets.
   FOR i IN 1 .. v_count LOOP
     SELECT * INTO v_existing FROM purchases p
      WHERE p.user_id = p_user_ids[i] AND p.idempotency_key = p_idempotency_keys[i];
+    IF FOUND THEN
+      v_replayed[i] := true;
+      RETURN QUERY SELECT i, 'replayed'::text, v_existing.id, v_existing.request_hash, v_existing.buyer_wallet_id,
+        v_existing.author_wallet_id, v_existing.item_price, v_existing.royalty_percent, v_existing.author_amount,
+        v_existing.platform_amount, v_existing.fractional_before, v_existing.fractional_after, v_existing.created_at,
+        v_existing.item_id, v_existing.metadata, v_existing.royalty_terms_version,
+        CASE WHEN v_existing.royalty_terms_version IS NULL
+             THEN json_build_array(json_build_object('walletId', v_existing.author_wallet_id, 'amount', v_existing.author_amount))
+             ELSE (SELECT json_agg(json_build_object('walletId', pp.wallet_id, 'amount', pp.amount_cents) ORDER BY pp.position)
+                     FROM purchase_payees pp WHERE pp.purchase_id = v_existing.id) END;
+      CONTINUE;
+    END IF;
+    CONTINUE WHEN p_item_ids[i] IS NULL;
+    SELECT * INTO v_terms FROM royalty_terms t WHERE t.item_id = p_item_ids[i] ORDER BY t.version DESC LIMIT 1;
     CONTINUE WHEN NOT FOUND;
-    v_replayed[i] := true;
-    RETURN QUERY SELECT i, 'replayed'::text, v_existing.id, v_existing.request_hash, v_existing.buyer_wallet_id,
-      v_existing.author_wallet_id, v_existing.item_price, v_existing.royalty_percent, v_existing.author_amount,
-      v_existing.platform_amount, v_existing.fractional_before, v_existing.fractional_after, v_existing.created_at,
-      v_existing.item_id, v_existing.metadata;
+    v_terms_versions[i] := v_terms.version;
+    v_payee_lock_ids := v_payee_lock_ids || v_terms.payee_wallet_ids;
   END LOOP;
   IF v_count = 0 OR false <> ALL (v_replayed) THEN RETURN; END IF;
 
-  -- The batch's other wallets, locked once, in id order: batches (and withdrawals) touching the
-  -- same wallets queue instead of deadlocking.
+  -- The batch's other wallets (buyers, authors, payees), locked once, in id order: batches (and
+  -- withdrawals, refunds) touching the same wallets queue instead of deadlocking.
   PERFORM 1 FROM wallets w
    WHERE w.id = ANY (ARRAY(SELECT unnest(ARRAY[p_buyer_wallet_ids[i], p_author_wallet_ids[i]])
-                             FROM generate_subscripts(p_purchase_ids, 1) AS i WHERE NOT v_replayed[i]))
+                             FROM generate_subscripts(p_purchase_ids, 1) AS i WHERE NOT v_replayed[i])
+                     || v_payee_lock_ids)
    ORDER BY w.id FOR UPDATE;
 
   FOR i IN 1 .. v_count LOOP
     CONTINUE WHEN v_replayed[i];
 
-    IF p_buyer_wallet_ids[i] = p_author_wallet_ids[i] THEN
-      RETURN QUERY SELECT i, 'self_purchase'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb;
-      CONTINUE;
+    IF v_terms_versions[i] IS NULL THEN
+      v_author_wallet_id := p_author_wallet_ids[i];
+      IF v_author_wallet_id IS NULL THEN
+        RETURN QUERY SELECT i, 'author_required'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+          NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
+          NULL::integer, NULL::json;
+        CONTINUE;
+      END IF;
+      IF p_buyer_wallet_ids[i] = v_author_wallet_id THEN
+        RETURN QUERY SELECT i, 'self_purchase'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+          NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
+          NULL::integer, NULL::json;
+        CONTINUE;
+      END IF;
+    ELSE
+      SELECT * INTO v_terms FROM royalty_terms t WHERE t.item_id = p_item_ids[i] AND t.version = v_terms_versions[i];
+      v_author_wallet_id := v_terms.payee_wallet_ids[1];
+      -- None of the payees may be the buyer at the time of the purchase.
+      IF p_buyer_wallet_ids[i] = ANY (v_terms.payee_wallet_ids) THEN
+        RETURN QUERY SELECT i, 'self_purchase'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+          NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
+          NULL::integer, NULL::json;
+        CONTINUE;
+      END IF;
+      IF p_author_wallet_ids[i] IS NOT NULL AND NOT p_author_wallet_ids[i] = ANY (v_terms.payee_wallet_ids) THEN
+        RETURN QUERY SELECT i, 'author_not_payee'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+          NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
+          NULL::integer, NULL::json;
+        CONTINUE;
+      END IF;
     END IF;
 
     SELECT w.user_id INTO v_owner FROM wallets w WHERE w.id = p_buyer_wallet_ids[i];
     IF v_owner IS DISTINCT FROM p_user_ids[i] THEN
       RETURN QUERY SELECT i, 'wallet_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb;
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
+        NULL::integer, NULL::json;
       CONTINUE;
     END IF;
 
-    SELECT w.fractional_balance INTO v_carry_before_centi_cents FROM wallets w WHERE w.id = p_author_wallet_ids[i];
-    IF NOT FOUND THEN
-      RETURN QUERY SELECT i, 'author_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb;
-      CONTINUE;
+    IF v_terms_versions[i] IS NULL THEN
+      SELECT w.fractional_balance INTO v_carry_before_centi_cents FROM wallets w WHERE w.id = v_author_wallet_id;
+      IF NOT FOUND THEN
+        RETURN QUERY SELECT i, 'author_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+          NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
+          NULL::integer, NULL::json;
+        CONTINUE;
+      END IF;
     END IF;
 
     v_debit := wallet_try_debit(p_wallet_id => p_buyer_wallet_ids[i], p_user_id => p_user_ids[i],
                                 p_amount => p_item_prices_cents[i], p_at => v_at);
     IF v_debit <> 'ok' THEN
       RETURN QUERY SELECT i, v_debit, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb;
+        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
+        NULL::integer, NULL::json;
       CONTINUE;
     END IF;
 
-    -- The split: the author's share in centi-cents plus the carry; whole cents are paid now.
-    v_royalty_centi_cents := p_item_prices_cents[i] * p_royalty_percent + v_carry_before_centi_cents;
-    v_author_amount_cents := v_royalty_centi_cents / 100;
-    v_carry_after_centi_cents := (v_royalty_centi_cents % 100)::integer;
-    v_platform_amount_cents := p_item_prices_cents[i] - v_author_amount_cents;
+    IF v_terms_versions[i] IS NULL THEN
+      v_royalty_percent := p_royalty_percent;
+      -- The split: the author's share in centi-cents plus the carry; whole cents are paid now.
+      v_royalty_centi_cents := p_item_prices_cents[i] * v_royalty_percent + v_carry_before_centi_cents;
+      v_author_amount_cents := v_royalty_centi_cents / 100;
+      v_carry_after_centi_cents := (v_royalty_centi_cents % 100)::integer;
 
-    -- An author in debt (ADR 0017) repays it from the royalty before anything reaches its balance.
-    v_author_debt_repaid_cents := (wallet_credit(p_wallet_id => p_author_wallet_ids[i], p_amount_cents => v_author_amount_cents,
-                                                 p_at => v_at, p_carry_centi_cents => v_carry_after_centi_cents)).debt_repaid_cents;
+      -- An author in debt (ADR 0017) repays it from the royalty before anything reaches its balance.
+      v_author_debt_repaid_cents := (wallet_credit(p_wallet_id => v_author_wallet_id, p_amount_cents => v_author_amount_cents,
+                                                   p_at => v_at, p_carry_centi_cents => v_carry_after_centi_cents)).debt_repaid_cents;
+      v_payees := json_build_array(json_build_object('walletId', v_author_wallet_id, 'amount', v_author_amount_cents));
+    ELSE
+      -- Each payee's exact part, with its own carry; the purchase's carry columns hold the sums, so
+      -- the purchases table's carry CHECK holds for the whole and purchase_payees' for each part.
+      v_royalty_percent := v_terms.royalty_percent;
+      v_parts_centi_cents := royalty_parts(p_total_centi_cents => p_item_prices_cents[i] * v_royalty_percent,
+                                           p_shares_bps => v_terms.payee_shares_bps);
+      v_author_amount_cents := 0;
+      v_carry_before_centi_cents := 0;
+      v_carry_after_centi_cents := 0;
+      v_author_debt_repaid_cents := 0;
+      v_payee_parts := '{}';
+      FOR j IN 1 .. cardinality(v_terms.payee_wallet_ids) LOOP
+        SELECT w.fractional_balance INTO v_payee_carry_before FROM wallets w WHERE w.id = v_terms.payee_wallet_ids[j];
+        v_payee_owed_centi_cents := v_parts_centi_cents[j] + v_payee_carry_before;
+        v_payee_cents := v_payee_owed_centi_cents / 100;
+        v_payee_repaid_cents := (wallet_credit(p_wallet_id => v_terms.payee_wallet_ids[j], p_amount_cents => v_payee_cents,
+                                               p_at => v_at, p_carry_centi_cents => (v_payee_owed_centi_cents % 100)::integer)).debt_repaid_cents;
+        cp_purchase_ids := cp_purchase_ids || p_purchase_ids[i];
+        cp_positions := cp_positions || j::smallint;
+        cp_wallets := cp_wallets || v_terms.payee_wallet_ids[j];
+        cp_shares_bps := cp_shares_bps || v_terms.payee_shares_bps[j];
+        cp_parts_centi_cents := cp_parts_centi_cents || v_parts_centi_cents[j];
+        cp_amounts_cents := cp_amounts_cents || v_payee_cents;
+        cp_carries_before := cp_carries_before || v_payee_carry_before::smallint;
+        cp_carries_after := cp_carries_after || (v_payee_owed_centi_cents % 100)::smallint;
+        cp_debts_repaid_cents := cp_debts_repaid_cents || v_payee_repaid_cents;
+        cp_prices_cents := cp_prices_cents || p_item_prices_cents[i];
+        v_author_amount_cents := v_author_amount_cents + v_payee_cents;
+        v_carry_before_centi_cents := v_carry_before_centi_cents + v_payee_carry_before;
+        v_carry_after_centi_cents := v_carry_after_centi_cents + (v_payee_owed_centi_cents % 100)::integer;
+        v_author_debt_repaid_cents := v_author_debt_repaid_cents + v_payee_repaid_cents;
+        v_payee_parts := v_payee_parts || json_build_object('walletId', v_terms.payee_wallet_ids[j], 'amount', v_payee_cents);
+      END LOOP;
+      v_payees := array_to_json(v_payee_parts);
+    END IF;
+    v_platform_amount_cents := p_item_prices_cents[i] - v_author_amount_cents;
 
     c_ids := c_ids || p_purchase_ids[i];
     c_users := c_users || p_user_ids[i];
     c_keys := c_keys || p_idempotency_keys[i];
     c_hashes := c_hashes || p_request_hashes[i];
     c_buyers := c_buyers || p_buyer_wallet_ids[i];
-    c_authors := c_authors || p_author_wallet_ids[i];
+    c_authors := c_authors || v_author_wallet_id;
     c_prices_cents := c_prices_cents || p_item_prices_cents[i];
+    c_percents := c_percents || v_royalty_percent::smallint;
     c_author_amounts_cents := c_author_amounts_cents || v_author_amount_cents;
     c_platform_amounts_cents := c_platform_amounts_cents || v_platform_amount_cents;
     c_debts_repaid_cents := c_debts_repaid_cents || v_author_debt_repaid_cents;
@@ -129,14 +242,16 @@ BEGIN
     c_carries_after := c_carries_after || v_carry_after_centi_cents::smallint;
     c_item_ids := c_item_ids || p_item_ids[i];
     c_metadata := c_metadata || p_metadata[i];
+    c_terms_versions := c_terms_versions || v_terms_versions[i];
+    c_payees := c_payees || v_payees;
     v_platform_total_cents := v_platform_total_cents + v_platform_amount_cents;
     v_volume_cents := v_volume_cents + p_item_prices_cents[i];
     v_royalties_cents := v_royalties_cents + v_author_amount_cents;
 
     RETURN QUERY SELECT i, 'completed'::text, p_purchase_ids[i], p_request_hashes[i], p_buyer_wallet_ids[i],
-      p_author_wallet_ids[i], p_item_prices_cents[i], p_royalty_percent::smallint, v_author_amount_cents,
+      v_author_wallet_id, p_item_prices_cents[i], v_royalty_percent::smallint, v_author_amount_cents,
       v_platform_amount_cents, v_carry_before_centi_cents::smallint, v_carry_after_centi_cents::smallint, v_at,
-      p_item_ids[i], p_metadata[i];
+      p_item_ids[i], p_metadata[i], v_terms_versions[i], v_payees;
   END LOOP;
 
   IF cardinality(c_ids) = 0 THEN RETURN; END IF;
@@ -146,44 +261,75 @@ BEGIN
 
   INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id,
                          item_price, royalty_percent, author_amount, platform_amount,
-                         fractional_before, fractional_after, author_debt_repaid, item_id, metadata, created_at)
-  SELECT c.id, c.user_id, c.key, c.hash, c.buyer, c.author, c.price, p_royalty_percent, c.author_amount,
-         c.platform_amount, c.before, c.after, c.debt_repaid, c.item_id, c.metadata, v_at
-    FROM unnest(c_ids, c_users, c_keys, c_hashes, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents,
-                c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents, c_item_ids, c_metadata)
-      AS c (id, user_id, key, hash, buyer, author, price, author_amount, platform_amount, before, after, debt_repaid,
-            item_id, metadata);
+                         fractional_before, fractional_after, author_debt_repaid, item_id, metadata,
+                         royalty_terms_version, created_at)
+  SELECT c.id, c.user_id, c.key, c.hash, c.buyer, c.author, c.price, c.percent, c.author_amount,
+         c.platform_amount, c.before, c.after, c.debt_repaid, c.item_id, c.metadata, c.terms_version, v_at
+    FROM unnest(c_ids, c_users, c_keys, c_hashes, c_buyers, c_authors, c_prices_cents, c_percents, c_author_amounts_cents,
+                c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents, c_item_ids, c_metadata,
+                c_terms_versions)
+      AS c (id, user_id, key, hash, buyer, author, price, percent, author_amount, platform_amount, before, after,
+            debt_repaid, item_id, metadata, terms_version);
 
   -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing. Royalty cents that
-  -- repaid the author's debt go to the receivables account, not the author's wallet.
+  -- repaid the author's debt go to the receivables account, not the author's wallet. A split
+  -- purchase's author legs are its payees', posted below.
   INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
   SELECT leg.transaction_id, leg.wallet_id, leg.system_account, leg.amount, v_at
     FROM unnest(c_ids, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents,
-                c_debts_repaid_cents)
-      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid)
+                c_debts_repaid_cents, c_terms_versions)
+      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid, terms_version)
    CROSS JOIN LATERAL (VALUES (c.id, c.buyer, NULL, -c.price),
-                              (c.id, c.author, NULL, c.author_amount - c.debt_repaid),
-                              (c.id, NULL, 'receivables', c.debt_repaid),
+                              (c.id, c.author, NULL, CASE WHEN c.terms_version IS NULL THEN c.author_amount - c.debt_repaid ELSE 0 END),
+                              (c.id, NULL, 'receivables', CASE WHEN c.terms_version IS NULL THEN c.debt_repaid ELSE 0 END),
                               (c.id, p_platform_wallet_id, NULL, c.platform_amount))
       AS leg (transaction_id, wallet_id, system_account, amount)
    WHERE leg.amount <> 0;
 
+  IF cardinality(cp_purchase_ids) > 0 THEN
+    INSERT INTO purchase_payees (purchase_id, position, wallet_id, share_bps, part_centi_cents, amount_cents,
+                                 carry_before_centi_cents, carry_after_centi_cents, debt_repaid_cents, created_at)
+    SELECT p.purchase_id, p.position, p.wallet, p.share, p.part, p.amount, p.before, p.after, p.repaid, v_at
+      FROM unnest(cp_purchase_ids, cp_positions, cp_wallets, cp_shares_bps, cp_parts_centi_cents, cp_amounts_cents,
+                  cp_carries_before, cp_carries_after, cp_debts_repaid_cents)
+        AS p (purchase_id, position, wallet, share, part, amount, before, after, repaid);
+
+    INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
+    SELECT p.purchase_id, leg.wallet_id, leg.system_account, leg.amount, v_at
+      FROM unnest(cp_purchase_ids, cp_wallets, cp_amounts_cents, cp_debts_repaid_cents) AS p (purchase_id, wallet, amount, repaid)
+     CROSS JOIN LATERAL (VALUES (p.wallet, NULL, p.amount - p.repaid), (NULL::uuid, 'receivables', p.repaid))
+        AS leg (wallet_id, system_account, amount)
+     WHERE leg.amount <> 0;
+  END IF;
+
   -- The platform is every purchase's payee: its credits go to this connection's slot, not its
-  -- wallet row, so purchases never queue on that row (ADR 0013).
+  -- wallet row, so purchases never queue on that row (ADR 0013). Split purchases whose payees'
+  -- carries swept more cents than their price leave the platform a debit (ADR 0045), rare and
+  -- taken back like a refund's.
   IF v_platform_total_cents > 0 THEN
     INSERT INTO wallet_balance_slots AS s (wallet_id, slot, balance)
     VALUES (p_platform_wallet_id, stat_slot(), v_platform_total_cents)
     ON CONFLICT (wallet_id, slot) DO UPDATE SET balance = s.balance + excluded.balance;
+  ELSIF v_platform_total_cents < 0 THEN
+    IF wallet_take_back(p_wallet_id => p_platform_wallet_id, p_amount_cents => -v_platform_total_cents, p_at => v_at) > 0 THEN
+      RAISE EXCEPTION 'the platform wallet cannot cover % cents that split payees swept from their carries', -v_platform_total_cents;
+    END IF;
   END IF;
 
   PERFORM totals_add(p_at => v_at, p_purchase_volume_cents => v_volume_cents, p_royalties_cents => v_royalties_cents,
                      p_platform_revenue_cents => v_platform_total_cents, p_purchase_count => cardinality(c_ids));
 
+  -- Per author (per payee for split purchases) and hour: each payee's sale counts with its own cents.
   INSERT INTO author_hourly_rollups AS a (author_wallet_id, bucket_start, sales_count, gross_volume, royalty)
-  SELECT c.author, date_trunc('hour', v_at, 'UTC'), count(*), sum(c.price), sum(c.author_amount)
-    FROM unnest(c_authors, c_prices_cents, c_author_amounts_cents) AS c (author, price, author_amount)
-   GROUP BY c.author
-   ORDER BY c.author
+  SELECT s.author, date_trunc('hour', v_at, 'UTC'), count(*), sum(s.price), sum(s.author_amount)
+    FROM (SELECT c.author, c.price, c.author_amount
+            FROM unnest(c_authors, c_prices_cents, c_author_amounts_cents, c_terms_versions)
+              AS c (author, price, author_amount, terms_version)
+           WHERE c.terms_version IS NULL
+          UNION ALL
+          SELECT p.wallet, p.price, p.amount FROM unnest(cp_wallets, cp_prices_cents, cp_amounts_cents) AS p (wallet, price, amount)) AS s
+   GROUP BY s.author
+   ORDER BY s.author
   ON CONFLICT (author_wallet_id, bucket_start) DO UPDATE SET
     sales_count = a.sales_count + excluded.sales_count,
     gross_volume = a.gross_volume + excluded.gross_volume,
@@ -198,10 +344,12 @@ BEGIN
                                'authorWalletId', c.author, 'itemPrice', c.price, 'authorAmount', c.author_amount,
                                'platformAmount', c.platform_amount, 'status', 'completed', 'refundedAmount', 0,
                                'refunds', json_build_array(), 'itemId', c.item_id, 'metadata', c.metadata,
+                               'royaltyTermsVersion', c.terms_version, 'payees', c.payees,
                                'createdAt', api_instant(v_at))
         FROM unnest(c_ids, c_keys, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents,
-                    c_item_ids, c_metadata)
-          WITH ORDINALITY AS c (id, key, buyer, author, price, author_amount, platform_amount, item_id, metadata, ordinal)
+                    c_item_ids, c_metadata, c_terms_versions, c_payees)
+          WITH ORDINALITY AS c (id, key, buyer, author, price, author_amount, platform_amount, item_id, metadata,
+                                terms_version, payees, ordinal)
        ORDER BY c.ordinal),
     p_at => v_at);
 END

@@ -226,6 +226,11 @@ export const purchases = pgTable(
     // What was bought (the caller's own catalogue id) and the caller's notes on the sale; optional.
     itemId: text('item_id'),
     metadata: jsonb('metadata').$type<Record<string, string>>(),
+    // The royalty terms version the purchase was split by (ADR 0045); null: one author, as in v1.
+    // A split purchase's author_wallet_id is its first payee, its author_amount the cents of all
+    // payees, its fractional_before/after the sums of their carries (so the carry CHECK below
+    // holds for the whole), and purchase_payees holds each payee's part.
+    royaltyTermsVersion: integer('royalty_terms_version'),
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
@@ -280,6 +285,8 @@ export const refunds = pgTable(
     platformDebtCents: cents('platform_debt').notNull(),
     buyerDebtRepaidCents: cents('buyer_debt_repaid').notNull(),
     reason: text('reason'),
+    // Copied from the purchase: a split refund's parts are in refund_payees (ADR 0045).
+    royaltyTermsVersion: integer('royalty_terms_version'),
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
@@ -288,16 +295,130 @@ export const refunds = pgTable(
     index('refunds_created_at_idx').on(t.createdAt),
     check('refunds_amount_range', sql`${t.amountCents} BETWEEN 1 AND 1000000000`),
     check('refunds_split_sums_to_amount', sql`${t.authorAmountCents} + ${t.platformAmountCents} = ${t.amountCents}`),
-    check('refunds_parts_non_negative', sql`${t.authorAmountCents} >= 0 AND ${t.platformAmountCents} >= 0`),
+    // A split refund rounds each payee's part to whole cents on its own, so its payees may give up
+    // a few cents more (or, rarely, less) than one author would: the platform covers the difference
+    // (ADR 0045). refund_payees holds each payee's exact part.
+    check(
+      'refunds_parts_non_negative',
+      sql`${t.royaltyTermsVersion} IS NOT NULL OR (${t.authorAmountCents} >= 0 AND ${t.platformAmountCents} >= 0)`,
+    ),
     check(
       'refunds_debt_within_parts',
-      sql`${t.authorDebtCents} BETWEEN 0 AND ${t.authorAmountCents} AND ${t.platformDebtCents} BETWEEN 0 AND ${t.platformAmountCents} AND ${t.buyerDebtRepaidCents} BETWEEN 0 AND ${t.amountCents}`,
+      sql`${t.authorDebtCents} >= 0 AND (${t.royaltyTermsVersion} IS NOT NULL OR ${t.authorDebtCents} <= ${t.authorAmountCents}) AND ${t.platformDebtCents} BETWEEN 0 AND greatest(${t.platformAmountCents}, 0) AND ${t.buyerDebtRepaidCents} BETWEEN 0 AND ${t.amountCents}`,
     ),
     check(
       'refunds_carry_identity',
       sql`100 * ${t.authorAmountCents} + ${t.carryBeforeCentiCents} = ${t.amountCents} * ${t.royaltyPercent} + ${t.carryAfterCentiCents}`,
     ),
     check('refunds_reason_length', sql`char_length(${t.reason}) <= 500`),
+  ],
+);
+
+/**
+ * Royalty terms per item (ADR 0045), versioned: a PUT adds version n + 1 and never changes an
+ * older one, so a purchase (which records its version) and its refunds keep the terms they had.
+ * Payees and their shares (basis points of the author side) are parallel arrays in payee order.
+ */
+export const royaltyTerms = pgTable(
+  'royalty_terms',
+  {
+    itemId: text('item_id').notNull(),
+    version: integer('version').notNull(),
+    royaltyPercent: smallint('royalty_percent').notNull(),
+    payeeWalletIds: uuid('payee_wallet_ids').array().notNull(),
+    payeeSharesBps: integer('payee_shares_bps').array().notNull(),
+    createdBy: uuid('created_by').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.itemId, t.version] }),
+    check('royalty_terms_version_positive', sql`${t.version} >= 1`),
+    check('royalty_terms_item_id_format', sql`${t.itemId} ~ '^[A-Za-z0-9_.:/-]{1,200}$'`),
+    check('royalty_terms_percent_range', sql`${t.royaltyPercent} BETWEEN 0 AND 100`),
+    check(
+      'royalty_terms_payee_count',
+      sql`cardinality(${t.payeeWalletIds}) BETWEEN 1 AND 10 AND cardinality(${t.payeeSharesBps}) = cardinality(${t.payeeWalletIds})`,
+    ),
+    check('royalty_terms_share_range', sql`1 <= ALL (${t.payeeSharesBps}) AND 10000 >= ALL (${t.payeeSharesBps})`),
+    // The shares make the whole author side: at most ten terms, summed without a subquery.
+    check(
+      'royalty_terms_shares_sum',
+      sql.raw(
+        `${Array.from({ length: 10 }, (_, i) => `coalesce(payee_shares_bps[${i + 1}], 0)`).join(' + ')} = 10000`,
+      ),
+    ),
+  ],
+);
+
+/**
+ * Each payee's part of a split purchase (ADR 0045): part_centi_cents is its exact share of
+ * price * royalty_percent, amount the whole cents it was credited with its carry.
+ */
+export const purchasePayees = pgTable(
+  'purchase_payees',
+  {
+    purchaseId: uuid('purchase_id')
+      .notNull()
+      .references(() => purchases.id),
+    position: smallint('position').notNull(),
+    walletId: uuid('wallet_id').notNull(),
+    shareBps: integer('share_bps').notNull(),
+    partCentiCents: bigint('part_centi_cents', { mode: 'number' }).notNull(),
+    amountCents: cents('amount_cents').notNull(),
+    carryBeforeCentiCents: smallint('carry_before_centi_cents').notNull(),
+    carryAfterCentiCents: smallint('carry_after_centi_cents').notNull(),
+    // Of amount_cents, the cents that repaid the payee's debt (posted to receivables, ADR 0017).
+    debtRepaidCents: cents('debt_repaid_cents').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.purchaseId, t.position] }),
+    index('purchase_payees_wallet_id_created_at_idx').on(t.walletId, t.createdAt, t.purchaseId),
+    check('purchase_payees_position_range', sql`${t.position} BETWEEN 1 AND 10`),
+    check('purchase_payees_share_range', sql`${t.shareBps} BETWEEN 1 AND 10000`),
+    check('purchase_payees_part_non_negative', sql`${t.partCentiCents} >= 0`),
+    check(
+      'purchase_payees_carry_identity',
+      sql`100 * ${t.amountCents} + ${t.carryAfterCentiCents} = ${t.partCentiCents} + ${t.carryBeforeCentiCents}`,
+    ),
+    check('purchase_payees_carry_range', sql`${t.carryBeforeCentiCents} BETWEEN 0 AND 99 AND ${t.carryAfterCentiCents} BETWEEN 0 AND 99`),
+    check('purchase_payees_debt_repaid_range', sql`${t.debtRepaidCents} BETWEEN 0 AND ${t.amountCents}`),
+  ],
+);
+
+/**
+ * Each payee's part of a split refund (ADR 0045): part_centi_cents is the difference of the
+ * payee's division of the cumulative refunded amount after and before this refund (it may be
+ * negative by a centi-cent: largest remainder is not monotone); amount_cents is what left (or,
+ * negative, reached) its balance, debt_cents what of it became debt, debt_repaid_cents what of a
+ * credit repaid debt.
+ */
+export const refundPayees = pgTable(
+  'refund_payees',
+  {
+    refundId: uuid('refund_id')
+      .notNull()
+      .references(() => refunds.id),
+    position: smallint('position').notNull(),
+    walletId: uuid('wallet_id').notNull(),
+    partCentiCents: bigint('part_centi_cents', { mode: 'number' }).notNull(),
+    amountCents: cents('amount_cents').notNull(),
+    carryBeforeCentiCents: smallint('carry_before_centi_cents').notNull(),
+    carryAfterCentiCents: smallint('carry_after_centi_cents').notNull(),
+    debtCents: cents('debt_cents').notNull(),
+    debtRepaidCents: cents('debt_repaid_cents').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.refundId, t.position] }),
+    index('refund_payees_wallet_id_idx').on(t.walletId),
+    check(
+      'refund_payees_carry_identity',
+      sql`100 * ${t.amountCents} + ${t.carryBeforeCentiCents} = ${t.partCentiCents} + ${t.carryAfterCentiCents}`,
+    ),
+    check('refund_payees_carry_range', sql`${t.carryBeforeCentiCents} BETWEEN 0 AND 99 AND ${t.carryAfterCentiCents} BETWEEN 0 AND 99`),
+    check('refund_payees_debt_range', sql`${t.debtCents} BETWEEN 0 AND greatest(${t.amountCents}, 0)`),
+    check('refund_payees_debt_repaid_range', sql`${t.debtRepaidCents} BETWEEN 0 AND greatest(-${t.amountCents}, 0)`),
   ],
 );
 
