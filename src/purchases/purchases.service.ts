@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Caller } from '../common/auth/caller';
 import { ForbiddenError, RequestValidationError } from '../common/errors/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { isDatabaseUnavailableError } from '../db/postgres-errors';
 import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotency.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { requestFingerprint } from '../idempotency/request-fingerprint';
 import { WalletsService } from '../wallets/wallets.service';
 import { PURCHASE_REFUNDS_LISTED_MAX, PurchaseDto, toPurchaseDto } from './dto/purchase.dto';
@@ -50,6 +51,7 @@ export class PurchasesService {
     private readonly wallets: WalletsService,
     private readonly idempotency: IdempotencyService,
     private readonly config: AppConfig,
+    @Optional() metrics?: MetricsService,
   ) {
     this.batcher = new Batcher(
       {
@@ -61,6 +63,7 @@ export class PurchasesService {
         dedupeKey: (call) => `${call.userId}:${call.idempotencyKey}`,
         // During an outage the queue fails with the batch: one bounded wait, not one per batch (ADR 0038).
         failQueuedOn: isDatabaseUnavailableError,
+        observer: metrics?.batchObserver('purchase'),
       },
       (calls) => this.repository.executeBatch(calls),
     );
