@@ -616,10 +616,11 @@ export interface components {
              */
             transactionId: string;
             /**
+             * @description `withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id)
              * @example purchase
              * @enum {string}
              */
-            type: "deposit" | "withdrawal" | "purchase" | "refund";
+            type: "deposit" | "withdrawal" | "withdrawal_failed" | "purchase" | "refund";
             /**
              * Format: int64
              * @description Signed integer cents: + credit, − debit
@@ -3408,7 +3409,6 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
-                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3553,7 +3553,6 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
-                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

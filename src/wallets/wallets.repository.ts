@@ -27,7 +27,8 @@ export interface DepositRow {
 export interface LedgerEntryRow {
   id: number;
   transactionId: string;
-  type: 'deposit' | 'withdrawal' | 'purchase' | 'refund';
+  // A wallet is posted to by every type but withdrawal_paid (pending payouts account to payout).
+  type: 'deposit' | 'withdrawal' | 'withdrawal_failed' | 'purchase' | 'refund';
   amountCents: number;
   createdAt: Date;
   /** The refunded purchase, on refund postings. */

@@ -32,7 +32,7 @@ class FaultInjector implements NestInterceptor {
 }
 
 interface Case {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   userId?: string;
   headers?: Record<string, string>;
@@ -72,6 +72,8 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
   /** A second instance on the same books: one request per caller per minute, metrics behind a token. */
   let limited: TestApp;
   let buyer: TestWallet;
+  /** A wallet with a payout destination and nothing to pay out, so payout runs leave the others alone. */
+  let payee: TestWallet;
   let author: TestWallet;
   let purchaseId: string;
   let jobId: string;
@@ -79,6 +81,14 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
   let eventId: string;
   let endpointId: string;
   let deletableEndpointId: string;
+  /** Pending payouts for the settle and fail cases: each success uses up one. */
+  const pendingWithdrawalIds: string[] = [];
+  let withdrawalId: string;
+  const nextPendingWithdrawal = (): string => {
+    const id = pendingWithdrawalIds.shift();
+    if (!id) throw new Error('the conformance suite ran out of pending withdrawals: create more in beforeAll');
+    return id;
+  };
 
   async function exchange(app: TestApp, request: Case, expected: number): Promise<Answer> {
     const headers: Record<string, string> = { ...request.headers };
@@ -92,7 +102,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
     const text = await response.text();
     const label = `${request.method} ${request.path} -> ${response.status}`;
     const matched = contract.match(request.method, new URL(request.path, app.baseUrl).pathname);
-    expect({ label, operation: matched?.operation.key ?? 'none' }).toEqual({ label, operation: expect.stringMatching(/^(GET|POST|PATCH|DELETE) \//) });
+    expect({ label, operation: matched?.operation.key ?? 'none' }).toEqual({ label, operation: expect.stringMatching(/^(GET|POST|PUT|PATCH|DELETE) \//) });
     expect({ label, responseProblems: contract.responseProblems(matched!.operation.key, { status: response.status, headers: response.headers, body: text }) }).toEqual({
       label,
       responseProblems: [],
@@ -134,6 +144,22 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
         headers: idempotencyKey,
         body: { amount: 1 },
       },
+      'GET /wallets/{walletId}/withdrawals': { method: 'GET', path: `/wallets/${buyer.id}/withdrawals?status=pending&limit=2`, userId: owner },
+      'PUT /wallets/{walletId}/payout-destination': {
+        method: 'PUT',
+        path: `/wallets/${payee.id}/payout-destination`,
+        userId: caller ?? payee.userId,
+        body: { destination: 'acct_conformance' },
+      },
+      'GET /withdrawals/{withdrawalId}': { method: 'GET', path: `/withdrawals/${withdrawalId}`, userId: owner },
+      'POST /withdrawals/{withdrawalId}/settle': { method: 'POST', path: `/withdrawals/${pendingWithdrawalIds[0]}/settle`, userId: admin },
+      'POST /withdrawals/{withdrawalId}/fail': {
+        method: 'POST',
+        path: `/withdrawals/${pendingWithdrawalIds[0]}/fail`,
+        userId: admin,
+        body: { reason: 'account_closed' },
+      },
+      'POST /admin/payout-runs': { method: 'POST', path: '/admin/payout-runs', userId: admin, headers: idempotencyKey },
       'POST /purchases': {
         method: 'POST',
         path: '/purchases',
@@ -218,6 +244,12 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
     const webhook = { url: WEBHOOK_URL, eventTypes: ['purchase.completed'] };
     endpointId = (await t.api.post('/webhook-endpoints', { userId: ADMIN_USER_ID, body: webhook })).body.id as string;
     deletableEndpointId = (await t.api.post('/webhook-endpoints', { userId: ADMIN_USER_ID, body: webhook })).body.id as string;
+    payee = await createWallet(t.api);
+    for (let i = 0; i < 12; i++) {
+      const created = await t.api.post(`/wallets/${buyer.id}/withdrawals`, { userId: buyer.userId, idempotencyKey: randomUUID(), body: { amount: 1 } });
+      pendingWithdrawalIds.push(created.body.id as string);
+    }
+    withdrawalId = pendingWithdrawalIds[0]!;
   });
 
   afterAll(async () => {
@@ -239,6 +271,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       const successes = Object.keys(contract.operations.find((o) => o.key === key)!.operation.responses).filter((s) => s.startsWith('2'));
       const expected = Math.max(...successes.map(Number));
       await exchange(t, validRequest(key), expected);
+      if (key.startsWith('POST /withdrawals/')) nextPendingWithdrawal();
     }
   });
 
@@ -272,6 +305,17 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       'GET /wallets/{walletId}/ledger': { method: 'GET', path: `/wallets/${buyer.id}/ledger?limit=0`, userId: owner },
       'POST /wallets/{walletId}/deposit': { method: 'POST', path: `/wallets/${buyer.id}/deposit`, userId: owner, body: { amount: 1.5 } },
       'POST /wallets/{walletId}/withdrawals': { method: 'POST', path: `/wallets/${buyer.id}/withdrawals`, userId: owner, body: { amount: 1 } },
+      'GET /wallets/{walletId}/withdrawals': { method: 'GET', path: `/wallets/${buyer.id}/withdrawals?status=lost`, userId: owner },
+      'PUT /wallets/{walletId}/payout-destination': {
+        method: 'PUT',
+        path: `/wallets/${buyer.id}/payout-destination`,
+        userId: owner,
+        body: { destination: '' },
+      },
+      'GET /withdrawals/{withdrawalId}': { method: 'GET', path: '/withdrawals/not-a-uuid', userId: owner },
+      'POST /withdrawals/{withdrawalId}/settle': { method: 'POST', path: '/withdrawals/not-a-uuid/settle', userId: admin },
+      'POST /withdrawals/{withdrawalId}/fail': { method: 'POST', path: `/withdrawals/${pendingWithdrawalIds[0]}/fail`, userId: admin, body: {} },
+      'POST /admin/payout-runs': { method: 'POST', path: '/admin/payout-runs', userId: admin },
       'POST /purchases': {
         method: 'POST',
         path: '/purchases',
@@ -342,6 +386,12 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
     const forbidden: Record<string, Case> = { 'GET /purchases': { method: 'GET', path: '/purchases?itemId=ebook-1', userId: stranger } };
     for (const key of operationKeys().filter((k) => documents(k, 403))) await exchange(t, forbidden[key] ?? validRequest(key, stranger), 403);
     for (const key of operationKeys().filter((k) => documents(k, 404))) {
+      // Settling or failing is for admins (403 to anyone else): the 404 is an admin naming no withdrawal.
+      if (key.startsWith('POST /withdrawals/')) {
+        const answer = await exchange(t, { ...validRequest(key), path: validRequest(key).path.replace(/[0-9a-f-]{36}/, randomUUID()) }, 404);
+        expect(answer.body.code).toBe('WITHDRAWAL_NOT_FOUND');
+        continue;
+      }
       const request = validRequest(key, stranger);
       await exchange(t, key === 'POST /purchases' ? { ...request, body: { buyerWalletId: randomUUID(), authorWalletId: author.id, itemPrice: 1 } } : request, 404);
     }
@@ -352,6 +402,15 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       'POST /purchases/{purchaseId}/refunds': 'refund',
     };
     for (const key of operationKeys().filter((k) => documents(k, 409))) {
+      // A payout moves on once: the second transition is a conflict, not a replay.
+      if (key.startsWith('POST /withdrawals/')) {
+        const request = validRequest(key);
+        await exchange(t, request, 200);
+        nextPendingWithdrawal();
+        const answer = await exchange(t, request, 409);
+        expect(answer.body.code).toBe('WITHDRAWAL_NOT_PENDING');
+        continue;
+      }
       // A claim on the key, as a request still running on some instance would hold it.
       const key409 = randomUUID();
       const request = validRequest(key);
@@ -359,6 +418,14 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       await t.redis.set(`${t.keyPrefix}idem:{${operations[key]}:${request.userId}:${key409}}:lock`, 'held-by-another-request', 'PX', 60_000);
       const answer = await exchange(t, { ...request, headers: { 'idempotency-key': key409 } }, 409);
       expect(answer.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+    }
+    // PAYOUT_BELOW_MINIMUM is a 422 of its own, drawn with a minimum above the amount.
+    const strict = await startTestApp({ database: t.db, env: { PAYOUT_MINIMUM_CENTS: '2' } });
+    try {
+      const belowMinimum = await exchange(strict, validRequest('POST /wallets/{walletId}/withdrawals'), 422);
+      expect(belowMinimum.body.code).toBe('PAYOUT_BELOW_MINIMUM');
+    } finally {
+      await strict.close();
     }
     for (const key of operationKeys().filter((k) => documents(k, 422))) {
       const request = { ...validRequest(key), headers: { 'idempotency-key': randomUUID() } };

@@ -139,12 +139,12 @@ describe('payouts (e2e)', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const response = await t.api.get(
+      const response: { status: number; body: { items: { id: string }[]; nextCursor: string | null } } = await t.api.get(
         `/wallets/${wallet.id}/withdrawals?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`,
         { userId: wallet.userId },
       );
       expect(response.status).toBe(200);
-      seen.push(...(response.body.items as { id: string }[]).map((item) => item.id));
+      seen.push(...response.body.items.map((item) => item.id));
       cursor = response.body.nextCursor;
       if (cursor === null) break;
     }

@@ -50,6 +50,20 @@ export const RESPONSE_HEADERS: Record<string, HeaderObject> = {
 
 /** The statuses that carry Retry-After, and the headers of a 429. */
 const RETRY_STATUSES = new Set(['409', '429', '503']);
+/** The one 409 that is worth retrying: a request with the same key still in flight. */
+const RETRYABLE_CONFLICT = 'IDEMPOTENCY_KEY_IN_FLIGHT';
+
+/**
+ * Whether a status's responses carry Retry-After. A 409 carries it only for a key in flight:
+ * a state conflict (a payout no longer pending) does not go away by waiting.
+ */
+function retryAfterOf(status: string, response: ResponseObject): 'always' | 'sometimes' | 'never' {
+  if (!RETRY_STATUSES.has(status)) return 'never';
+  if (status !== '409') return 'always';
+  const codes = Object.keys(response.content?.[PROBLEM_CONTENT_TYPE]?.examples ?? {});
+  if (codes.length === 0 || codes.every((code) => code === RETRYABLE_CONFLICT)) return 'always';
+  return codes.includes(RETRYABLE_CONFLICT) ? 'sometimes' : 'never';
+}
 const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
 
 /**
@@ -137,7 +151,9 @@ function completeOperation(
     const headers: Record<string, HeaderObject | ReferenceObject> = { ...response.headers };
     headers['X-Request-Id'] = { $ref: '#/components/headers/X-Request-Id' };
     headers['Cache-Control'] = { $ref: '#/components/headers/Cache-Control' };
-    if (RETRY_STATUSES.has(status)) headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
+    const retry = retryAfterOf(status, response);
+    if (retry === 'always') headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
+    if (retry === 'sometimes') headers['Retry-After'] = { ...RESPONSE_HEADERS['Retry-After'], required: false };
     if (status === '429') for (const name of RATE_LIMIT_HEADERS) headers[name] = { $ref: `#/components/headers/${name}` };
     response.headers = headers;
   }

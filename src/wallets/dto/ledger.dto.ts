@@ -43,8 +43,12 @@ export class LedgerEntryDto {
   @ApiProperty({ ...UUID, example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
   transactionId!: string;
 
-  @ApiProperty({ enum: ['deposit', 'withdrawal', 'purchase', 'refund'], example: 'purchase' })
-  type!: 'deposit' | 'withdrawal' | 'purchase' | 'refund';
+  @ApiProperty({
+    enum: ['deposit', 'withdrawal', 'withdrawal_failed', 'purchase', 'refund'],
+    description: '`withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id)',
+    example: 'purchase',
+  })
+  type!: 'deposit' | 'withdrawal' | 'withdrawal_failed' | 'purchase' | 'refund';
 
   @ApiProperty({
     ...CENTS,
