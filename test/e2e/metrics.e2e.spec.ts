@@ -68,6 +68,27 @@ describe('metrics (e2e)', () => {
     expect(delta('withdrawal', 'completed')).toBe(1);
   });
 
+  it('shows where a purchase waited: its batch\'s queue wait, run and size, beside event-loop delay and GC pauses', async () => {
+    const count = (text: string, name: string, labels: Record<string, string>) => sample(text, name, labels) ?? 0;
+    const before = await scrape();
+    const buyer = await createWallet(t.api, 1_000);
+    const author = await createWallet(t.api);
+    const purchases = await Promise.all([100, 200, 300].map((price) => purchase(t.api, buyer, author, price)));
+    expect(purchases.map((response) => response.status)).toEqual([201, 201, 201]);
+    const after = await scrape();
+    const purchaseBatch = { batch: 'purchase' };
+    expect(count(after, 'batch_queue_wait_seconds_count', purchaseBatch) - count(before, 'batch_queue_wait_seconds_count', purchaseBatch)).toBe(3);
+    expect(count(after, 'batch_size_items_sum', purchaseBatch) - count(before, 'batch_size_items_sum', purchaseBatch)).toBe(3);
+    const committed = { batch: 'purchase', outcome: 'committed' };
+    expect(count(after, 'batch_run_seconds_count', committed) - count(before, 'batch_run_seconds_count', committed)).toBeGreaterThanOrEqual(1);
+    // The deposit that funded the buyer went through the deposit batches.
+    expect(count(after, 'batch_size_items_sum', { batch: 'deposit' })).toBeGreaterThanOrEqual(1);
+    expect(after).toContain('# TYPE nodejs_eventloop_delay_seconds histogram');
+    expect(after).toMatch(/^nodejs_eventloop_delay_seconds_bucket\{le="0.0005"\} \d+$/m);
+    expect(after).toContain('# TYPE nodejs_gc_duration_seconds histogram');
+    expect(after).toMatch(/^process_id \d+$/m);
+  });
+
   it('counts a same-key request that arrives while the first is in flight as a conflict', async () => {
     const buyer = await createWallet(t.api, 1_000);
     const author = await createWallet(t.api);
