@@ -68,7 +68,7 @@ export class AppConfig {
   readonly metricsToken!: string | undefined;
   /** OTLP/HTTP endpoint (the collector's base URL); undefined = tracing off, SDK not loaded. */
   readonly tracing!: { endpoint: string | undefined; serviceName: string; sampleRatio: number };
-  readonly reconciliation!: { everyMs: number; fixBalances: boolean };
+  readonly reconciliation!: { everyMs: number; fixBalances: boolean; incremental: boolean; sweepPeriodMs: number };
   /** Requests per caller per window, shared across instances through Redis; 0 = window off. */
   readonly rateLimit!: { perSecond: number; perMinute: number; anonymousPerMinute: number };
   /** Browser origins allowed by CORS; empty = CORS off. */
@@ -149,7 +149,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''), serviceName: e.OTEL_SERVICE_NAME,
       sampleRatio: e.OTEL_TRACES_SAMPLE_RATIO,
     },
-    reconciliation: { everyMs: e.RECONCILE_EVERY, fixBalances: e.RECONCILE_FIX_BALANCES },
+    reconciliation: {
+      everyMs: e.RECONCILE_EVERY,
+      fixBalances: e.RECONCILE_FIX_BALANCES,
+      incremental: e.RECONCILE_INCREMENTAL,
+      sweepPeriodMs: e.RECONCILE_SWEEP_PERIOD,
+    },
     rateLimit: {
       perSecond: e.RATE_LIMIT_PER_SECOND,
       perMinute: e.RATE_LIMIT_PER_MINUTE,

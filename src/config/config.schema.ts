@@ -193,6 +193,10 @@ export const environmentSchema = z
     IDEMPOTENCY_MEMORY_RESULTS: integer(0, 1_000_000).default('5000'),
     RECONCILE_EVERY: durationMs.default('10m'),
     RECONCILE_FIX_BALANCES: booleanFromString.default('false'),
+    // Scheduled runs check what changed plus a slice of a rolling full sweep that covers all the
+    // books within RECONCILE_SWEEP_PERIOD (ADR 0028); false: every run is a full one.
+    RECONCILE_INCREMENTAL: booleanFromString.default('true'),
+    RECONCILE_SWEEP_PERIOD: durationMs.default('24h'),
     // Per caller, across all instances; 0 turns a window off. Generous so that load tests pass.
     RATE_LIMIT_PER_SECOND: integer(0, 1_000_000).default('5000'),
     RATE_LIMIT_PER_MINUTE: integer(0, 60_000_000).default('0'),
