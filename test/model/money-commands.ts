@@ -16,6 +16,8 @@ export type Intent =
   | { kind: 'purchase'; buyer: number; author: number; price: number }
   | { kind: 'refund'; purchase: number; amount: number | null; by: 'author' | 'admin' }
   | { kind: 'withdraw'; wallet: number; amount: number }
+  /** A payout's outcome from the payment provider (an admin), or the owner trying it (403). */
+  | { kind: 'finishWithdrawal'; withdrawal: number; outcome: 'settle' | 'fail'; by: 'admin' | 'owner' }
   /** The last keyed request again, as a client retry would send it. */
   | { kind: 'replay' }
   /** The last keyed request's key with another body. */
@@ -45,6 +47,15 @@ export const intentArbitrary = (options: { amountMax: number }): fc.Arbitrary<In
       }),
     },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), wallet: index, amount: cents }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('finishWithdrawal' as const),
+        withdrawal: index,
+        outcome: fc.constantFrom('settle' as const, 'fail' as const),
+        by: fc.constantFrom('admin' as const, 'admin' as const, 'owner' as const),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ kind: 'replay' as const }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'reuseKey' as const }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('bad' as const), variant: fc.nat({ max: BAD_VARIANTS - 1 }), wallet: index }) },
@@ -172,6 +183,25 @@ export function resolve(context: RunContext, intent: Intent, nextKey: () => stri
         scope: `${wallet.userRef}|withdrawal|${key}`,
       });
       return make(intent.amount);
+    }
+    case 'finishWithdrawal': {
+      const withdrawal = pick(model.withdrawals, intent.withdrawal);
+      if (!withdrawal) return undefined;
+      const wallet = model.wallets.get(withdrawal.walletRef)!;
+      // The owner may not settle its own payout; when the owner is the platform (an admin), a stranger tries.
+      const userRef = intent.by === 'admin' ? ADMIN : wallet.userRef === PLATFORM ? 'u-stranger' : wallet.userRef;
+      const outcome = intent.outcome;
+      return {
+        label: `${outcome}(${withdrawal.ref} of ${wallet.ref}, by ${userRef})`,
+        userRef,
+        method: 'POST',
+        request: (ids) => ({
+          path: `/withdrawals/${ids(withdrawal.ref)}/${outcome}`,
+          body: outcome === 'fail' ? { reason: 'the provider refused the account' } : undefined,
+        }),
+        apply: (m) => m.finishWithdrawal({ callerRef: userRef, withdrawalRef: withdrawal.ref, outcome }),
+        walletRefs: [wallet.ref],
+      };
     }
     case 'replay': {
       const last = context.keyed[context.keyed.length - 1];

@@ -107,6 +107,18 @@ export class MoneyModel {
 
   constructor(readonly options: ModelOptions) {}
 
+  /** An independent copy, for trying serial orders of commands that ran concurrently. */
+  clone(): MoneyModel {
+    const copy = new MoneyModel(this.options);
+    for (const [ref, wallet] of this.wallets) copy.wallets.set(ref, { ...wallet });
+    for (const purchase of this.purchases) copy.purchases.push(structuredClone(purchase));
+    for (const withdrawal of this.withdrawals) copy.withdrawals.push({ ...withdrawal });
+    for (const [item, terms] of this.terms) copy.terms.set(item, structuredClone(terms));
+    // Stored answers are never changed once stored, so the copy may share them.
+    for (const [scope, stored] of this.stored) copy.stored.set(scope, stored);
+    return copy;
+  }
+
   walletOf(userRef: string): ModelWallet | undefined {
     for (const wallet of this.wallets.values()) if (wallet.userRef === userRef) return wallet;
     return undefined;
@@ -164,7 +176,7 @@ export class MoneyModel {
       wallet.balanceCents -= amount;
       const withdrawal: ModelWithdrawal = { ref: `x${this.withdrawals.length}`, walletRef: wallet.ref, amountCents: amount, status: 'pending' };
       this.withdrawals.push(withdrawal);
-      return { status: 201, body: { id: withdrawal.ref, walletId: wallet.ref, amount } };
+      return { status: 201, body: { id: withdrawal.ref, walletId: wallet.ref, amount, status: withdrawal.status } };
     });
   }
 
