@@ -1,8 +1,9 @@
 // Demo data against a running service (`npm start`, then `npm run demo`): buyers and authors,
 // deposits, purchases whose odd prices exercise the centi-cent carry, a refund that takes back
-// exactly the royalty's centi-cents, an idempotent retry, a withdrawal, a refund the author can no
-// longer cover (debt) repaid by a deposit, a financial report, and copy-paste curl commands for
-// every endpoint.
+// exactly the royalty's centi-cents, an idempotent retry, a withdrawal that waits as a pending
+// payout until it is paid, a refund the author can no longer cover (debt) repaid by a deposit, a
+// payout the rail refuses whose money comes back, a financial report, and copy-paste curl commands
+// for every endpoint.
 //
 //   DEMO_BASE_URL  the service (default http://localhost:3000)
 //   DEMO_ADMIN_ID  an admin user id (default the default PLATFORM_ACCOUNT_ID)
@@ -193,7 +194,7 @@ async function startReceiver(): Promise<Receiver | undefined> {
   const registered = await admin.request('post', '/webhook-endpoints', {
     body: {
       url: `http://${host}:${port}/wallet-events`,
-      eventTypes: ['deposit.created', 'purchase.completed', 'refund.created', 'withdrawal.created'],
+      eventTypes: ['deposit.created', 'purchase.completed', 'refund.created', 'withdrawal.created', 'withdrawal.paid', 'withdrawal.failed'],
       description: 'npm run demo',
     },
   });
@@ -293,7 +294,13 @@ async function main(): Promise<void> {
     body: { amount: 200 },
   });
   if (!withdrawal.ok) fail('withdraw', withdrawal);
-  say(`  withdrawal ${withdrawal.data.id}: ${cents(withdrawal.data.amount)}; dana now ${cents((await wallet(dana)).balance)}`);
+  say(
+    `  withdrawal ${withdrawal.data.id}: ${cents(withdrawal.data.amount)}, ${withdrawal.data.status}; dana now ${cents((await wallet(dana)).balance)}`,
+  );
+  // The payment provider's integration (an admin) reports the payout paid.
+  const paid = await admin.request('post', '/withdrawals/{withdrawalId}/settle', { path: { withdrawalId: withdrawal.data.id } });
+  if (!paid.ok) fail('settle', paid);
+  say(`  the rail paid it: status ${paid.data.status} at ${paid.data.resolvedAt}`);
   const uncovered = await refund(dana, fourthSale!, {});
   const dana6 = await wallet(dana);
   say(`  refund ${uncovered.id}: alice +${uncovered.amount}, author -${uncovered.authorAmount}, platform -${uncovered.platformAmount}`);
@@ -304,6 +311,23 @@ async function main(): Promise<void> {
   });
   if (!repay.ok) fail('deposit', repay);
   say(`  dana deposits 100 cents: the debt is repaid first; ${describeWallet(await wallet(dana))}`);
+
+  say('\ncarol withdraws 300 cents to a closed bank account: the payout is pending, then fails and the money comes back');
+  const doomed = await as(carol.userId).request('post', '/wallets/{walletId}/withdrawals', {
+    path: { walletId: carol.walletId },
+    header: { 'Idempotency-Key': randomUUID() },
+    body: { amount: 300, destination: 'acct_closed_0042' },
+  });
+  if (!doomed.ok) fail('withdraw', doomed);
+  say(`  withdrawal ${doomed.data.id}: ${doomed.data.status} to ${doomed.data.destination}; carol now ${cents((await wallet(carol)).balance)}`);
+  const failed = await admin.request('post', '/withdrawals/{withdrawalId}/fail', {
+    path: { withdrawalId: doomed.data.id },
+    body: { reason: 'account_closed' },
+  });
+  if (!failed.ok) fail('fail the payout', failed);
+  say(`  the rail refused it: status ${failed.data.status} (${failed.data.failureReason}); carol back at ${cents((await wallet(carol)).balance)}`);
+  const again = await admin.request('post', '/withdrawals/{withdrawalId}/settle', { path: { withdrawalId: doomed.data.id } });
+  say(`  settling it now: ${again.status} ${again.ok ? '' : again.problem.code}`);
 
   await report();
   curls(alice, dana, { refundedPurchaseId: thirdSale!, refundablePurchaseId: danaSales[0]! });
