@@ -13,7 +13,8 @@
  * arrival rates (BENCH_OPEN_RATES, default 500,1000,1500,2000 per second), latency from each
  * request's scheduled send (bench/open-loop.ts); BENCH_OPEN_SECONDS (10) after
  * BENCH_OPEN_WARMUP_SECONDS (2) per rate, BENCH_OPEN_CONNECTIONS (1000) at most,
- * BENCH_OPEN_WORKLOADS (comma list). BENCH_NODE_OPTIONS passes V8 flags to the service.
+ * BENCH_OPEN_WORKLOADS (comma list). BENCH_NODE_OPTIONS passes V8 flags to the service;
+ * BENCH_TRACE_GC=1 adds --trace-gc and reports the heap allocated per request.
  */
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -227,6 +228,8 @@ interface OpenWorkloadResult {
   tail: TailFigures;
   /** Active database backends by wait event, on average over the measured phase. */
   pgWaits: string;
+  /** Heap allocated per answered request, KiB (BENCH_TRACE_GC=1 only). */
+  allocatedKiBPerRequest?: number;
   note?: string;
 }
 
@@ -246,7 +249,9 @@ async function measureOpen(
   let databaseCpuBefore = new Map<number, number>();
   let metricsBefore: ReturnType<typeof scrapeMetrics> | undefined;
   const waits = new PgWaitSampler(sql, service.databaseName);
+  let gcBefore = service.gcTrace?.snapshot();
   const warmupEnd = setTimeout(() => {
+    gcBefore = service.gcTrace?.snapshot();
     waits.start();
     sampler.reset();
     serviceCpuBefore = cpuOf(serviceTree);
@@ -274,6 +279,7 @@ async function measureOpen(
     databaseCpu += cpuSeconds(pid) - (databaseCpuBefore.get(pid) ?? cpuSeconds(pid));
   }
   const metricsAfter = await scrapeMetrics(service.port, HTTP_WORKERS);
+  const gcAfter = service.gcTrace?.snapshot();
   const note = await besides?.stop();
   return {
     name: workload.name,
@@ -285,6 +291,8 @@ async function measureOpen(
     // The mix's deposits have batches of their own; its tail figures are the purchases'.
     tail: tailFigures((await metricsBefore) ?? metricsAfter, metricsAfter, seconds, 'purchase'),
     pgWaits: waits.summary(),
+    allocatedKiBPerRequest:
+      gcAfter && gcBefore ? ((gcAfter.allocatedMb - gcBefore.allocatedMb) * 1_024) / result.measuredRequests : undefined,
     note,
   };
 }
@@ -387,7 +395,7 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
   log('');
   log(
     table(
-      ['open loop', 'offered/s', 'answered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'gen late p99/max ms', 'gen CPU', 'queued', 'in flight max', 'conns', 'CPU svc/db', 'peak RSS MiB', 'statuses'],
+      ['open loop', 'offered/s', 'answered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'gen late p99/max ms', 'gen CPU', 'queued', 'in flight max', 'conns', 'CPU svc/db', 'µs CPU/req svc/db', 'peak RSS MiB', 'statuses'],
       openResults.map(({ name, result, statuses, serviceCpu, databaseCpu, rssMiB }) => [
         name,
         String(result.ratePerSecond),
@@ -402,6 +410,7 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
         String(result.inFlightMax),
         String(result.connectionsOpened),
         `${fixed(serviceCpu, 2)}/${fixed(databaseCpu, 2)}`,
+        `${fixed((1e6 * serviceCpu * result.measuredMs) / 1_000 / result.measuredRequests)}/${fixed((1e6 * databaseCpu * result.measuredMs) / 1_000 / result.measuredRequests)}`,
         rssMiB.map((mib) => fixed(mib)).join('+'),
         statuses,
       ]),
@@ -435,8 +444,11 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
     `From the service's /metrics over the measured phase, summed over ${openResults[0]?.tail.processes ?? 0} HTTP processes; ` +
       'percentiles are bucket upper bounds. Batch figures are the purchase batches (the mix\'s deposits batch apart).',
   );
-  for (const { name, result, pgWaits } of openResults) {
+  for (const { name, result, pgWaits, allocatedKiBPerRequest } of openResults) {
     log(`PostgreSQL backends active per sample, ${name} at ${result.ratePerSecond}/s: ${pgWaits || 'none seen'}`);
+    if (allocatedKiBPerRequest !== undefined) {
+      log(`heap allocated per request (--trace-gc), ${name} at ${result.ratePerSecond}/s: ${fixed(allocatedKiBPerRequest)} KiB`);
+    }
   }
   log('');
   const workloadNames = [...new Set(openResults.map((entry) => entry.name))];
@@ -471,6 +483,7 @@ async function main(): Promise<number> {
   const nodeArgs = [
     ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : []),
     ...settings.serviceNodeOptions,
+    ...(process.env.BENCH_TRACE_GC === '1' ? ['--trace-gc'] : []),
   ];
   const service = await startService(log, nodeArgs);
   const stopOnSignal = () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import postgres from 'postgres';
 import { freePort } from '../test/setup/net';
+import { GcTrace } from './gc-trace';
 
 export const ROOT = path.resolve(__dirname, '..');
 /** The bench talks to the same PostgreSQL and Redis as the tests unless told otherwise. */
@@ -140,6 +141,8 @@ export class RssSampler {
 export interface RunningService {
   port: number;
   pid: number;
+  /** Allocation figures when the service runs with --trace-gc (BENCH_TRACE_GC=1). */
+  gcTrace?: GcTrace;
   databaseName: string;
   databaseUrl: string;
   redisKeyPrefix: string;
@@ -185,7 +188,11 @@ export async function startService(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (chunk: Buffer) => process.stdout.write(`[service] ${chunk.toString()}`));
+  const gcTrace = nodeArgs.includes('--trace-gc') ? new GcTrace() : undefined;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const text = gcTrace ? gcTrace.feed(chunk.toString()) : chunk.toString();
+    if (text !== '') process.stdout.write(`[service] ${text}`);
+  });
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr.push(chunk.toString());
     process.stderr.write(`[service] ${chunk.toString()}`);
@@ -230,7 +237,7 @@ export async function startService(
     await stop();
     throw error;
   }
-  return { port, pid: child.pid!, databaseName, databaseUrl: url, redisKeyPrefix, stopProcess, stop };
+  return { port, pid: child.pid!, gcTrace, databaseName, databaseUrl: url, redisKeyPrefix, stopProcess, stop };
 }
 
 async function dropDatabase(name: string): Promise<void> {
