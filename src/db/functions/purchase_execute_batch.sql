@@ -1,6 +1,8 @@
 -- The one implementation of a purchase: a batch of them in one transaction (ADR 0014).
 -- Items run in array order under locks taken once for the whole batch; a single purchase is a
--- batch of one.
+-- batch of one. The batch's wallet rows are read once under those locks; the items work on these
+-- copies with wallet_try_debit's and wallet_credit's rules, and one statement writes back every
+-- wallet they changed (ADR 0065): per item, the loop runs no SQL statement of its own.
 -- For each item: debit the buyer, credit the author whole cents plus the centi-cent carry
 -- (sweeping whole cents out of it), credit the platform the rest, post the balanced entries, and
 -- add to the running totals and rollups. The split must match src/purchases/royalty-split.ts;
@@ -25,17 +27,28 @@ CREATE OR REPLACE FUNCTION purchase_execute_batch(
 #variable_conflict use_column
 DECLARE
   v_at timestamptz := now()::timestamptz(3);
+  v_at_text text := api_instant(v_at);
   v_count integer := coalesce(array_length(p_purchase_ids, 1), 0);
   v_replayed boolean[] := array_fill(false, ARRAY[v_count]);
   v_terms_versions integer[] := array_fill(NULL::integer, ARRAY[v_count]);
   v_payee_lock_ids uuid[] := '{}';
   v_existing purchases%ROWTYPE;
   v_terms royalty_terms%ROWTYPE;
-  v_owner uuid;
+  -- The batch's wallets, in id order as locked: working copies of their rows.
+  w_ids uuid[];
+  w_users uuid[];
+  w_balances_cents bigint[];
+  w_carries_centi_cents integer[];
+  w_debts_cents bigint[];
+  w_changed boolean[];
+  v_buyer integer;
+  v_author integer;
+  v_payee integer;
+  v_folded_cents bigint;
+  r record;
   v_author_wallet_id uuid;
   v_royalty_percent integer;
   v_carry_before_centi_cents integer;
-  v_debit text;
   v_royalty_centi_cents bigint;
   v_author_amount_cents bigint;
   v_carry_after_centi_cents integer;
@@ -82,26 +95,28 @@ DECLARE
   cp_prices_cents bigint[] := '{}';
 BEGIN
   -- Retries of purchases that already committed are answered first, without taking locks: one
-  -- look-up by the unique (user, key) index each. A same-key purchase that commits after its
+  -- statement probing the unique (user, key) index once per item. A same-key purchase that commits after its
   -- look-up fails this batch on that index; the caller runs the batch again (callMoneyBatch), and
   -- the look-up then finds it. Items that name an item look up its terms in force (one probe of
   -- the terms' primary key), so that their payees are locked with the other wallets.
-  FOR i IN 1 .. v_count LOOP
-    SELECT * INTO v_existing FROM purchases p
-     WHERE p.user_id = p_user_ids[i] AND p.idempotency_key = p_idempotency_keys[i];
-    IF FOUND THEN
-      v_replayed[i] := true;
-      RETURN QUERY SELECT i, 'replayed'::text, v_existing.id, v_existing.request_hash, v_existing.buyer_wallet_id,
-        v_existing.author_wallet_id, v_existing.item_price, v_existing.royalty_percent, v_existing.author_amount,
-        v_existing.platform_amount, v_existing.fractional_before, v_existing.fractional_after, v_existing.created_at,
-        v_existing.item_id, v_existing.metadata, v_existing.royalty_terms_version,
-        CASE WHEN v_existing.royalty_terms_version IS NULL
-             THEN json_build_array(json_build_object('walletId', v_existing.author_wallet_id, 'amount', v_existing.author_amount))
-             ELSE (SELECT json_agg(json_build_object('walletId', pp.wallet_id, 'amount', pp.amount_cents) ORDER BY pp.position)
-                     FROM purchase_payees pp WHERE pp.purchase_id = v_existing.id) END;
-      CONTINUE;
-    END IF;
-    CONTINUE WHEN p_item_ids[i] IS NULL;
+  FOR r IN
+    SELECT u.ordinal::integer AS ordinal, p.*
+      FROM unnest(p_user_ids, p_idempotency_keys) WITH ORDINALITY AS u (user_id, key, ordinal)
+     CROSS JOIN LATERAL (SELECT * FROM purchases p
+                          WHERE p.user_id = u.user_id AND p.idempotency_key = u.key LIMIT 1) p
+  LOOP
+    v_replayed[r.ordinal] := true;
+    RETURN QUERY SELECT r.ordinal, 'replayed'::text, r.id, r.request_hash, r.buyer_wallet_id,
+      r.author_wallet_id, r.item_price, r.royalty_percent, r.author_amount,
+      r.platform_amount, r.fractional_before, r.fractional_after, r.created_at,
+      r.item_id, r.metadata, r.royalty_terms_version,
+      CASE WHEN r.royalty_terms_version IS NULL
+           THEN json_build_array(json_build_object('walletId', r.author_wallet_id, 'amount', r.author_amount))
+           ELSE (SELECT json_agg(json_build_object('walletId', pp.wallet_id, 'amount', pp.amount_cents) ORDER BY pp.position)
+                   FROM purchase_payees pp WHERE pp.purchase_id = r.id) END;
+  END LOOP;
+  FOR i IN 1 .. coalesce(array_length(p_item_ids, 1), 0) LOOP
+    CONTINUE WHEN v_replayed[i] OR p_item_ids[i] IS NULL;
     SELECT * INTO v_terms FROM royalty_terms t WHERE t.item_id = p_item_ids[i] ORDER BY t.version DESC LIMIT 1;
     CONTINUE WHEN NOT FOUND;
     v_terms_versions[i] := v_terms.version;
@@ -111,11 +126,16 @@ BEGIN
 
   -- The batch's other wallets (buyers, authors, payees), locked once, in id order: batches (and
   -- withdrawals, refunds) touching the same wallets queue instead of deadlocking.
-  PERFORM 1 FROM wallets w
-   WHERE w.id = ANY (ARRAY(SELECT unnest(ARRAY[p_buyer_wallet_ids[i], p_author_wallet_ids[i]])
-                             FROM generate_subscripts(p_purchase_ids, 1) AS i WHERE NOT v_replayed[i])
-                     || v_payee_lock_ids)
-   ORDER BY w.id FOR UPDATE;
+  -- They are read once, here, into the working copies the items below debit and credit.
+  SELECT array_agg(w.id ORDER BY w.id), array_agg(w.user_id ORDER BY w.id), array_agg(w.balance ORDER BY w.id),
+         array_agg(w.fractional_balance ORDER BY w.id), array_agg(w.debt ORDER BY w.id)
+    INTO w_ids, w_users, w_balances_cents, w_carries_centi_cents, w_debts_cents
+    FROM (SELECT w.id, w.user_id, w.balance, w.fractional_balance, w.debt FROM wallets w
+           WHERE w.id = ANY (ARRAY(SELECT unnest(ARRAY[p_buyer_wallet_ids[i], p_author_wallet_ids[i]])
+                                     FROM generate_subscripts(p_purchase_ids, 1) AS i WHERE NOT v_replayed[i])
+                             || v_payee_lock_ids)
+           ORDER BY w.id FOR UPDATE) w;
+  w_changed := array_fill(false, ARRAY[coalesce(cardinality(w_ids), 0)]);
 
   FOR i IN 1 .. v_count LOOP
     CONTINUE WHEN v_replayed[i];
@@ -152,8 +172,8 @@ BEGIN
       END IF;
     END IF;
 
-    SELECT w.user_id INTO v_owner FROM wallets w WHERE w.id = p_buyer_wallet_ids[i];
-    IF v_owner IS DISTINCT FROM p_user_ids[i] THEN
+    v_buyer := array_position(w_ids, p_buyer_wallet_ids[i]);
+    IF v_buyer IS NULL OR w_users[v_buyer] <> p_user_ids[i] THEN
       RETURN QUERY SELECT i, 'wallet_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
         NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
         NULL::integer, NULL::json;
@@ -161,8 +181,8 @@ BEGIN
     END IF;
 
     IF v_terms_versions[i] IS NULL THEN
-      SELECT w.fractional_balance INTO v_carry_before_centi_cents FROM wallets w WHERE w.id = v_author_wallet_id;
-      IF NOT FOUND THEN
+      v_author := array_position(w_ids, v_author_wallet_id);
+      IF v_author IS NULL THEN
         RETURN QUERY SELECT i, 'author_not_found'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
           NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
           NULL::integer, NULL::json;
@@ -170,16 +190,24 @@ BEGIN
       END IF;
     END IF;
 
-    v_debit := wallet_try_debit(p_wallet_id => p_buyer_wallet_ids[i], p_user_id => p_user_ids[i],
-                                p_amount => p_item_prices_cents[i], p_at => v_at);
-    IF v_debit <> 'ok' THEN
-      RETURN QUERY SELECT i, v_debit, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+    -- The debit, by wallet_try_debit's rule: only the balance counts, and a hot wallet's slots are
+    -- folded into its row when the row alone does not cover the price.
+    IF w_balances_cents[v_buyer] < p_item_prices_cents[i] THEN
+      v_folded_cents := wallet_fold_slots(p_wallet_id => w_ids[v_buyer]);
+      w_balances_cents[v_buyer] := w_balances_cents[v_buyer] + v_folded_cents;
+      w_changed[v_buyer] := w_changed[v_buyer] OR v_folded_cents > 0;
+    END IF;
+    IF w_balances_cents[v_buyer] < p_item_prices_cents[i] THEN
+      RETURN QUERY SELECT i, 'insufficient_funds'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
         NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
         NULL::integer, NULL::json;
       CONTINUE;
     END IF;
+    w_balances_cents[v_buyer] := w_balances_cents[v_buyer] - p_item_prices_cents[i];
+    w_changed[v_buyer] := true;
 
     IF v_terms_versions[i] IS NULL THEN
+      v_carry_before_centi_cents := w_carries_centi_cents[v_author];
       v_royalty_percent := p_royalty_percent;
       -- The split: the author's share in centi-cents plus the carry; whole cents are paid now.
       v_royalty_centi_cents := p_item_prices_cents[i] * v_royalty_percent + v_carry_before_centi_cents;
@@ -187,8 +215,12 @@ BEGIN
       v_carry_after_centi_cents := (v_royalty_centi_cents % 100)::integer;
 
       -- An author in debt (ADR 0017) repays it from the royalty before anything reaches its balance.
-      v_author_debt_repaid_cents := (wallet_credit(p_wallet_id => v_author_wallet_id, p_amount_cents => v_author_amount_cents,
-                                                   p_at => v_at, p_carry_centi_cents => v_carry_after_centi_cents)).debt_repaid_cents;
+      -- The credit, by wallet_credit's rule: an author in debt (ADR 0017) repays it first.
+      v_author_debt_repaid_cents := least(w_debts_cents[v_author], v_author_amount_cents);
+      w_debts_cents[v_author] := w_debts_cents[v_author] - v_author_debt_repaid_cents;
+      w_balances_cents[v_author] := w_balances_cents[v_author] + v_author_amount_cents - v_author_debt_repaid_cents;
+      w_carries_centi_cents[v_author] := v_carry_after_centi_cents;
+      w_changed[v_author] := true;
       v_payees := json_build_array(json_build_object('walletId', v_author_wallet_id, 'amount', v_author_amount_cents));
     ELSE
       -- Each payee's exact part, with its own carry; the purchase's carry columns hold the sums, so
@@ -202,11 +234,15 @@ BEGIN
       v_author_debt_repaid_cents := 0;
       v_payee_parts := '{}';
       FOR j IN 1 .. cardinality(v_terms.payee_wallet_ids) LOOP
-        SELECT w.fractional_balance INTO v_payee_carry_before FROM wallets w WHERE w.id = v_terms.payee_wallet_ids[j];
+        v_payee := array_position(w_ids, v_terms.payee_wallet_ids[j]);
+        v_payee_carry_before := w_carries_centi_cents[v_payee];
         v_payee_owed_centi_cents := v_parts_centi_cents[j] + v_payee_carry_before;
         v_payee_cents := v_payee_owed_centi_cents / 100;
-        v_payee_repaid_cents := (wallet_credit(p_wallet_id => v_terms.payee_wallet_ids[j], p_amount_cents => v_payee_cents,
-                                               p_at => v_at, p_carry_centi_cents => (v_payee_owed_centi_cents % 100)::integer)).debt_repaid_cents;
+        v_payee_repaid_cents := least(w_debts_cents[v_payee], v_payee_cents);
+        w_debts_cents[v_payee] := w_debts_cents[v_payee] - v_payee_repaid_cents;
+        w_balances_cents[v_payee] := w_balances_cents[v_payee] + v_payee_cents - v_payee_repaid_cents;
+        w_carries_centi_cents[v_payee] := (v_payee_owed_centi_cents % 100)::integer;
+        w_changed[v_payee] := true;
         cp_purchase_ids := cp_purchase_ids || p_purchase_ids[i];
         cp_positions := cp_positions || j::smallint;
         cp_wallets := cp_wallets || v_terms.payee_wallet_ids[j];
@@ -253,6 +289,12 @@ BEGIN
       v_platform_amount_cents, v_carry_before_centi_cents::smallint, v_carry_after_centi_cents::smallint, v_at,
       p_item_ids[i], p_metadata[i], v_terms_versions[i], v_payees;
   END LOOP;
+
+  UPDATE wallets w SET balance = s.balance_cents, fractional_balance = s.carry_centi_cents, debt = s.debt_cents,
+                       updated_at = v_at
+    FROM unnest(w_ids, w_balances_cents, w_carries_centi_cents, w_debts_cents, w_changed)
+      AS s (id, balance_cents, carry_centi_cents, debt_cents, changed)
+   WHERE w.id = s.id AND s.changed;
 
   IF cardinality(c_ids) = 0 THEN RETURN; END IF;
 
@@ -345,7 +387,7 @@ BEGIN
                                'platformAmount', c.platform_amount, 'status', 'completed', 'refundedAmount', 0,
                                'refunds', json_build_array(), 'itemId', c.item_id, 'metadata', c.metadata,
                                'royaltyTermsVersion', c.terms_version, 'payees', c.payees,
-                               'createdAt', api_instant(v_at))
+                               'createdAt', v_at_text)
         FROM unnest(c_ids, c_keys, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents,
                     c_item_ids, c_metadata, c_terms_versions, c_payees)
           WITH ORDINALITY AS c (id, key, buyer, author, price, author_amount, platform_amount, item_id, metadata,
