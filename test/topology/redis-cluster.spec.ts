@@ -85,13 +85,14 @@ describe('Redis Cluster', () => {
         headers: { 'x-user-id': buyer, 'idempotency-key': key, 'content-type': 'application/json' },
         body: JSON.stringify({ amount: 1_000 }),
       });
+    const depositSentAt = Date.now();
     const first = await depositOnce();
     const replay = await depositOnce();
     expect([first.status, replay.status]).toEqual([201, 201]);
     const firstBody = (await first.json()) as { id: string };
     expect(await replay.json()).toEqual(firstBody);
     // Stored once: the books check below counts it with the load's operations.
-    load.acknowledged.push({ operation: 'deposit', key, id: firstBody.id, amountCents: 1_000, at: Date.now() });
+    load.acknowledged.push({ operation: 'deposit', key, id: firstBody.id, amountCents: 1_000, sentAt: depositSentAt, at: Date.now() });
 
     // Reports and a manual reconciliation run go through BullMQ on the cluster.
     const reportIds: string[] = [];
