@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, sql as drizzleSql, eq } from 'drizzle-orm';
 import { Database } from '../db/database';
 import { ledgerEntries, ledgerTransactions, refunds, users, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
 import { ItemResult, settle } from '../common/batching/batcher';
 import { callMoneyBatch } from '../db/money-call';
+import type { LedgerCursor } from './ledger-cursor';
 import { WalletNotFoundError } from './wallet.errors';
 
 export interface WalletRow {
@@ -117,26 +118,61 @@ export class WalletsRepository {
     });
   }
 
-  /** One page of a wallet's postings, newest first, strictly older than `beforeId`. */
-  async ledgerPage(walletId: string, beforeId: number | undefined, limit: number): Promise<LedgerEntryRow[]> {
-    const rows = await this.database.db
+  /**
+   * One page of a wallet's postings, newest first in (created_at, id) order, strictly older than
+   * `before`. The order follows the partition key, so PostgreSQL scans the monthly partitions
+   * newest first and stops in the first one that fills the page; the cursor's time also prunes
+   * the newer months (ADR 0027).
+   */
+  async ledgerPage(walletId: string, before: LedgerCursor | undefined, limit: number): Promise<LedgerEntryRow[]> {
+    return (await this.ledgerPageQuery(walletId, before, limit)) as LedgerEntryRow[];
+  }
+
+  /** The page's statement, unexecuted: its plan is asserted in the partition tests. */
+  ledgerPageQuery(walletId: string, before: LedgerCursor | undefined, limit: number) {
+    // Timestamps travel as ISO text: the shared client's type serialisers are drizzle's.
+    const beforeAt =
+      before === undefined
+        ? undefined
+        : before.createdAt === undefined
+          ? drizzleSql`(SELECT c.created_at FROM ledger_entries c WHERE c.id = ${before.id} AND c.wallet_id = ${walletId})`
+          : drizzleSql`${before.createdAt.toISOString()}::timestamptz`;
+    // The page is cut from ledger_entries alone, then joined: the LIMIT stays on the ordered scan.
+    const page = this.database.db
       .select({
         id: ledgerEntries.id,
         transactionId: ledgerEntries.transactionId,
-        type: ledgerTransactions.type,
         amountCents: ledgerEntries.amountCents,
         createdAt: ledgerEntries.createdAt,
-        refundOfPurchaseId: refunds.purchaseId,
       })
       .from(ledgerEntries)
-      .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, ledgerEntries.transactionId))
-      .leftJoin(refunds, eq(refunds.id, ledgerEntries.transactionId))
       .where(
-        and(eq(ledgerEntries.walletId, walletId), beforeId === undefined ? undefined : lt(ledgerEntries.id, beforeId)),
+        and(
+          eq(ledgerEntries.walletId, walletId),
+          before === undefined || beforeAt === undefined
+            ? undefined
+            : and(
+                drizzleSql`${ledgerEntries.createdAt} <= ${beforeAt}`,
+                drizzleSql`(${ledgerEntries.createdAt}, ${ledgerEntries.id}) < (${beforeAt}, ${before.id}::bigint)`,
+              ),
+        ),
       )
-      .orderBy(desc(ledgerEntries.id))
-      .limit(limit);
-    return rows as LedgerEntryRow[];
+      .orderBy(desc(ledgerEntries.createdAt), desc(ledgerEntries.id))
+      .limit(limit)
+      .as('page');
+    return this.database.db
+      .select({
+        id: page.id,
+        transactionId: page.transactionId,
+        type: ledgerTransactions.type,
+        amountCents: page.amountCents,
+        createdAt: page.createdAt,
+        refundOfPurchaseId: refunds.purchaseId,
+      })
+      .from(page)
+      .innerJoin(ledgerTransactions, eq(ledgerTransactions.id, page.transactionId))
+      .leftJoin(refunds, eq(refunds.id, page.transactionId))
+      .orderBy(desc(page.createdAt), desc(page.id));
   }
 }
 

@@ -70,13 +70,13 @@ export class WalletsService implements OnApplicationBootstrap {
   ): Promise<LedgerPageDto> {
     await this.readableWallet(caller, walletId);
     const limit = query.limit === undefined ? LEDGER_PAGE_LIMIT_DEFAULT : Number(query.limit);
-    const beforeId = query.cursor === undefined ? undefined : decodeLedgerCursor(query.cursor);
+    const before = query.cursor === undefined ? undefined : decodeLedgerCursor(query.cursor);
     // One extra row tells whether another page follows without a count query.
-    const rows = await this.repository.ledgerPage(walletId, beforeId, limit + 1);
+    const rows = await this.repository.ledgerPage(walletId, before, limit + 1);
     const page = rows.slice(0, limit);
     return {
       items: page.map(toLedgerEntryDto),
-      nextCursor: rows.length > limit ? encodeLedgerCursor(page[page.length - 1]!.id) : null,
+      nextCursor: rows.length > limit ? encodeLedgerCursor(page[page.length - 1]!) : null,
     };
   }
 
