@@ -16,8 +16,8 @@ interface Acknowledged {
   key: string;
   id: string;
   amountCents: number;
-  /** When the attempt that was acknowledged was sent, and when its answer came. */
-  sentAt: number;
+  /** When the attempt that was acknowledged was sent (unknown for one recorded from outside), and when its answer came. */
+  sentAt?: number;
   at: number;
 }
 
@@ -158,11 +158,24 @@ export class MoneyLoad {
   async outageFrom(since: number, timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const first = this.acknowledged.find((ack) => ack.sentAt > since);
+      const first = this.acknowledged.find((ack) => (ack.sentAt ?? ack.at) > since);
       if (first) return first.at - since;
       await sleep(20);
     }
     throw new Error(`no operation acknowledged within ${timeoutMs} ms after the fault`);
+  }
+
+  /**
+   * How long writes stopped around a fault: the longest time between two consecutive
+   * acknowledgements (by when they were answered) from the last one before `from` to `to`.
+   */
+  longestPause(from: number, to: number): number {
+    const times = this.acknowledged.map((ack) => ack.at).sort((a, b) => a - b);
+    const before = times.filter((at) => at < from).pop() ?? from;
+    const window = [before, ...times.filter((at) => at >= from && at <= to)];
+    let longest = 0;
+    for (let index = 1; index < window.length; index++) longest = Math.max(longest, window[index]! - window[index - 1]!);
+    return longest;
   }
 
   /** Counts of answers by phase and status, for the printed summary. */

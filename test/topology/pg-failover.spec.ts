@@ -66,9 +66,10 @@ describe('PostgreSQL failover under load', () => {
     const crashedAt = Date.now();
     await first.crash();
     await second.promote();
-    const promotionOutageMs = await load.outageFrom(crashedAt, RECOVERY_BOUND_MS);
+    await load.outageFrom(crashedAt, RECOVERY_BOUND_MS);
     load.phase = 'after-promotion';
     await sleep(3_000);
+    const promotionOutageMs = load.longestPause(crashedAt, Date.now());
 
     // (b) The old primary is rewound and follows the new one, synchronously again. Then every
     // connection of the service is cut: reconnecting, it meets the old primary first in its host
@@ -81,16 +82,17 @@ describe('PostgreSQL failover under load', () => {
     const cutAt = Date.now();
     await second.withAdmin((sql) => sql`
       SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'wallet-%'`);
-    const reconnectOutageMs = await load.outageFrom(cutAt, RECOVERY_BOUND_MS);
+    await load.outageFrom(cutAt, RECOVERY_BOUND_MS);
     load.phase = 'after-rejoin';
     await sleep(3_000);
+    const reconnectOutageMs = load.longestPause(cutAt, Date.now());
     const acknowledgedAfterRejoin = load.acknowledgedSince(cutAt);
     await load.stop();
 
     const summary = load.summary();
     process.stdout.write(
       `PostgreSQL failover: ${load.acknowledged.length} operations acknowledged; ` +
-        `writes stopped ${promotionOutageMs} ms at the promotion (goal 5000 ms), ` +
+        `writes stopped ${promotionOutageMs} ms at the crash and promotion (longest pause between two acknowledgements; goal 5000 ms), ` +
         `${reconnectOutageMs} ms when every connection was cut with the old primary back as a standby; ` +
         `${rejoin.how} and restart took ${rejoin.ms} ms; answers by phase ${JSON.stringify(summary)}\n`,
     );
