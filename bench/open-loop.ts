@@ -158,28 +158,43 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   };
 }
 
-/** One request on the pool; the pool's header and body timeouts bound it. */
-async function exchange(
-  pool: Pool,
-  request: BenchRequest,
-): Promise<{ response: BenchResponse | undefined; label: string }> {
-  try {
+/**
+ * One request on the pool; the pool's header and body timeouts bound it. Through `dispatch` with
+ * a handler rather than `request`: no body stream and no promise per chunk, which halves the
+ * generator's CPU per request on a machine it shares with the service.
+ */
+function exchange(pool: Pool, request: BenchRequest): Promise<{ response: BenchResponse | undefined; label: string }> {
+  return new Promise((resolve) => {
     const headers: Record<string, string> = { ...request.headers };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
-    const answer = await pool.request({
-      method: request.method,
-      path: request.path,
-      headers,
-      body: request.body,
-    });
-    const body = await answer.body.text();
-    const flat: Record<string, string> = {};
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return { response: { status: answer.statusCode, headers: flat, body }, label: String(answer.statusCode) };
-  } catch (error) {
-    const name = (error as Error).name;
-    return { response: undefined, label: name === 'HeadersTimeoutError' || name === 'BodyTimeoutError' ? 'timeout' : 'error' };
-  }
+    let status = 0;
+    let responseHeaders: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    pool.dispatch(
+      { method: request.method, path: request.path, headers, body: request.body },
+      {
+        onRequestStart() {
+          // Nothing to set up: the request carries no abort signal.
+        },
+        onResponseStart(_controller, statusCode, received) {
+          status = statusCode;
+          responseHeaders = {};
+          for (const [name, value] of Object.entries(received)) {
+            if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
+          }
+        },
+        onResponseData(_controller, chunk) {
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          resolve({ response: { status, headers: responseHeaders, body }, label: String(status) });
+        },
+        onResponseError(_controller, error) {
+          const name = error.name;
+          resolve({ response: undefined, label: name === 'HeadersTimeoutError' || name === 'BodyTimeoutError' ? 'timeout' : 'error' });
+        },
+      },
+    );
+  });
 }
