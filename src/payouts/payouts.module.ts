@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { WalletsModule } from '../wallets/wallets.module';
 import { PayoutRunsController } from './payout-runs.controller';
+import { PayoutsMetrics } from './payouts.metrics';
 import { PayoutsRepository } from './payouts.repository';
 import { PayoutsService } from './payouts.service';
 import { WalletWithdrawalsController, WithdrawalsController } from './withdrawals.controller';
@@ -10,6 +11,6 @@ import { WalletWithdrawalsController, WithdrawalsController } from './withdrawal
 @Module({
   imports: [IdempotencyModule, WalletsModule],
   controllers: [WalletWithdrawalsController, WithdrawalsController, PayoutRunsController],
-  providers: [PayoutsService, PayoutsRepository],
+  providers: [PayoutsService, PayoutsRepository, PayoutsMetrics],
 })
 export class PayoutsModule {}

@@ -233,6 +233,17 @@ export class PayoutsRepository {
     };
   }
 
+  /** Payouts by state from the running totals: pending = withdrawn − paid (ADR 0018). */
+  async payoutFigures(): Promise<{ pendingCents: number; paidCents: number; failedCents: number }> {
+    const rows = await this.database.sql<{ withdrawn: string; paid: string; failed: string }[]>`
+      SELECT coalesce(sum(withdrawn), 0)::text AS withdrawn, coalesce(sum(payouts_paid), 0)::text AS paid,
+             coalesce(sum(payouts_failed), 0)::text AS failed
+        FROM running_totals`;
+    const row = firstRow(rows, 'the payout figures');
+    const paidCents = toSafeInteger(row.paid);
+    return { pendingCents: toSafeInteger(row.withdrawn) - paidCents, paidCents, failedCents: toSafeInteger(row.failed) };
+  }
+
   /** Marks a run complete (the first completion time stays) and returns it. */
   async completeRun(runId: string): Promise<PayoutRunRow & { completedAt: Date }> {
     const rows = await this.database.sql<PayoutRunSqlRow[]>`

@@ -241,6 +241,9 @@ describe('payouts (e2e)', () => {
     expect(after.payoutsFailed - before.payoutsFailed).toBe(2_000);
     expect(after.payoutsPending - before.payoutsPending).toBe(3_000);
     expect(after.totalWithdrawn).toBe(after.payoutsPending + after.payoutsPaid);
+    const metrics = await t.api.get('/metrics');
+    expect(metrics.body).toContain(`wallet_payouts_cents{state="failed"} ${after.payoutsFailed}`);
+    expect(metrics.body).toContain(`wallet_payouts_cents{state="paid"} ${after.payoutsPaid}`);
     expect(c.status).toBe(201);
 
     const queued = await t.api.post('/admin/reconciliations', { userId: ADMIN_USER_ID });
