@@ -163,6 +163,8 @@ interface World {
   stranger: TestWallet;
   /** Purchases of the buyer from the author, large enough that fuzzed refunds keep finding cents to give back. */
   purchaseIds: string[];
+  /** Pending payouts of the stranger, for settle, fail and reads (admins settle them as fuzzing goes). */
+  withdrawalIds: string[];
 }
 
 /** What each of the world's purchases costs; refunds are fuzzed against them. */
@@ -170,7 +172,7 @@ const WORLD_PURCHASE_CENTS = 5_000;
 const WORLD_PURCHASES = 4;
 
 function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
-  const { buyer, author, stranger, purchaseIds } = world;
+  const { buyer, author, stranger, purchaseIds, withdrawalIds } = world;
   const pathId = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(buyer.id, author.id, stranger.id, buyer.id.toUpperCase()) },
     fc.uuid(),
@@ -183,6 +185,7 @@ function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
     { weight: 3, arbitrary: fc.constantFrom(...purchaseIds, purchaseIds[0]!.toUpperCase()) },
     pathId,
   );
+  const withdrawalId = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...withdrawalIds) }, pathId);
   const userId = fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(buyer.userId, author.userId, stranger.userId) },
     fc.constant(ADMIN_USER_ID),
@@ -235,6 +238,28 @@ function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
     fc.constant({ method: 'GET', path: () => pathId.map((id) => `/reports/financial/${id}`), body: fc.constant(undefined) }),
     fc.constant({ method: 'GET', path: () => query.map((q) => `/reports/authors/top${q}`), body: fc.constant(undefined) }),
     fc.constant({ method: 'POST', path: () => fc.constant('/admin/reconciliations'), body: bodyLike({}) }),
+    fc.constant({ method: 'GET', path: () => withdrawalId.map((id) => `/withdrawals/${id}`), body: fc.constant(undefined) }),
+    fc.constant({ method: 'POST', path: () => withdrawalId.map((id) => `/withdrawals/${id}/settle`), body: bodyLike({}) }),
+    fc.constant({
+      method: 'POST',
+      path: () => withdrawalId.map((id) => `/withdrawals/${id}/fail`),
+      body: bodyLike({ reason: 'account_closed' }),
+    }),
+    fc.constant({
+      method: 'GET',
+      path: () =>
+        fc
+          .tuple(pathId, query, fc.constantFrom('', '&status=pending', '&status=paid', '&status=lost', '&status='))
+          .map(([id, q, status]) => `/wallets/${id}/withdrawals${q === '' && status !== '' ? '?' : q}${status}`),
+      body: fc.constant(undefined),
+    }),
+    fc.constant({
+      method: 'PUT',
+      path: () => pathId.map((id) => `/wallets/${id}/payout-destination`),
+      body: bodyLike({ destination: 'acct_fuzz' }),
+    }),
+    // Payout runs only by callers who may not start one: a run by an admin would pay out the world's wallets.
+    fc.constant({ method: 'POST', path: () => fc.constant('/admin/payout-runs'), body: bodyLike({}) }),
     fc.constant({ method: 'GET', path: () => pathId.map((id) => `/admin/reconciliations/${id}`), body: fc.constant(undefined) }),
     fc.constant({
       method: 'GET',
@@ -266,6 +291,8 @@ function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
           if (r.contentType !== undefined) headers['content-type'] = r.contentType;
           headers['content-length'] = String(Buffer.byteLength(r.body));
         }
+        // An admin's payout run would pay out the world's wallets: payout runs are fuzzed as anyone else.
+        if (r.path === '/admin/payout-runs' && headers['x-user-id'] === ADMIN_USER_ID) headers['x-user-id'] = stranger.userId;
         return { method: r.method, path: r.path, headers, body: r.body };
       }),
   );
@@ -284,7 +311,18 @@ describe('fuzzing every endpoint (e2e)', () => {
       if (bought.status !== 201) throw new Error(`purchase failed: ${bought.status} ${JSON.stringify(bought.body)}`);
       purchaseIds.push(bought.body.id as string);
     }
-    world = { t, buyer, author, stranger: await createWallet(t.api, 500), purchaseIds };
+    const stranger = await createWallet(t.api, 500);
+    const withdrawalIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const created = await t.api.post(`/wallets/${stranger.id}/withdrawals`, {
+        userId: stranger.userId,
+        idempotencyKey: randomUUID(),
+        body: { amount: 10 },
+      });
+      if (created.status !== 201) throw new Error(`withdrawal failed: ${created.status} ${JSON.stringify(created.body)}`);
+      withdrawalIds.push(created.body.id as string);
+    }
+    world = { t, buyer, author, stranger, purchaseIds, withdrawalIds };
   });
   afterAll(async () => {
     await world.t.close();
@@ -296,6 +334,10 @@ describe('fuzzing every endpoint (e2e)', () => {
       SELECT (SELECT count(*) FROM ledger_entries)::text AS entries,
              (SELECT count(*) FROM purchases)::text AS purchases,
              (SELECT count(*) FROM refunds)::text AS refunds,
+             (SELECT count(*) FROM withdrawals)::text AS withdrawals,
+             (SELECT count(*) FROM withdrawal_outcomes)::text AS payout_outcomes,
+             (SELECT string_agg(wallet_id || destination, ',' ORDER BY wallet_id) FROM payout_destinations) AS destinations,
+             (SELECT count(*) FROM payout_runs)::text AS payout_runs,
              (SELECT coalesce(sum(debt), 0) FROM wallets)::text AS debts,
              (SELECT count(*) FROM wallets)::text AS wallets,
              (SELECT coalesce(sum(balance), 0) FROM wallets)::text AS balances,
