@@ -1,7 +1,11 @@
 /**
  * Reconciliation at scale: fills a fresh database with N ledger entries (set-based SQL, books
  * consistent to the cent), runs one full reconciliation and reports its duration, the process's
- * peak resident memory and what it found (a correct fill finds nothing).
+ * peak resident memory and what it found (a correct fill finds nothing). Then, as a deployment
+ * runs it (ADR 0028): a little new activity (BENCH_NEW_PURCHASES purchases, default 1,000), one
+ * incremental run (what changed since the full one plus its slice of the sweep, due after
+ * RECONCILE_EVERY of a RECONCILE_SWEEP_PERIOD cycle), and the incremental run that completes the
+ * cycle, whose findings must equal the full run's.
  *
  *   npm run bench:reconcile -- 10000 10000000
  *
@@ -15,8 +19,10 @@ import { loadConfig } from '../src/config/app-config';
 import { createSqlClient, Database } from '../src/db/database';
 import { migrateDatabase } from '../src/db/migrate';
 import { MetricsService } from '../src/metrics/metrics.service';
+import { IncrementalReconciliationRepository } from '../src/reconciliation/reconciliation-incremental.repository';
 import { ReconciliationRepository } from '../src/reconciliation/reconciliation.repository';
 import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
+import { RunOutcome } from '../src/reconciliation/reconciliation.types';
 
 const SERVER_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const KEEP_DATABASE = process.env.BENCH_KEEP_DATABASE === 'true';
@@ -26,6 +32,7 @@ const FILL_BATCH_PURCHASES = 250_000;
 /** The ledger's time span: 30 days of hourly buckets. */
 const SPAN_HOURS = 30 * 24;
 const MEMORY_SAMPLE_MS = 100;
+const NEW_PURCHASES = Number(process.env.BENCH_NEW_PURCHASES ?? 1_000);
 
 function databaseUrl(name: string): string {
   const url = new URL(SERVER_URL);
@@ -118,6 +125,76 @@ async function fill(sql: Sql, entries: number): Promise<{ wallets: number; purch
   return { wallets: wallets + 1, purchases, deposits };
 }
 
+/**
+ * `count` purchases at the current instant between random wallets, with every derived figure
+ * moved as the money functions move it (balances, running totals, hourly and author rollups).
+ */
+async function addActivity(sql: Sql, count: number): Promise<void> {
+  await sql.begin(async (tx) => {
+    const [platform] = await tx<{ id: string }[]>`SELECT id FROM wallets WHERE user_id = ${PLATFORM_USER_ID}`;
+    await tx`
+      CREATE TEMP TABLE bench_activity ON COMMIT DROP AS
+      WITH numbered AS (
+        SELECT id, user_id, row_number() OVER (ORDER BY id) - 1 AS n, count(*) OVER () AS total
+          FROM wallets WHERE user_id <> ${PLATFORM_USER_ID})
+      SELECT gen_random_uuid() AS id, b.id AS buyer, b.user_id, a.id AS author, (10 * (1 + g.i % 500))::bigint AS price,
+             now()::timestamptz(3) AS at
+        FROM generate_series(0, ${count - 1}::int) g (i)
+        JOIN numbered b ON b.n = (g.i * 7919) % b.total
+        JOIN numbered a ON a.n = ((g.i * 7919) % a.total + 1) % a.total`;
+    await tx`INSERT INTO ledger_transactions (id, type, created_at) SELECT id, 'purchase', at FROM bench_activity`;
+    await tx`
+      INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id, item_price,
+                             royalty_percent, author_amount, platform_amount, fractional_before, fractional_after, created_at)
+      SELECT id, user_id, id::text, 'bench', buyer, author, price, 70, price * 7 / 10, price - price * 7 / 10, 0, 0, at
+        FROM bench_activity`;
+    await tx`
+      INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
+      SELECT id, buyer, NULL, -price, at FROM bench_activity
+      UNION ALL SELECT id, author, NULL, price * 7 / 10, at FROM bench_activity
+      UNION ALL SELECT id, ${platform!.id}::uuid, NULL, price - price * 7 / 10, at FROM bench_activity`;
+    await tx`
+      UPDATE wallets w SET balance = w.balance + d.amount
+        FROM (SELECT e.wallet_id, sum(e.amount) AS amount
+                FROM bench_activity a JOIN ledger_entries e ON e.transaction_id = a.id AND e.created_at = a.at
+               GROUP BY e.wallet_id) d
+       WHERE w.id = d.wallet_id`;
+    await tx`
+      UPDATE running_totals t SET purchase_volume = t.purchase_volume + s.volume, royalties = t.royalties + s.author_part,
+             platform_revenue = t.platform_revenue + s.platform_part, purchase_count = t.purchase_count + s.sales
+        FROM (SELECT sum(price) AS volume, sum(price * 7 / 10) AS author_part, sum(price - price * 7 / 10) AS platform_part,
+                     count(*) AS sales FROM bench_activity) s
+       WHERE t.slot = 0`;
+    await tx`
+      INSERT INTO hourly_rollups AS r (bucket_start, slot, purchase_volume, royalties, platform_revenue, purchase_count)
+      SELECT date_trunc('hour', at, 'UTC'), 0, sum(price), sum(price * 7 / 10), sum(price - price * 7 / 10), count(*)
+        FROM bench_activity GROUP BY 1
+      ON CONFLICT (bucket_start, slot) DO UPDATE SET purchase_volume = r.purchase_volume + excluded.purchase_volume,
+        royalties = r.royalties + excluded.royalties, platform_revenue = r.platform_revenue + excluded.platform_revenue,
+        purchase_count = r.purchase_count + excluded.purchase_count`;
+    await tx`
+      INSERT INTO author_hourly_rollups AS r (author_wallet_id, bucket_start, sales_count, gross_volume, royalty)
+      SELECT author, date_trunc('hour', at, 'UTC'), count(*), sum(price), sum(price * 7 / 10) FROM bench_activity GROUP BY 1, 2
+      ON CONFLICT (author_wallet_id, bucket_start) DO UPDATE SET sales_count = r.sales_count + excluded.sales_count,
+        gross_volume = r.gross_volume + excluded.gross_volume, royalty = r.royalty + excluded.royalty`;
+  });
+}
+
+/** One reconciliation, timed, with the process's peak resident memory meanwhile. */
+async function timed(work: () => Promise<RunOutcome>): Promise<{ outcome: RunOutcome; seconds: number; rssPeakMiB: number }> {
+  let rssPeak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, MEMORY_SAMPLE_MS);
+  const started = process.hrtime.bigint();
+  try {
+    const outcome = await work();
+    return { outcome, seconds: Number((Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)), rssPeakMiB: Math.round(rssPeak / 2 ** 20) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
 async function benchOne(entries: number): Promise<void> {
   const name = `wallet_bench_reconcile_${randomBytes(4).toString('hex')}`;
   const admin = postgres(SERVER_URL, { max: 1, onnotice: () => undefined });
@@ -135,22 +212,35 @@ async function benchOne(entries: number): Promise<void> {
 
     const config = loadConfig({ DATABASE_URL: url, PLATFORM_ACCOUNT_ID: PLATFORM_USER_ID, LOG_LEVEL: 'silent' });
     const database = new Database(createSqlClient({ url, poolMax: 2, applicationName: 'bench-reconcile' }));
+    const repository = new ReconciliationRepository(database);
     const service = new ReconciliationService(
-      new ReconciliationRepository(database),
+      repository,
       config,
       new MetricsService(),
-      undefined as never, // reconcile() never touches the queue
+      // reconcile() never uses the queue; the service only listens to its errors.
+      { on: () => undefined } as never,
+      new IncrementalReconciliationRepository(database),
     );
-    const rssBefore = process.memoryUsage().rss;
-    let rssPeak = rssBefore;
-    const sampler = setInterval(() => {
-      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-    }, MEMORY_SAMPLE_MS);
-    const started = process.hrtime.bigint();
-    const outcome = await service.reconcile({ fixBalances: false });
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    clearInterval(sampler);
-    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    const rssBeforeMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
+    // The full run, stored as a clean run: incremental runs start from it.
+    const fullRun = await repository.createScheduledRun({ fixBalances: false });
+    const full = await timed(() => service.reconcile({ fixBalances: false, scope: 'full' }));
+    await repository.completeRun(fullRun.id, full.outcome);
+
+    const activitySql = postgres(url, { max: 1, onnotice: () => undefined, connection: { statement_timeout: 0 } });
+    await addActivity(activitySql, NEW_PURCHASES);
+    await activitySql.end();
+
+    const everyMs = config.reconciliation.everyMs;
+    const periodMs = config.reconciliation.sweepPeriodMs;
+    // The next scheduled run, RECONCILE_EVERY after the full one: its slice is everyMs / periodMs.
+    const incremental = await timed(() =>
+      service.reconcile({ fixBalances: false, scope: 'incremental', now: new Date(Date.now() + everyMs) }),
+    );
+    // The run at the end of the cycle: the rest of the sweep, and the all-time totals.
+    const completing = await timed(() =>
+      service.reconcile({ fixBalances: false, scope: 'incremental', now: new Date(Date.now() + everyMs + periodMs) }),
+    );
     await database.close();
 
     console.log(
@@ -158,11 +248,26 @@ async function benchOne(entries: number): Promise<void> {
         ledgerEntries: Number(count!.n),
         ...filled,
         fillSeconds,
-        reconcileSeconds: Number(seconds.toFixed(2)),
-        rssBeforeMiB: Math.round(rssBefore / 2 ** 20),
-        rssPeakMiB: Math.round(rssPeak / 2 ** 20),
-        driftCount: outcome.driftCount,
-        checked: outcome.checked,
+        reconcileSeconds: full.seconds,
+        rssBeforeMiB,
+        rssPeakMiB: full.rssPeakMiB,
+        driftCount: full.outcome.driftCount,
+        checked: full.outcome.checked,
+        incremental: {
+          newPurchases: NEW_PURCHASES,
+          everyMs,
+          sweepPeriodMs: periodMs,
+          seconds: incremental.seconds,
+          fractionOfFull: Number((incremental.seconds / full.seconds).toFixed(3)),
+          driftCount: incremental.outcome.driftCount,
+          checked: incremental.outcome.checked,
+        },
+        sweepCompletingRun: {
+          seconds: completing.seconds,
+          driftCount: completing.outcome.driftCount,
+          driftsByCheck: completing.outcome.driftsByCheck,
+          checked: completing.outcome.checked,
+        },
       }),
     );
   } finally {

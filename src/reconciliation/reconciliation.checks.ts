@@ -1,6 +1,10 @@
+import { IncrementalReconciliationRepository } from './reconciliation-incremental.repository';
+import { dayAt, entryIdAt, IncrementalScope, uuidAt, uuidBefore, windowsOf } from './reconciliation-incremental';
 import {
   AuthorBucketDrift,
   BucketDrift,
+  ChunkKeys,
+  LedgerSnapshot,
   PendingPayoutsComparison,
   PurchaseLegsDrift,
   ReconciliationRepository,
@@ -11,7 +15,7 @@ import {
   WalletComparison,
   WindowRepair,
 } from './reconciliation.repository';
-import { CheckedCounts, CheckName, CheckStep, DriftDetail, ReconciliationCheck } from './reconciliation.types';
+import { CheckContext, CheckedCounts, CheckName, CheckStep, DriftDetail, ReconciliationCheck } from './reconciliation.types';
 
 /**
  * Every reconciliation check, declared once (ADR 0026): what it reads and how it repairs (the
@@ -43,11 +47,12 @@ const REPORTED_TRANSACTIONS_MAX = 10_000;
 async function eachActiveDay(
   repository: ReconciliationRepository,
   visit: (window: { from: Date; to: Date }) => Promise<void>,
+  bounds: { from?: Date; until?: Date } = {},
 ): Promise<void> {
-  let cursor: Date | undefined;
+  let cursor = bounds.from;
   for (;;) {
     const from = await repository.nextActiveDay(cursor);
-    if (!from) return;
+    if (!from || (bounds.until && from >= bounds.until)) return;
     const window = { from, to: new Date(from.getTime() + ROLLUP_WINDOW_MS) };
     await visit(window);
     cursor = window.to;
@@ -58,13 +63,54 @@ async function eachActiveDay(
 async function eachIdChunk(
   chunkSize: number,
   visit: (after: string | undefined) => Promise<{ examined: number; lastId: string | undefined }>,
+  start?: string,
 ): Promise<void> {
-  let after: string | undefined;
+  let after = start;
   for (;;) {
     const chunk = await visit(after);
     if (chunk.examined < chunkSize || chunk.lastId === undefined) return;
     after = chunk.lastId;
   }
+}
+
+/** The run's incremental scope (ADR 0028), or undefined for a full run. */
+function incrementalScope(context: CheckContext): IncrementalScope | undefined {
+  return context.scope?.kind === 'incremental' ? context.scope : undefined;
+}
+
+function incrementalOf(context: CheckContext): IncrementalReconciliationRepository {
+  if (!context.incremental) throw new Error('an incremental run needs the sweep repository');
+  return context.incremental;
+}
+
+/**
+ * The rollup windows a run checks. Full: every active day. Incremental: the hours (whole days for
+ * the daily grain) from the change bound to now, then the days of the sweep's slice.
+ */
+async function eachWindowInScope(
+  context: CheckContext,
+  grain: 'hour' | 'day',
+  visit: (window: { from: Date; to: Date }) => Promise<void>,
+): Promise<void> {
+  const scope = incrementalScope(context);
+  if (!scope) return eachActiveDay(context.repository, visit);
+  for (const window of windowsOf(grain, scope.changedSince, new Date(scope.now.getTime() + 1))) await visit(window);
+  const from = dayAt(scope.slice.cycle, scope.slice.from);
+  const until = dayAt(scope.slice.cycle, scope.slice.to);
+  if (from && until && until > from) await eachActiveDay(context.repository, visit, { from, until });
+}
+
+/**
+ * The id-ordered passes of a chunked check. Full: one over every row. Incremental: the rows made
+ * since the change bound, then the sweep's slice of the uuid space.
+ */
+function idPassesInScope(context: CheckContext): { start?: string; keys?: ChunkKeys }[] {
+  const scope = incrementalScope(context);
+  if (!scope) return [{}];
+  const passes: { start?: string; keys?: ChunkKeys }[] = [{ keys: { createdFrom: scope.changedSince } }];
+  const upTo = uuidAt(scope.slice.to);
+  if (upTo !== undefined && scope.slice.to > scope.slice.from) passes.push({ start: uuidAt(scope.slice.from), keys: { upTo } });
+  return passes;
 }
 
 /**
@@ -100,7 +146,12 @@ const sameTotals = (a: TotalsFigures, b: TotalsFigures): boolean =>
 /** All-time running totals against the ledger and the purchases; a drift is repaired in slot 0. */
 export const runningTotals: ReconciliationCheck<TotalsComparison> = {
   names: ['running_totals'],
-  async run({ repository }, report) {
+  async run(context, report) {
+    const { repository } = context;
+    // All-time sums read the whole ledger: an incremental run takes them once per sweep cycle,
+    // in the run that completes it (ADR 0028).
+    const scope = incrementalScope(context);
+    if (scope && scope.slice.to < 1) return;
     const totals = await repository.repairRunningTotals();
     const corrected = totals.repairedRows > 0;
     const drifted = corrected || !sameTotals(totals.kept, totals.ledger);
@@ -117,9 +168,9 @@ export const runningTotals: ReconciliationCheck<TotalsComparison> = {
 /** Hourly rollups, a day at a time, against the funding and payout entries and the purchases. */
 export const hourlyRollups: ReconciliationCheck<BucketDrift> = {
   names: ['hourly_rollups'],
-  run: ({ repository }, report) =>
-    eachActiveDay(repository, async (window) => {
-      const repair = await repository.repairHourlyRollups(window, DETAIL_ROWS_PER_STATEMENT);
+  run: (context, report) =>
+    eachWindowInScope(context, 'hour', async (window) => {
+      const repair = await context.repository.repairHourlyRollups(window, DETAIL_ROWS_PER_STATEMENT);
       report(repairStep('hourly_rollups', { hourlyBuckets: repair.groupsChecked, rollupWindows: 1 }, repair));
     }),
   describe: (drift) => ({
@@ -138,9 +189,9 @@ function authorRollups(
 ): ReconciliationCheck<AuthorBucketDrift> {
   return {
     names: [check],
-    run: ({ repository }, report) =>
-      eachActiveDay(repository, async (window) => {
-        const repair = await repository.repairAuthorRollups(grain, window, DETAIL_ROWS_PER_STATEMENT);
+    run: (context, report) =>
+      eachWindowInScope(context, grain, async (window) => {
+        const repair = await context.repository.repairAuthorRollups(grain, window, DETAIL_ROWS_PER_STATEMENT);
         report(repairStep(check, { [counter]: repair.groupsChecked }, repair));
       }),
     describe: (drift) => ({
@@ -166,22 +217,54 @@ type WalletDrift = { check: 'orphan_entries' | 'wallet_balances' | 'wallet_carri
  */
 export const walletBooks: ReconciliationCheck<WalletDrift> = {
   names: ['orphan_entries', 'wallet_balances', 'wallet_carries', 'wallet_debts'],
-  async run({ repository, fixBalances, platformAccountId }, report) {
+  async run(context, report) {
+    const { repository, fixBalances, platformAccountId } = context;
     const platformWalletId = await repository.platformWalletId(platformAccountId);
+    const scope = incrementalScope(context);
+    const compareRange = (after: string | undefined, upTo: string | undefined) =>
+      eachIdChunk(
+        WALLET_CHUNK_SIZE,
+        async (from) => {
+          const chunk = await repository.compareWalletChunk({
+            after: from,
+            upTo,
+            walletLimit: WALLET_CHUNK_SIZE,
+            detailLimit: DETAIL_ROWS_PER_STATEMENT,
+            platformWalletId,
+          });
+          const fixes =
+            fixBalances && chunk.lastWalletId && chunk.balanceDriftCount + chunk.carryDriftCount > 0
+              ? await fixWallets(repository, from, chunk.lastWalletId)
+              : { balances: new Set<string>(), carries: new Set<string>() };
+          report(walletStep(chunk, fixes));
+          // Checked whole: the checkpoints of these wallets are rebuilt when next touched.
+          const end = chunk.walletsChecked < WALLET_CHUNK_SIZE || !chunk.lastWalletId ? upTo : chunk.lastWalletId;
+          if (scope && end) await incrementalOf(context).dropCheckpoints({ after: from, upTo: end });
+          return { examined: chunk.walletsChecked, lastId: chunk.lastWalletId };
+        },
+        after,
+      );
+    if (!scope) return compareRange(undefined, undefined);
+
+    // What changed: every wallet touched since the bound, from its checkpoint.
     await eachIdChunk(WALLET_CHUNK_SIZE, async (after) => {
-      const chunk = await repository.compareWalletChunk({
+      const chunk = await incrementalOf(context).compareRecentWallets({
+        since: scope.changedSince,
+        through: scope.checkpointThrough,
         after,
         walletLimit: WALLET_CHUNK_SIZE,
         detailLimit: DETAIL_ROWS_PER_STATEMENT,
         platformWalletId,
       });
-      const fixes =
-        fixBalances && chunk.lastWalletId && chunk.balanceDriftCount + chunk.carryDriftCount > 0
-          ? await fixWallets(repository, after, chunk.lastWalletId)
-          : { balances: new Set<string>(), carries: new Set<string>() };
+      const fixes = fixBalances
+        ? await fixEachWallet(repository, chunk.drifts)
+        : { balances: new Set<string>(), carries: new Set<string>() };
       report(walletStep(chunk, fixes));
       return { examined: chunk.walletsChecked, lastId: chunk.lastWalletId };
     });
+    // The sweep's slice of wallet ids, each compared with its whole ledger as in a full run.
+    const upTo = uuidAt(scope.slice.to);
+    if (upTo !== undefined && scope.slice.to > scope.slice.from) await compareRange(uuidAt(scope.slice.from), upTo);
   },
   describe({ check, wallet }): DriftDetail {
     const key = { walletId: wallet.walletId };
@@ -238,6 +321,24 @@ function walletStep(chunk: WalletChunk, fixes: { balances: Set<string>; carries:
   };
 }
 
+/** Rewrites the drifted balance and carry of each of these wallets, one statement each. */
+async function fixEachWallet(
+  repository: ReconciliationRepository,
+  drifted: readonly WalletComparison[],
+): Promise<{ balances: Set<string>; carries: Set<string> }> {
+  const balances = new Set<string>();
+  const carries = new Set<string>();
+  for (const wallet of drifted) {
+    if (wallet.orphan || (wallet.keptBalance === wallet.ledgerBalance && wallet.keptCarry === wallet.ledgerCarry)) continue;
+    const batch = await repository.fixWalletBatch({ after: uuidBefore(wallet.walletId), upTo: wallet.walletId, walletLimit: 1 });
+    for (const fixed of batch.fixed) {
+      if (fixed.balance) balances.add(fixed.walletId);
+      if (fixed.carry) carries.add(fixed.walletId);
+    }
+  }
+  return { balances, carries };
+}
+
 /** Rewrites every drifted balance and carry of the wallets in (after, upTo], a batch at a time. */
 async function fixWallets(
   repository: ReconciliationRepository,
@@ -272,17 +373,57 @@ type EntryDrift =
  */
 export const doubleEntry: ReconciliationCheck<EntryDrift> = {
   names: ['transaction_balance', 'ledger_sum'],
-  run: ({ repository }, report) =>
-    repository.withLedgerSnapshot(async (snapshot) => {
-      const bounds = await repository.entryIdBounds(snapshot);
-      if (!bounds) return;
+  async run(context, report) {
+    const { repository } = context;
+    const scope = incrementalScope(context);
+    if (!scope) {
+      return repository.withLedgerSnapshot(async (snapshot) => {
+        const bounds = await repository.entryIdBounds(snapshot);
+        if (!bounds) return;
+        const sumCents = await checkEntryRanges(repository, snapshot, { fromId: bounds.min, toId: bounds.max + 1 }, report);
+        if (sumCents !== 0n) {
+          report({ checked: {}, found: { ledger_sum: 1 }, corrected: {}, drifts: [{ row: { check: 'ledger_sum', sumCents }, corrected: false }] });
+        }
+      });
+    }
+    // What changed: the transactions posted since the bound. The ledger's sum needs all of it:
+    // full runs take it (every transaction balancing implies it).
+    const recent = await incrementalOf(context).unbalancedRecentTransactions({
+      since: scope.changedSince,
+      detailLimit: DETAIL_ROWS_PER_STATEMENT,
+    });
+    report({
+      checked: { ledgerEntries: recent.entries },
+      found: { transaction_balance: recent.unbalancedCount },
+      corrected: {},
+      drifts: recent.unbalanced.map((transaction) => ({ row: { check: 'transaction_balance', ...transaction }, corrected: false })),
+    });
+    const fromId = entryIdAt(scope.slice.cycle, scope.slice.from);
+    const toId = entryIdAt(scope.slice.cycle, scope.slice.to);
+    if (fromId === undefined || toId === undefined || toId <= fromId) return;
+    await repository.withLedgerSnapshot((snapshot) => checkEntryRanges(repository, snapshot, { fromId, toId }, report));
+  },
+  describe(drift): DriftDetail {
+    return drift.check === 'ledger_sum'
+      ? { check: 'ledger_sum', key: {}, before: { sum: Number(drift.sumCents) }, expected: { sum: 0 } }
+      : { check: 'transaction_balance', key: { transactionId: drift.transactionId }, before: { sum: drift.sumCents }, expected: { sum: 0 } };
+  },
+};
+
+/** Entry ids [fromId, toId) a range at a time in one snapshot: unbalanced transactions reported, the sum returned. */
+async function checkEntryRanges(
+  repository: ReconciliationRepository,
+  snapshot: LedgerSnapshot,
+  ids: { fromId: number; toId: number },
+  report: (step: CheckStep<EntryDrift>) => void,
+): Promise<bigint> {
       let sumCents = 0n;
       const reported = new Set<string>();
-      for (let fromId = bounds.min; fromId <= bounds.max; fromId += ENTRY_RANGE_SIZE) {
+      for (let fromId = ids.fromId; fromId < ids.toId; fromId += ENTRY_RANGE_SIZE) {
         const range = await repository.checkEntryRange({
           snapshot,
           fromId,
-          toId: Math.min(fromId + ENTRY_RANGE_SIZE, bounds.max + 1),
+          toId: Math.min(fromId + ENTRY_RANGE_SIZE, ids.toId),
           candidateLimit: DETAIL_ROWS_PER_STATEMENT,
         });
         sumCents += range.sumCents;
@@ -302,16 +443,8 @@ export const doubleEntry: ReconciliationCheck<EntryDrift> = {
           })),
         });
       }
-      if (sumCents !== 0n) {
-        report({ checked: {}, found: { ledger_sum: 1 }, corrected: {}, drifts: [{ row: { check: 'ledger_sum', sumCents }, corrected: false }] });
-      }
-    }),
-  describe(drift): DriftDetail {
-    return drift.check === 'ledger_sum'
-      ? { check: 'ledger_sum', key: {}, before: { sum: Number(drift.sumCents) }, expected: { sum: 0 } }
-      : { check: 'transaction_balance', key: { transactionId: drift.transactionId }, before: { sum: drift.sumCents }, expected: { sum: 0 } };
-  },
-};
+      return sumCents;
+}
 
 /**
  * Each purchase's entries against its legs: the buyer -price, the author and the platform their
@@ -319,11 +452,14 @@ export const doubleEntry: ReconciliationCheck<EntryDrift> = {
  */
 export const purchaseLegs: ReconciliationCheck<PurchaseLegsDrift> = {
   names: ['purchase_legs'],
-  async run({ repository, platformAccountId }, report) {
+  async run(context, report) {
+    const { repository, platformAccountId } = context;
     const platformWalletId = await repository.platformWalletId(platformAccountId);
+    for (const pass of idPassesInScope(context)) {
     await eachIdChunk(PURCHASE_CHUNK_SIZE, async (after) => {
       const chunk = await repository.comparePurchaseChunk({
         after,
+        keys: pass.keys,
         purchaseLimit: PURCHASE_CHUNK_SIZE,
         detailLimit: DETAIL_ROWS_PER_STATEMENT,
         platformWalletId,
@@ -335,7 +471,8 @@ export const purchaseLegs: ReconciliationCheck<PurchaseLegsDrift> = {
         drifts: chunk.drifts.map((row) => ({ row, corrected: false })),
       });
       return { examined: chunk.purchasesChecked, lastId: chunk.lastPurchaseId };
-    });
+    }, pass.start);
+    }
   },
   describe: (drift) => ({
     check: 'purchase_legs',
@@ -353,11 +490,14 @@ export const purchaseLegs: ReconciliationCheck<PurchaseLegsDrift> = {
  */
 export const refundLegs: ReconciliationCheck<RefundLegsDrift> = {
   names: ['refund_legs'],
-  async run({ repository, platformAccountId }, report) {
+  async run(context, report) {
+    const { repository, platformAccountId } = context;
     const platformWalletId = await repository.platformWalletId(platformAccountId);
+    for (const pass of idPassesInScope(context)) {
     await eachIdChunk(REFUND_CHUNK_SIZE, async (after) => {
       const chunk = await repository.compareRefundChunk({
         after,
+        keys: pass.keys,
         refundLimit: REFUND_CHUNK_SIZE,
         detailLimit: DETAIL_ROWS_PER_STATEMENT,
         platformWalletId,
@@ -369,7 +509,8 @@ export const refundLegs: ReconciliationCheck<RefundLegsDrift> = {
         drifts: chunk.drifts.map((row) => ({ row, corrected: false })),
       });
       return { examined: chunk.refundsChecked, lastId: chunk.lastRefundId };
-    });
+    }, pass.start);
+    }
   },
   describe: (drift) => ({
     check: 'refund_legs',

@@ -5,6 +5,7 @@ import { runsWorkers } from '../queue/queue.module';
 import { ReconciliationController } from './reconciliation.controller';
 import { ReconciliationProcessor } from './reconciliation.processor';
 import { RECONCILIATION_QUEUE } from './reconciliation.queue';
+import { IncrementalReconciliationRepository } from './reconciliation-incremental.repository';
 import { ReconciliationRepository } from './reconciliation.repository';
 import { ReconciliationService } from './reconciliation.service';
 import { ReconciliationSweeper } from './reconciliation.sweeper';
@@ -17,7 +18,12 @@ export class ReconciliationModule {
       module: ReconciliationModule,
       imports: [BullModule.registerQueue({ name: RECONCILIATION_QUEUE })],
       controllers: [ReconciliationController],
-      providers: [ReconciliationService, ReconciliationRepository, ...(runsWorkers(role) ? [ReconciliationProcessor, ReconciliationSweeper] : [])],
+      providers: [
+        ReconciliationService,
+        ReconciliationRepository,
+        IncrementalReconciliationRepository,
+        ...(runsWorkers(role) ? [ReconciliationProcessor, ReconciliationSweeper] : []),
+      ],
       exports: [ReconciliationService],
     };
   }

@@ -19,8 +19,15 @@ const ENQUEUE_LOCK_KEY = 7_240_913_002;
 /** A queued or running run older than this is considered abandoned (its job was lost). */
 const ACTIVE_RUN_STALE_SECONDS = 3_600;
 const UUID_MAX = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+const UUID_MIN = '00000000-0000-0000-0000-000000000000';
 const RECONCILE_STATEMENTS: LongReadOptions = { statementTimeoutMs: RECONCILE_STATEMENT_TIMEOUT_MS, isolation: 'per-statement' };
 const LEDGER_SNAPSHOT: LongReadOptions = { statementTimeoutMs: RECONCILE_STATEMENT_TIMEOUT_MS, isolation: 'snapshot' };
+
+/** Which rows a chunk may take beyond `after`: a sweep's slice, or what changed (ADR 0028). */
+export interface ChunkKeys {
+  upTo?: string;
+  createdFrom?: Date;
+}
 
 /** The one transaction the double-entry checks read through (`withLedgerSnapshot`). */
 export class LedgerSnapshot {
@@ -911,18 +918,22 @@ export class ReconciliationRepository {
   /**
    * The next `walletLimit` wallets after `after` (in id order): each balance (row plus slots)
    * against the sum of its entries, each carry against its purchases, and any entries in the
-   * same id range that name no wallet. The last chunk's range runs to the largest uuid.
+   * same id range that name no wallet. The last chunk's range runs to `upTo` (a sweep's slice,
+   * ADR 0028), else to the largest uuid.
    */
   async compareWalletChunk(params: {
     after: string | undefined;
+    upTo?: string;
     walletLimit: number;
     detailLimit: number;
     platformWalletId: string | undefined;
   }): Promise<WalletChunk> {
     const { after, walletLimit, detailLimit } = params;
     const platform = params.platformWalletId ?? UUID_MAX;
+    const upTo = params.upTo ?? UUID_MAX;
     const rows = await this.withTimeout((sql) => {
-      const walletsAfter = after === undefined ? sql`` : sql`WHERE id > ${after}`;
+      const walletsAfter =
+        after === undefined && upTo === UUID_MAX ? sql`` : sql`WHERE id > ${after ?? UUID_MIN} AND id <= ${upTo}`;
       const entriesAfter = after === undefined ? sql`` : sql`AND e.wallet_id > ${after}`;
       const authorsAfter = after === undefined ? sql`` : sql`AND p.author_wallet_id > ${after}`;
       return sql<CountedRows<WalletCountColumns, WalletDriftColumns>>`
@@ -931,7 +942,7 @@ export class ReconciliationRepository {
         ), bounds AS (
           SELECT count(*)::int AS wallets,
                  (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id,
-                 CASE WHEN count(*) < ${walletLimit} THEN ${UUID_MAX}::uuid
+                 CASE WHEN count(*) < ${walletLimit} THEN ${upTo}::uuid
                       ELSE (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) END AS upper
             FROM chunk
         ), ledger AS (
@@ -1143,6 +1154,8 @@ export class ReconciliationRepository {
    */
   async comparePurchaseChunk(params: {
     after: string | undefined;
+    /** Only these purchases (ADR 0028): ids up to `upTo`, made at or after `createdFrom`. */
+    keys?: ChunkKeys;
     purchaseLimit: number;
     detailLimit: number;
     platformWalletId: string | undefined;
@@ -1150,7 +1163,11 @@ export class ReconciliationRepository {
     const { after, purchaseLimit, detailLimit } = params;
     const platform = params.platformWalletId ?? UUID_MAX;
     const rows = await this.withTimeout((sql) => {
-      const purchasesAfter = after === undefined ? sql`` : sql`WHERE id > ${after}`;
+      const purchasesAfter =
+        after === undefined && params.keys === undefined
+          ? sql``
+          : sql`WHERE id > ${after ?? UUID_MIN} AND id <= ${params.keys?.upTo ?? UUID_MAX}
+                  AND created_at >= ${params.keys?.createdFrom?.toISOString() ?? '-infinity'}::timestamptz`;
       return sql<CountedRows<PurchaseCountColumns, PurchaseDriftColumns>>`
         WITH chunk AS (
           SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount, author_debt_repaid
@@ -1236,6 +1253,8 @@ export class ReconciliationRepository {
    */
   async compareRefundChunk(params: {
     after: string | undefined;
+    /** Only these refunds (ADR 0028): ids up to `upTo`, made at or after `createdFrom`. */
+    keys?: ChunkKeys;
     refundLimit: number;
     detailLimit: number;
     platformWalletId: string | undefined;
@@ -1243,7 +1262,11 @@ export class ReconciliationRepository {
     const { after, refundLimit, detailLimit } = params;
     const platform = params.platformWalletId ?? UUID_MAX;
     const rows = await this.withTimeout((sql) => {
-      const refundsAfter = after === undefined ? sql`` : sql`WHERE r.id > ${after}`;
+      const refundsAfter =
+        after === undefined && params.keys === undefined
+          ? sql``
+          : sql`WHERE r.id > ${after ?? UUID_MIN} AND r.id <= ${params.keys?.upTo ?? UUID_MAX}
+                  AND r.created_at >= ${params.keys?.createdFrom?.toISOString() ?? '-infinity'}::timestamptz`;
       return sql<CountedRows<RefundCountColumns, RefundDriftColumns>>`
         WITH chunk AS (
           SELECT r.id, r.purchase_id, r.amount, r.author_amount, r.platform_amount, r.author_debt, r.platform_debt,

@@ -27,10 +27,15 @@ import {
 } from './reconciliation.queue';
 import { RECONCILIATION_CHECKS } from './reconciliation.checks';
 import { ReconciliationRepository } from './reconciliation.repository';
+import { IncrementalReconciliationRepository } from './reconciliation-incremental.repository';
+import { FULL_SCOPE, planIncremental, RunScope } from './reconciliation-incremental';
 import { runChecks } from './reconciliation.runner';
 import { RunOutcome } from './reconciliation.types';
 import { withTimeout } from '../common/async/with-timeout';
 import { LostJobsOutcome, recoverLostJobs } from '../queue/lost-jobs';
+
+/** Months of ledger partitions kept ready beyond the current one (ADR 0027). */
+export const LEDGER_MONTHS_AHEAD = 3;
 
 export type RunResult = { outcome: 'completed'; runId: string; driftCount: number } | { outcome: 'skipped' };
 
@@ -50,12 +55,14 @@ export class ReconciliationService {
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     @InjectQueue(RECONCILIATION_QUEUE) private readonly queue: Queue<ReconciliationJobData>,
+    private readonly incremental: IncrementalReconciliationRepository,
   ) {
     listenToQueueErrors(queue, this.logger);
   }
 
   /** Registers the repeatable run; every worker calls it, BullMQ keeps one scheduler per id. */
   async ensureSchedule(): Promise<void> {
+    await this.ensureLedgerPartitions();
     const everyMs = this.config.reconciliation.everyMs;
     // startDate only applies when the scheduler is new: the first run comes one interval after
     // the first deployment, and restarts keep the existing rhythm.
@@ -122,6 +129,20 @@ export class ReconciliationService {
     return true;
   }
 
+  /**
+   * The ledger's months ahead (ADR 0027): every worker at start and every scheduled run make sure
+   * they exist, so a month's partition is there long before its first posting. A failure (a lock
+   * not granted in time) is retried by the next run; there are months of slack.
+   */
+  private async ensureLedgerPartitions(): Promise<void> {
+    try {
+      const created = await this.incremental.ensureLedgerPartitions(LEDGER_MONTHS_AHEAD);
+      if (created > 0) this.logger.log({ created }, 'created ledger partitions ahead');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not create the ledger partitions ahead; the next run tries again');
+    }
+  }
+
   /** Queues a manual run, or answers with the run already queued or running. */
   async requestRun(caller: Caller): Promise<ReconciliationQueuedDto> {
     if (!caller.isAdmin) throw new ForbiddenError();
@@ -154,10 +175,13 @@ export class ReconciliationService {
 
   /** The scheduled job: a run of its own, or nothing if another run is in progress. */
   async runScheduled(): Promise<RunResult> {
+    await this.ensureLedgerPartitions();
     const locked = await this.repository.withRunLock(async () => {
       await this.failAbandonedRuns();
       const run = await this.repository.createScheduledRun({ fixBalances: this.config.reconciliation.fixBalances });
-      return this.execute(run.id, run.fixBalances);
+      if (!this.config.reconciliation.incremental) return this.execute(run.id, run.fixBalances, 'full');
+      await this.incremental.markIncremental(run.id);
+      return this.execute(run.id, run.fixBalances, 'incremental');
     });
     if (!locked.acquired) {
       this.metrics.reconciliationRuns.inc({ outcome: 'skipped' });
@@ -173,7 +197,8 @@ export class ReconciliationService {
       await this.failAbandonedRuns();
       const run = await this.repository.findRun(runId);
       if (!run || !(await this.repository.startQueuedRun(runId))) return { outcome: 'skipped' };
-      return this.execute(run.id, run.fixBalances);
+      // An administrator's run checks everything, as it always did.
+      return this.execute(run.id, run.fixBalances, 'full');
     });
     if (!locked.acquired) throw new ReconciliationBusyError();
     return locked.value;
@@ -189,11 +214,11 @@ export class ReconciliationService {
     if (abandoned > 0) this.logger.warn({ abandoned }, 'marked abandoned reconciliation runs as failed');
   }
 
-  private async execute(runId: string, fixBalances: boolean): Promise<RunResult> {
+  private async execute(runId: string, fixBalances: boolean, scope: RunScope['kind']): Promise<RunResult> {
     const startedAt = process.hrtime.bigint();
     let outcome: RunOutcome;
     try {
-      outcome = await this.reconcile({ fixBalances });
+      outcome = await this.reconcile({ fixBalances, scope });
     } catch (error) {
       this.metrics.reconciliationRuns.inc({ outcome: 'failed' });
       this.logger.error({ runId, err: error }, 'reconciliation run failed');
@@ -224,12 +249,45 @@ export class ReconciliationService {
     this.metrics.reconciliationLastCompleted.set(Date.now() / 1_000);
   }
 
-  /** Every check, in bounded steps. Exposed for benchmarks; runs normally go through the queue. */
-  reconcile(options: { fixBalances: boolean }): Promise<RunOutcome> {
-    return runChecks(RECONCILIATION_CHECKS, {
+  /**
+   * Every check, in bounded steps, over everything (`full`, the default) or over what changed
+   * since the last clean run plus the sweep's due slice (`incremental`, ADR 0028). The sweep's
+   * progress is recorded when the checks are done, so a failed run leaves its slice for the next;
+   * a full run completes the cycle in progress. Exposed for benchmarks; runs normally go through
+   * the queue.
+   */
+  async reconcile(options: {
+    fixBalances: boolean;
+    scope?: RunScope['kind'];
+    /** Tests and benchmarks only: the run's instant, and how far before the last clean run changes are read. */
+    now?: Date;
+    changeMarginMs?: number;
+  }): Promise<RunOutcome> {
+    const now = options.now ?? new Date();
+    const context = {
       repository: this.repository,
+      incremental: this.incremental,
       fixBalances: options.fixBalances,
       platformAccountId: this.config.platformAccountId,
+    };
+    if (options.scope !== 'incremental') {
+      const outcome = await runChecks(RECONCILIATION_CHECKS, { ...context, scope: FULL_SCOPE });
+      await this.incremental.finishOpenCycles(now);
+      return outcome;
+    }
+    const cycle = await this.incremental.openCycle({ now, periodMs: this.config.reconciliation.sweepPeriodMs });
+    const scope = planIncremental({
+      now,
+      lastCleanStartedAt: await this.incremental.lastCleanRunStartedAt(),
+      cycle,
+      changeMarginMs: options.changeMarginMs,
     });
+    const outcome = await runChecks(RECONCILIATION_CHECKS, { ...context, scope });
+    await this.incremental.advanceCycle({
+      id: cycle.id,
+      sweptFraction: scope.slice.to,
+      finishedAt: scope.slice.to >= 1 ? now : undefined,
+    });
+    return outcome;
   }
 }

@@ -1,3 +1,5 @@
+import type { IncrementalReconciliationRepository } from './reconciliation-incremental.repository';
+import type { RunScope } from './reconciliation-incremental';
 import type { ReconciliationRepository } from './reconciliation.repository';
 
 /** What a reconciliation run compares; each drift names the check that found it. */
@@ -118,6 +120,10 @@ export interface CheckContext {
   /** RECONCILE_FIX_BALANCES: whether wallet balances and carries are rewritten (ADR 0025). */
   fixBalances: boolean;
   platformAccountId: string;
+  /** Everything, or what changed plus the sweep's due slice (ADR 0028); full when absent. */
+  scope?: RunScope;
+  /** The incremental statements and state; needed by an incremental scope only. */
+  incremental?: IncrementalReconciliationRepository;
 }
 
 /**
