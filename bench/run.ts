@@ -256,9 +256,12 @@ async function measureOpen(
     sampler.reset();
     serviceCpuBefore = cpuOf(serviceTree);
     metricsBefore = scrapeMetrics(service.port, HTTP_WORKERS);
-    void backendPids(sql, service.databaseName).then((pids) => {
-      databaseCpuBefore = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
-    });
+    backendPids(sql, service.databaseName).then(
+      (pids) => {
+        databaseCpuBefore = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
+      },
+      () => undefined,
+    );
   }, settings.openWarmupSeconds * 1_000);
   const besides = workload.beside?.();
   const result = await runOpenLoop({

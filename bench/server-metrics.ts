@@ -28,11 +28,15 @@ function parse(text: string): Samples {
   return samples;
 }
 
+/** A scrape that does not answer in time is skipped: the tail figures then say fewer processes. */
+const SCRAPE_TIMEOUT_MS = 5_000;
+
+/** Never rejects: the phase's own figures must not be lost to a scrape that failed. */
 export async function scrapeMetrics(port: number, processes: number): Promise<MetricsSnapshot> {
   const byProcess = new Map<number, Samples>();
   for (let attempt = 0; attempt < SCRAPES_MAX && byProcess.size < processes; attempt++) {
-    const response = await request(port, { method: 'GET', path: '/metrics', headers: {} });
-    if (response.status !== 200) break;
+    const response = await request(port, { method: 'GET', path: '/metrics', headers: {} }, SCRAPE_TIMEOUT_MS).catch(() => undefined);
+    if (response?.status !== 200) break;
     const samples = parse(response.body);
     const pid = samples.get('process_id');
     if (pid !== undefined && !byProcess.has(pid)) byProcess.set(pid, samples);

@@ -1,6 +1,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import postgres from 'postgres';
@@ -163,8 +164,9 @@ export async function startService(
   log: (line: string) => void,
   nodeArgs: readonly string[] = [],
 ): Promise<RunningService> {
-  // BENCH_PORT pins the port (say, to keep clear of other servers on a shared machine).
-  const port = process.env.BENCH_PORT ? Number(process.env.BENCH_PORT) : await freePort();
+  // BENCH_PORT pins the port (say, to keep clear of other servers on a shared machine); it must
+  // be free, or the readiness check below would find whatever already listens there.
+  const port = process.env.BENCH_PORT ? await pinnedFreePort(Number(process.env.BENCH_PORT)) : await freePort();
   const databaseName = `wallet_bench_${randomBytes(5).toString('hex')}`;
   const redisKeyPrefix = `bench:${randomBytes(5).toString('hex')}:`;
   const url = databaseUrl(databaseName);
@@ -238,6 +240,20 @@ export async function startService(
     throw error;
   }
   return { port, pid: child.pid!, gcTrace, databaseName, databaseUrl: url, redisKeyPrefix, stopProcess, stop };
+}
+
+/** `port` when nothing listens on it; otherwise an error naming it. */
+async function pinnedFreePort(port: number): Promise<number> {
+  const taken = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ port, host: '127.0.0.1' });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (taken) throw new Error(`BENCH_PORT ${port} is already in use`);
+  return port;
 }
 
 async function dropDatabase(name: string): Promise<void> {
