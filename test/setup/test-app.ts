@@ -1,7 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
+import { Logger } from '@nestjs/common';
 import { createHttpApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { setSessionDefaults } from '../../src/db/migrate';
 import { ApiClient } from './api-client';
 import { createTestDatabase, randomPrefix, TestDatabase } from './test-database';
 import { TEST_REDIS_URL } from './test-env';
@@ -39,6 +41,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const keyPrefix = options.keyPrefix ?? randomPrefix();
   const config = loadConfig({
     DATABASE_URL: db.url,
+    ...(await transactionPoolerEnv(db)),
     DATABASE_POOL_MAX: '10',
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: keyPrefix,
@@ -70,6 +73,23 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       redis.disconnect();
       if (ownsDatabase) await db.drop();
     },
+  };
+}
+
+/**
+ * TEST_PGBOUNCER_PORT (set by the topology suite, ADR 0051): the app's pool goes through PgBouncer
+ * in transaction mode on that port, in front of the same server; migrations and advisory locks
+ * keep the direct URL, and the session timeouts become the role's defaults in the database, as
+ * the service's start does. Assertions through `db.sql` stay direct.
+ */
+async function transactionPoolerEnv(db: TestDatabase): Promise<Record<string, string>> {
+  const port = process.env.TEST_PGBOUNCER_PORT;
+  if (!port) return {};
+  await setSessionDefaults(db.url, Object.assign(new Logger('TestApp'), { log: () => undefined }));
+  return {
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/${db.name}`,
+    DATABASE_POOL_MODE: 'transaction',
+    DATABASE_DIRECT_URL: db.url,
   };
 }
 
