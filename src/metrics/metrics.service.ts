@@ -138,7 +138,7 @@ export class MetricsService implements OnModuleDestroy {
 
   readonly queueJobs = new Counter({
     name: 'queue_jobs_total',
-    help: 'BullMQ job attempts by queue, job name and outcome (completed, retried, failed)',
+    help: 'BullMQ job attempts by queue, job name and outcome (completed, retried, failed), and jobs Redis lost: requeued by the sweep, or abandoned with their row failed',
     labelNames: ['queue', 'job', 'outcome'] as const,
     registers: [this.registry],
   });
