@@ -196,6 +196,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/royalty-terms/{itemId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The item's royalty terms in force (admin) */
+        get: operations["RoyaltyTermsController_get"];
+        /**
+         * Set an item's royalty terms: its payees and their shares (admin)
+         * @description Purchases naming this `itemId` from now on split `itemPrice * royaltyPercent` centi-cents among the payees by share (largest remainder, ties to the earlier payee), each payee credited its part with its own centi-cent carry; `authorWalletId` may then be omitted. A change adds a version (201); purchases record the version they used, so past purchases and their refunds keep theirs. The same terms again change nothing (200). Example: three co-authors at 3333/3333/3334 and 70%: a 99-cent sale is 6930 centi-cents, 2310 each; with empty carries each gets 23 cents and keeps 10 centi-cents, and the platform 30 cents. No payee may be the buyer of a purchase (400 SELF_PURCHASE).
+         */
+        put: operations["RoyaltyTermsController_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/wallets/{walletId}/withdrawals": {
         parameters: {
             query?: never;
@@ -664,10 +685,10 @@ export interface components {
             buyerWalletId: string;
             /**
              * Format: uuid
-             * @description The item author's wallet
+             * @description The item author's wallet. Required unless `itemId` has royalty terms (which name the payees); then, when given, it must be one of them
              * @example 8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586
              */
-            authorWalletId: string;
+            authorWalletId?: string;
             /**
              * Format: int64
              * @description Integer cents, 1 to 1,000,000,000
@@ -727,6 +748,19 @@ export interface components {
              */
             createdAt: string;
         };
+        PayeeAmountDto: {
+            /**
+             * Format: uuid
+             * @example 8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586
+             */
+            walletId: string;
+            /**
+             * Format: int64
+             * @description Whole cents credited to this wallet by the purchase, including cents swept from its carry
+             * @example 23
+             */
+            amount: number;
+        };
         PurchaseDto: {
             /**
              * Format: uuid
@@ -745,6 +779,7 @@ export interface components {
             buyerWalletId: string;
             /**
              * Format: uuid
+             * @description The author's wallet; for a purchase split by royalty terms, the terms' first payee
              * @example 8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586
              */
             authorWalletId: string;
@@ -756,13 +791,13 @@ export interface components {
             itemPrice: number;
             /**
              * Format: int64
-             * @description Cents credited to the author now, including any swept carry
+             * @description Cents credited to the author now (to all payees, for a split purchase), including any swept carry
              * @example 1399
              */
             authorAmount: number;
             /**
              * Format: int64
-             * @description Cents credited to the platform (itemPrice − authorAmount)
+             * @description Cents credited to the platform (itemPrice − authorAmount). Never negative for a one-author purchase; a split purchase whose payees' carries all sweep at once may credit them up to payees − 1 cents more than the price, which the platform then pays (ADR 0045)
              * @example 600
              */
             platformAmount: number;
@@ -796,6 +831,22 @@ export interface components {
                 [key: string]: string;
             } | null;
             /**
+             * Format: int32
+             * @description The version of the royalty terms of itemId this purchase was split by; null for a one-author purchase
+             * @example null
+             */
+            royaltyTermsVersion: number | null;
+            /**
+             * @description Who was credited what, in whole cents (their sum is authorAmount): the author alone, or each payee of the terms in their order. Each payee's exact part is its share (largest remainder, ties to the earlier payee) of itemPrice * royaltyPercent centi-cents, added to its own carry: a 99-cent sale at 70% over 3333/3333/3334 gives 6930 centi-cents as 2310/2310/2310, so payees with empty carries get 23 cents each and keep 10 centi-cents each
+             * @example [
+             *       {
+             *         "walletId": "8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586",
+             *         "amount": 1399
+             *       }
+             *     ]
+             */
+            payees: components["schemas"]["PayeeAmountDto"][];
+            /**
              * Format: date-time
              * @example 2026-11-21T10:30:00.000Z
              */
@@ -822,6 +873,84 @@ export interface components {
              * @example customer_request
              */
             reason?: string;
+        };
+        PayeeShareDto: {
+            /**
+             * Format: uuid
+             * @description The payee wallet
+             * @example 8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586
+             */
+            walletId: string;
+            /**
+             * Format: int32
+             * @description Basis points of the author side (the shares of all payees sum to 10000)
+             * @example 3333
+             */
+            share: number;
+        };
+        PutRoyaltyTermsDto: {
+            /**
+             * Format: int32
+             * @description Whole percent of the price that goes to the payees; default: the service's AUTHOR_ROYALTY_PERCENT
+             * @example 70
+             */
+            royaltyPercent?: number;
+            /**
+             * @description 1 to 10 distinct payee wallets with shares summing to 10000; the first is the purchase's authorWalletId
+             * @example [
+             *       {
+             *         "walletId": "8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586",
+             *         "share": 3333
+             *       },
+             *       {
+             *         "walletId": "1f2e3d4c-5b6a-4798-8877-665544332211",
+             *         "share": 3333
+             *       },
+             *       {
+             *         "walletId": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+             *         "share": 3334
+             *       }
+             *     ]
+             */
+            payees: components["schemas"]["PayeeShareDto"][];
+        };
+        RoyaltyTermsDto: {
+            /** @example ebook:978-0-13-468599-1 */
+            itemId: string;
+            /**
+             * Format: int32
+             * @description Each change adds a version; purchases record the one they used
+             * @example 1
+             */
+            version: number;
+            /**
+             * Format: int32
+             * @example 70
+             */
+            royaltyPercent: number;
+            /**
+             * @example [
+             *       {
+             *         "walletId": "8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586",
+             *         "share": 3333
+             *       },
+             *       {
+             *         "walletId": "1f2e3d4c-5b6a-4798-8877-665544332211",
+             *         "share": 3333
+             *       },
+             *       {
+             *         "walletId": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+             *         "share": 3334
+             *       }
+             *     ]
+             */
+            payees: components["schemas"]["PayeeShareDto"][];
+            /**
+             * Format: date-time
+             * @description When this version came into force
+             * @example 2026-11-21T10:00:00.000Z
+             */
+            createdAt: string;
         };
         CreateWithdrawalDto: {
             /**
@@ -2810,6 +2939,234 @@ export interface operations {
             };
             /** @description This Idempotency-Key was used with a different payload */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    RoyaltyTermsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The item (URL-encode a `/` in it as `%2F`) */
+                itemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoyaltyTermsDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    RoyaltyTermsController_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The item (URL-encode a `/` in it as `%2F`) */
+                itemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutRoyaltyTermsDto"];
+            };
+        };
+        responses: {
+            /** @description These terms were already in force; nothing changed */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoyaltyTermsDto"];
+                };
+            };
+            /** @description A new version is in force */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoyaltyTermsDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];

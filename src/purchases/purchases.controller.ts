@@ -50,7 +50,7 @@ export class PurchasesController {
       reply,
       await this.purchases.purchase(caller, {
         buyerWalletId: body.buyerWalletId.toLowerCase(),
-        authorWalletId: body.authorWalletId.toLowerCase(),
+        authorWalletId: body.authorWalletId?.toLowerCase(),
         itemPriceCents: body.itemPrice,
         idempotencyKey,
         itemId: body.itemId,

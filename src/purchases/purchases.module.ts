@@ -7,10 +7,13 @@ import { PurchasesService } from './purchases.service';
 import { RefundsController } from './refunds.controller';
 import { RefundsRepository } from './refunds.repository';
 import { RefundsService } from './refunds.service';
+import { RoyaltyTermsController } from './royalty-terms.controller';
+import { RoyaltyTermsRepository } from './royalty-terms.repository';
+import { RoyaltyTermsService } from './royalty-terms.service';
 
 @Module({
   imports: [IdempotencyModule, WalletsModule],
-  controllers: [PurchasesController, RefundsController],
-  providers: [PurchasesService, PurchasesRepository, RefundsService, RefundsRepository],
+  controllers: [PurchasesController, RefundsController, RoyaltyTermsController],
+  providers: [PurchasesService, PurchasesRepository, RefundsService, RefundsRepository, RoyaltyTermsService, RoyaltyTermsRepository],
 })
 export class PurchasesModule {}

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { and, desc, eq, gte, lt, sql as drizzleSql, SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql as drizzleSql, SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { Database } from '../db/database';
-import { purchases, wallets } from '../db/schema';
+import { purchasePayees, purchases, wallets } from '../db/schema';
 import { toDate, toSafeInteger } from '../db/sql-values';
 import { callMoneyBatch } from '../db/money-call';
 import { InsufficientFundsError, WalletNotFoundError } from '../wallets/wallet.errors';
 import { ItemResult, settle } from '../common/batching/batcher';
+import { RequestValidationError } from '../common/errors/domain-errors';
 import { AuthorWalletNotFoundError, SelfPurchaseError } from './purchase.errors';
 
 export interface PurchaseRow {
@@ -22,7 +23,16 @@ export interface PurchaseRow {
   carryAfterCentiCents: number;
   itemId: string | null;
   metadata: Record<string, string> | null;
+  /** The royalty terms version a split purchase used; null for a one-author purchase. */
+  royaltyTermsVersion: number | null;
+  /** Who was credited what: the author, or each payee of the terms in their order. */
+  payees: PayeeAmount[];
   createdAt: Date;
+}
+
+export interface PayeeAmount {
+  walletId: string;
+  amountCents: number;
 }
 
 /** One page of purchase search: the wallet (or item) filter, the period and the keyset position. */
@@ -47,6 +57,8 @@ export interface ExecutedPurchase extends PurchaseRow {
 export interface PurchaseWithParties extends PurchaseRow {
   buyerUserId: string;
   authorUserId: string;
+  /** The owners of a split purchase's payee wallets (each may read it, as its author may). */
+  payeeUserIds: string[];
 }
 
 export interface ExecutePurchaseCall {
@@ -55,7 +67,8 @@ export interface ExecutePurchaseCall {
   idempotencyKey: string;
   requestHash: string;
   buyerWalletId: string;
-  authorWalletId: string;
+  /** Null when the item's royalty terms name the payees. */
+  authorWalletId: string | null;
   itemPriceCents: number;
   royaltyPercent: number;
   platformWalletId: string;
@@ -70,6 +83,8 @@ type BatchOutcome =
   | 'self_purchase'
   | 'wallet_not_found'
   | 'author_not_found'
+  | 'author_required'
+  | 'author_not_payee'
   | 'insufficient_funds';
 
 /** A row of purchase_execute_batch: the purchase's columns are null unless completed or replayed. */
@@ -89,12 +104,18 @@ interface BatchSqlRow {
   created_at: Date | string;
   item_id: string | null;
   metadata: Record<string, string> | string | null;
+  royalty_terms_version: number | null;
+  payees: { walletId: string; amount: number | string }[] | string | null;
 }
 
 const REFUSALS: Record<Exclude<BatchOutcome, 'completed' | 'replayed'>, () => Error> = {
   self_purchase: () => new SelfPurchaseError(),
   wallet_not_found: () => new WalletNotFoundError(),
   author_not_found: () => new AuthorWalletNotFoundError(),
+  author_required: () =>
+    new RequestValidationError([{ field: 'authorWalletId', message: 'authorWalletId is required unless itemId has royalty terms' }]),
+  author_not_payee: () =>
+    new RequestValidationError([{ field: 'authorWalletId', message: "authorWalletId is not a payee of the item's royalty terms" }]),
   insufficient_funds: () => new InsufficientFundsError(),
 };
 
@@ -126,7 +147,8 @@ export class PurchasesRepository {
     const sql = this.database.sql;
     const run = () => sql<BatchSqlRow[]>`
       SELECT ordinal, outcome, id, request_hash, buyer_wallet_id, author_wallet_id, item_price, royalty_percent,
-             author_amount, platform_amount, fractional_before, fractional_after, created_at, item_id, metadata
+             author_amount, platform_amount, fractional_before, fractional_after, created_at, item_id, metadata,
+             royalty_terms_version, payees
         FROM purchase_execute_batch(
           p_purchase_ids => ${sql.array(calls.map((c) => c.purchaseId))}::uuid[],
           p_user_ids => ${sql.array(calls.map((c) => c.userId))}::uuid[],
@@ -171,6 +193,7 @@ export class PurchasesRepository {
         carryAfterCentiCents: purchases.carryAfterCentiCents,
         itemId: purchases.itemId,
         metadata: purchases.metadata,
+        royaltyTermsVersion: purchases.royaltyTermsVersion,
         createdAt: purchases.createdAt,
         buyerUserId: buyerWallets.userId,
         authorUserId: authorWallets.userId,
@@ -179,7 +202,29 @@ export class PurchasesRepository {
       .innerJoin(buyerWallets, eq(buyerWallets.id, purchases.buyerWalletId))
       .innerJoin(authorWallets, eq(authorWallets.id, purchases.authorWalletId))
       .where(eq(purchases.id, purchaseId));
-    return row;
+    if (!row) return undefined;
+    const payees = row.royaltyTermsVersion === null ? [] : await this.payeesOf([row.id]);
+    return {
+      ...row,
+      payees: row.royaltyTermsVersion === null ? [oneAuthor(row)] : payees.map(({ walletId, amountCents }) => ({ walletId, amountCents })),
+      payeeUserIds: payees.map((payee) => payee.userId),
+    };
+  }
+
+  /** The payees of split purchases, in their order, with their wallets' owners. */
+  private async payeesOf(purchaseIds: string[]): Promise<(PayeeAmount & { purchaseId: string; userId: string })[]> {
+    if (purchaseIds.length === 0) return [];
+    return this.database.db
+      .select({
+        purchaseId: purchasePayees.purchaseId,
+        walletId: purchasePayees.walletId,
+        amountCents: purchasePayees.amountCents,
+        userId: wallets.userId,
+      })
+      .from(purchasePayees)
+      .innerJoin(wallets, eq(wallets.id, purchasePayees.walletId))
+      .where(inArray(purchasePayees.purchaseId, purchaseIds))
+      .orderBy(asc(purchasePayees.purchaseId), asc(purchasePayees.position));
   }
 
   /**
@@ -198,12 +243,21 @@ export class PurchasesRepository {
         ? undefined
         : drizzleSql`(${purchases.createdAt}, ${purchases.id}) < (${query.before.createdAt.toISOString()}::timestamptz, ${query.before.id}::uuid)`,
     ];
-    return this.database.db
+    // Search may read the replica, at most READ_REPLICA_MAX_LAG_MS behind (ADR 0053).
+    const rows = await this.database.reader().db
       .select(PURCHASE_COLUMNS)
       .from(purchases)
       .where(and(...conditions))
       .orderBy(desc(purchases.createdAt), desc(purchases.id))
       .limit(query.limit);
+    const payees = await this.payeesOf(rows.filter((row) => row.royaltyTermsVersion !== null).map((row) => row.id));
+    return rows.map((row) => ({
+      ...row,
+      payees:
+        row.royaltyTermsVersion === null
+          ? [oneAuthor(row)]
+          : payees.filter((payee) => payee.purchaseId === row.id).map(({ walletId, amountCents }) => ({ walletId, amountCents })),
+    }));
   }
 }
 
@@ -220,8 +274,14 @@ const PURCHASE_COLUMNS = {
   carryAfterCentiCents: purchases.carryAfterCentiCents,
   itemId: purchases.itemId,
   metadata: purchases.metadata,
+  royaltyTermsVersion: purchases.royaltyTermsVersion,
   createdAt: purchases.createdAt,
 };
+
+/** A one-author purchase shows its author as its one payee. */
+function oneAuthor(row: { authorWalletId: string; authorAmountCents: number }): PayeeAmount {
+  return { walletId: row.authorWalletId, amountCents: row.authorAmountCents };
+}
 
 function toPurchaseRow(row: BatchSqlRow, idempotencyKey: string): PurchaseRow {
   return {
@@ -235,9 +295,16 @@ function toPurchaseRow(row: BatchSqlRow, idempotencyKey: string): PurchaseRow {
     platformAmountCents: toSafeInteger(row.platform_amount),
     carryBeforeCentiCents: row.fractional_before,
     carryAfterCentiCents: row.fractional_after,
+    royaltyTermsVersion: row.royalty_terms_version,
+    payees: parseJson(row.payees ?? []).map((payee) => ({ walletId: payee.walletId, amountCents: toSafeInteger(payee.amount) })),
     itemId: row.item_id,
     // Raw queries may hand jsonb back as its text (drizzle's parsers on the shared client).
     metadata: typeof row.metadata === 'string' ? (JSON.parse(row.metadata) as Record<string, string>) : row.metadata,
     createdAt: toDate(row.created_at),
   };
+}
+
+/** jsonb and json arrive from raw queries as text or parsed, depending on the client's parsers. */
+function parseJson<T>(value: T | string): T {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
 }

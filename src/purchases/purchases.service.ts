@@ -20,7 +20,8 @@ import { assertSplitInvariants } from './royalty-split';
 
 export interface PurchaseRequest {
   buyerWalletId: string;
-  authorWalletId: string;
+  /** Absent when itemId's royalty terms name the payees. */
+  authorWalletId?: string;
   itemPriceCents: number;
   idempotencyKey: string;
   itemId?: string;
@@ -59,7 +60,8 @@ export class PurchasesService {
         // the batch size bounds a batch's lock time and statement size.
         lanes: config.purchaseBatching.lanes,
         batchSizeMax: config.purchaseBatching.batchSizeMax,
-        laneKey: (call) => call.authorWalletId,
+        // A split purchase's payees are its item's: the item stands in for the author.
+        laneKey: (call) => call.authorWalletId ?? `item:${call.itemId}`,
         dedupeKey: (call) => `${call.userId}:${call.idempotencyKey}`,
         // During an outage the queue fails with the batch: one bounded wait, not one per batch (ADR 0038).
         failQueuedOn: isDatabaseUnavailableError,
@@ -77,7 +79,7 @@ export class PurchasesService {
     // fingerprint it always had (keys stored before them still replay).
     const fingerprint = requestFingerprint('purchase', {
       buyerWalletId,
-      authorWalletId,
+      ...(authorWalletId === undefined ? {} : { authorWalletId }),
       itemPrice: itemPriceCents,
       ...(itemId === undefined ? {} : { itemId }),
       ...(metadata === undefined ? {} : { metadata }),
@@ -94,7 +96,7 @@ export class PurchasesService {
           idempotencyKey,
           requestHash: fingerprint,
           buyerWalletId,
-          authorWalletId,
+          authorWalletId: authorWalletId ?? null,
           itemPriceCents,
           royaltyPercent: this.config.authorRoyaltyPercent,
           platformWalletId: this.wallets.platformWalletId,
@@ -112,7 +114,10 @@ export class PurchasesService {
     const purchase = await this.repository.findWithParties(purchaseId);
     const mayRead =
       purchase !== undefined &&
-      (caller.isAdmin || purchase.buyerUserId === caller.userId || purchase.authorUserId === caller.userId);
+      (caller.isAdmin ||
+        purchase.buyerUserId === caller.userId ||
+        purchase.authorUserId === caller.userId ||
+        purchase.payeeUserIds.includes(caller.userId));
     if (!mayRead) throw new PurchaseNotFoundError();
     const { refundedCents, refunds } = await this.refunds.refundsOf(purchaseId, PURCHASE_REFUNDS_LISTED_MAX);
     return toPurchaseDto(purchase, refunds, refundedCents);
@@ -172,6 +177,19 @@ function parseInstantField(field: 'from' | 'to', value: string): Date {
 
 /** The database computed the split; the same identities must hold here, or something is badly wrong. */
 function assertPurchaseSplit(purchase: ExecutedPurchase): void {
+  const paidCents = purchase.payees.reduce((sum, payee) => sum + payee.amountCents, 0);
+  if (paidCents !== purchase.authorAmountCents) {
+    throw new Error(`payee amounts do not add up to the author side: ${JSON.stringify(purchase)}`);
+  }
+  if (purchase.royaltyTermsVersion !== null) {
+    // The carries are summed over the payees, so the whole obeys the one-author identities.
+    const exact =
+      purchase.authorAmountCents + purchase.platformAmountCents === purchase.itemPriceCents &&
+      100 * purchase.authorAmountCents + purchase.carryAfterCentiCents ===
+        purchase.itemPriceCents * purchase.royaltyPercent + purchase.carryBeforeCentiCents;
+    if (!exact) throw new Error(`split purchase identities broken: ${JSON.stringify(purchase)}`);
+    return;
+  }
   assertSplitInvariants(
     {
       itemPriceCents: purchase.itemPriceCents,

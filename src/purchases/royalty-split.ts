@@ -108,3 +108,69 @@ export function assertRefundInvariants(input: RefundSplitInput, split: RefundSpl
     throw new Error(`refund split out of range: ${JSON.stringify({ input, split })}`);
   }
 }
+
+export const SHARE_BASIS_POINTS_TOTAL = 10_000;
+export const PAYEES_MAX = 10;
+
+/**
+ * The co-author split (ADR 0045): `totalCentiCents` (the author side, price * royaltyPercent)
+ * divided among payees by basis-point shares. Each payee gets floor(total * share / 10000); the
+ * centi-cents those floors leave (fewer than the number of payees) go one each to the payees with
+ * the largest remainders, ties to the earlier payee. The SQL function royalty_parts does the same.
+ */
+export function splitAmongPayees(totalCentiCents: number, sharesBps: readonly number[]): number[] {
+  assertInteger('totalCentiCents', totalCentiCents, 0, 100 * 1_000_000_000);
+  assertShares(sharesBps);
+  const total = BigInt(totalCentiCents);
+  const quotas = sharesBps.map((share, position) => {
+    const exact = total * BigInt(share);
+    return { position, floor: exact / 10_000n, remainder: exact % 10_000n };
+  });
+  const leftOver = Number(total - quotas.reduce((sum, quota) => sum + quota.floor, 0n));
+  const byRemainder = [...quotas].sort((a, b) => (a.remainder === b.remainder ? a.position - b.position : a.remainder > b.remainder ? -1 : 1));
+  const parts = quotas.map((quota) => Number(quota.floor));
+  for (const quota of byRemainder.slice(0, leftOver)) parts[quota.position]! += 1;
+  if (parts.reduce((sum, part) => sum + part, 0) !== totalCentiCents) {
+    throw new Error(`payee parts do not add up to the whole: ${JSON.stringify({ totalCentiCents, sharesBps, parts })}`);
+  }
+  return parts;
+}
+
+/** 1 to 10 shares of 1..10000 basis points summing to 10000; throws otherwise. */
+export function assertShares(sharesBps: readonly number[]): void {
+  if (sharesBps.length < 1 || sharesBps.length > PAYEES_MAX) throw new RangeError(`1 to ${PAYEES_MAX} shares, got ${sharesBps.length}`);
+  for (const share of sharesBps) assertInteger('share', share, 1, SHARE_BASIS_POINTS_TOTAL);
+  const sum = sharesBps.reduce((total, share) => total + share, 0);
+  if (sum !== SHARE_BASIS_POINTS_TOTAL) throw new RangeError(`shares must sum to ${SHARE_BASIS_POINTS_TOTAL}, got ${sum}`);
+}
+
+/**
+ * What a refund of a split purchase takes from each payee, in centi-cents: the growth of its part
+ * when the cumulative refunded amount goes from `refundedBeforeCents` to that plus
+ * `refundAmountCents`. The parts of a full refund sum, payee by payee, to what the purchase gave.
+ */
+export function payeeRefundParts(input: {
+  itemPriceCents: number;
+  royaltyPercent: number;
+  sharesBps: readonly number[];
+  refundedBeforeCents: number;
+  refundAmountCents: number;
+}): number[] {
+  const { itemPriceCents, royaltyPercent, sharesBps, refundedBeforeCents, refundAmountCents } = input;
+  assertInteger('refundAmountCents', refundAmountCents, 1, itemPriceCents - refundedBeforeCents);
+  const before = splitAmongPayees(refundedBeforeCents * royaltyPercent, sharesBps);
+  const after = splitAmongPayees((refundedBeforeCents + refundAmountCents) * royaltyPercent, sharesBps);
+  return after.map((part, position) => part - before[position]!);
+}
+
+/**
+ * One payee's side of a movement of `partCentiCents` (positive: credited, as on a purchase;
+ * negative: taken back): its position `100 * cents + carry` moves by exactly the part, whole cents
+ * move now and the carry stays in 0..99. `cents` is signed like the part.
+ */
+export function movePayeePosition(partCentiCents: number, carryBeforeCentiCents: number): { cents: number; carryAfterCentiCents: number } {
+  assertInteger('carryBeforeCentiCents', carryBeforeCentiCents, 0, CENTI_CENTS_PER_CENT - 1);
+  const position = carryBeforeCentiCents + partCentiCents;
+  const cents = Math.floor(position / CENTI_CENTS_PER_CENT);
+  return { cents, carryAfterCentiCents: position - CENTI_CENTS_PER_CENT * cents };
+}

@@ -76,6 +76,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
   let payee: TestWallet;
   let author: TestWallet;
   let purchaseId: string;
+  let termsItemId: string;
   let jobId: string;
   let runId: string;
   let eventId: string;
@@ -169,6 +170,13 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       },
       'GET /purchases/{purchaseId}': { method: 'GET', path: `/purchases/${purchaseId}`, userId: owner },
       'GET /purchases': { method: 'GET', path: `/purchases?buyerWalletId=${buyer.id}&limit=2`, userId: owner },
+      'PUT /royalty-terms/{itemId}': {
+        method: 'PUT',
+        path: `/royalty-terms/item-${randomUUID()}`,
+        userId: admin,
+        body: { payees: [{ walletId: author.id, share: 10_000 }] },
+      },
+      'GET /royalty-terms/{itemId}': { method: 'GET', path: `/royalty-terms/${termsItemId}`, userId: admin },
       // One cent of the 99-cent purchase at a time, by its author.
       'POST /purchases/{purchaseId}/refunds': {
         method: 'POST',
@@ -238,6 +246,8 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
     author = await createWallet(t.api);
     const bought = await purchase(t.api, buyer, author, 99);
     purchaseId = bought.body.id as string;
+    termsItemId = `item-${randomUUID()}`;
+    await t.api.request('PUT', `/royalty-terms/${termsItemId}`, { userId: ADMIN_USER_ID, body: { payees: [{ walletId: author.id, share: 10_000 }] } });
     jobId = (await t.api.post('/reports/financial', { userId: ADMIN_USER_ID, body: {} })).body.jobId as string;
     runId = (await t.api.post('/admin/reconciliations', { userId: ADMIN_USER_ID })).body.runId as string;
     eventId = (await t.api.get('/events?limit=1', { userId: ADMIN_USER_ID })).body.items[0].id as string;
@@ -277,6 +287,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
 
   conformance('documents the other successes: an existing wallet, a replay, every ledger page, a completed report', async () => {
     await exchange(t, { method: 'POST', path: '/wallets', userId: buyer.userId }, 200);
+    await exchange(t, { method: 'PUT', path: `/royalty-terms/${termsItemId}`, userId: ADMIN_USER_ID, body: { payees: [{ walletId: author.id, share: 10_000 }] } }, 200);
     const again = validRequest('POST /purchases');
     await exchange(t, again, 201);
     const replay = await exchange(t, again, 201);
@@ -325,6 +336,8 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       },
       'GET /purchases/{purchaseId}': { method: 'GET', path: '/purchases/123', userId: owner },
       'GET /purchases': { method: 'GET', path: `/purchases?buyerWalletId=${buyer.id}&limit=0`, userId: owner },
+      'PUT /royalty-terms/{itemId}': { method: 'PUT', path: '/royalty-terms/item-1', userId: admin, body: { payees: [] } },
+      'GET /royalty-terms/{itemId}': { method: 'GET', path: '/royalty-terms/has%20space', userId: admin },
       'POST /purchases/{purchaseId}/refunds': {
         method: 'POST',
         path: `/purchases/${purchaseId}/refunds`,
@@ -359,6 +372,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       { method: 'POST', path: '/purchases', userId: owner, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: buyer.id, authorWalletId: randomUUID(), itemPrice: 1 }, semantic: true },
       { method: 'POST', path: '/reports/financial', userId: admin, body: { from: '2026-02-01', to: '2026-01-01' }, semantic: true },
       { method: 'GET', path: '/purchases?from=2026-02-01&to=2026-01-01', userId: admin, semantic: true },
+      { method: 'PUT', path: '/royalty-terms/item-2', userId: admin, body: { payees: [{ walletId: author.id, share: 9_999 }] }, semantic: true },
       { method: 'POST', path: '/purchases', userId: owner, headers: { 'idempotency-key': randomUUID() }, body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 1, metadata: { ['k'.repeat(41)]: 'v' } }, semantic: true },
       { method: 'GET', path: '/reports/authors/top?from=2026-02-30&to=2026-03-01', userId: admin, semantic: true },
     ];

@@ -49,6 +49,10 @@ describe('purchases (e2e)', () => {
       status: 'completed',
       refundedAmount: 0,
       refunds: [],
+      itemId: null,
+      metadata: null,
+      royaltyTermsVersion: null,
+      payees: [{ walletId: author.id, amount: 1399 }],
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
     });
     expect(await balanceOf(t, buyer)).toEqual({ balance: 8001, fractionalBalance: 0 });

@@ -65,6 +65,7 @@ export const PROBLEM_EXAMPLES = {
   PURCHASE_NOT_FOUND: { status: 404, detail: 'Purchase not found' },
   WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, detail: 'Webhook endpoint not found' },
   EVENT_NOT_FOUND: { status: 404, detail: 'Event not found' },
+  ROYALTY_TERMS_NOT_FOUND: { status: 404, detail: 'Royalty terms not found' },
   WEBHOOK_URL_REFUSED: {
     status: 400,
     code: 'VALIDATION_FAILED',

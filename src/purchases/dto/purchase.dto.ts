@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateBy, ValidateIf } from 'class-validator';
 import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
 import { IDEMPOTENCY_KEY_SCHEMA } from '../../common/http/idempotency-key.decorator';
 import type { PurchaseRow } from '../purchases.repository';
 import type { RefundRow } from '../refunds.repository';
 import { RefundDto, toRefundDto } from './refund.dto';
+import { PAYEES_MAX } from '../royalty-split';
 
 export const ITEM_PRICE_CENTS_MIN = 1;
 export const ITEM_PRICE_CENTS_MAX = 1_000_000_000;
@@ -59,9 +60,16 @@ export class CreatePurchaseDto {
   @IsUUID('all', { message: 'buyerWalletId must be a UUID' })
   buyerWalletId!: string;
 
-  @ApiProperty({ ...UUID, description: "The item author's wallet", example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
+  @ApiPropertyOptional({
+    ...UUID,
+    description:
+      "The item author's wallet. Required unless `itemId` has royalty terms (which name the payees); then, when given, it must be one of them",
+    example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586',
+  })
+  // Checked here when present; whether it may be absent depends on the item's terms (the database decides).
+  @ValidateIf((dto: CreatePurchaseDto, value) => value !== undefined || dto.itemId === undefined)
   @IsUUID('all', { message: 'authorWalletId must be a UUID' })
-  authorWalletId!: string;
+  authorWalletId?: string;
 
   @ApiProperty({ ...CENTS, description: 'Integer cents, 1 to 1,000,000,000', example: 1999, minimum: ITEM_PRICE_CENTS_MIN, maximum: ITEM_PRICE_CENTS_MAX })
   @IsInt({ message: 'itemPrice must be an integer number of cents' })
@@ -88,6 +96,20 @@ export class CreatePurchaseDto {
   metadata?: Record<string, string>;
 }
 
+export class PayeeAmountDto {
+  @ApiProperty({ ...UUID, example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
+  walletId!: string;
+
+  @ApiProperty({
+    ...CENTS,
+    minimum: 0,
+    maximum: ITEM_PRICE_CENTS_MAX,
+    description: 'Whole cents credited to this wallet by the purchase, including cents swept from its carry',
+    example: 23,
+  })
+  amount!: number;
+}
+
 export class PurchaseDto {
   @ApiProperty({ ...UUID, example: '5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09' })
   id!: string;
@@ -98,7 +120,11 @@ export class PurchaseDto {
   @ApiProperty({ ...UUID, example: '3b1f6f0e-8a53-4c55-9d0e-6a4f3f1d2c10' })
   buyerWalletId!: string;
 
-  @ApiProperty({ ...UUID, example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586' })
+  @ApiProperty({
+    ...UUID,
+    description: "The author's wallet; for a purchase split by royalty terms, the terms' first payee",
+    example: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586',
+  })
   authorWalletId!: string;
 
   @ApiProperty({ ...CENTS, minimum: ITEM_PRICE_CENTS_MIN, maximum: ITEM_PRICE_CENTS_MAX, description: 'Integer cents', example: 1999 })
@@ -107,17 +133,20 @@ export class PurchaseDto {
   @ApiProperty({
     ...CENTS,
     minimum: 0,
-    maximum: ITEM_PRICE_CENTS_MAX,
-    description: 'Cents credited to the author now, including any swept carry',
+    maximum: ITEM_PRICE_CENTS_MAX + PAYEES_MAX - 1,
+    description: 'Cents credited to the author now (to all payees, for a split purchase), including any swept carry',
     example: 1399,
   })
   authorAmount!: number;
 
   @ApiProperty({
     ...CENTS,
-    minimum: 0,
+    minimum: -(PAYEES_MAX - 1),
     maximum: ITEM_PRICE_CENTS_MAX,
-    description: 'Cents credited to the platform (itemPrice − authorAmount)',
+    description:
+      'Cents credited to the platform (itemPrice − authorAmount). Never negative for a one-author purchase; a split ' +
+      "purchase whose payees' carries all sweep at once may credit them up to payees − 1 cents more than the price, " +
+      'which the platform then pays (ADR 0045)',
     example: 600,
   })
   platformAmount!: number;
@@ -151,6 +180,29 @@ export class PurchaseDto {
   @ApiProperty({ ...METADATA_SCHEMA, nullable: true, description: 'The notes the purchase was made with; null when it had none' })
   metadata!: Record<string, string> | null;
 
+  @ApiProperty({
+    type: 'integer',
+    format: 'int32',
+    minimum: 1,
+    nullable: true,
+    description: 'The version of the royalty terms of itemId this purchase was split by; null for a one-author purchase',
+    example: null,
+  })
+  royaltyTermsVersion!: number | null;
+
+  @ApiProperty({
+    type: [PayeeAmountDto],
+    minItems: 1,
+    maxItems: PAYEES_MAX,
+    description:
+      'Who was credited what, in whole cents (their sum is authorAmount): the author alone, or each payee of the terms in ' +
+      "their order. Each payee's exact part is its share (largest remainder, ties to the earlier payee) of itemPrice * " +
+      'royaltyPercent centi-cents, added to its own carry: a 99-cent sale at 70% over 3333/3333/3334 gives 6930 centi-cents ' +
+      'as 2310/2310/2310, so payees with empty carries get 23 cents each and keep 10 centi-cents each',
+    example: [{ walletId: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586', amount: 1399 }],
+  })
+  payees!: PayeeAmountDto[];
+
   @ApiProperty({ ...INSTANT, example: '2026-11-21T10:30:00.000Z' })
   createdAt!: Date;
 }
@@ -172,6 +224,8 @@ export function toPurchaseDto(row: PurchaseRow, refunds: RefundRow[] = [], refun
     refunds: refunds.slice(0, PURCHASE_REFUNDS_LISTED_MAX).map(toRefundDto),
     itemId: row.itemId,
     metadata: row.metadata,
+    royaltyTermsVersion: row.royaltyTermsVersion,
+    payees: row.payees.map((payee) => ({ walletId: payee.walletId, amount: payee.amountCents })),
     createdAt: row.createdAt,
   };
 }
