@@ -1,9 +1,10 @@
 /**
- * `npm run test:model -- --runs N [--seed S] [--max-commands M]`: the long profile of the
- * model-based tests (ADR 0063), for nightly or pre-release runs. It runs the same specs as
- * `npm test` (test/e2e/model-*.e2e.spec.ts) with N sequences each instead of the quick budget,
- * and prints what the sequences did, by command and answer. A failure prints the seed and the
- * shortest sequence that reproduces it; replay it with `--seed`.
+ * `npm run test:model -- --runs N [--concurrent-runs C] [--seed S] [--max-commands M]`: the long
+ * profile of the model-based tests (ADR 0063), for nightly or pre-release runs. It runs the same
+ * specs as `npm test` (test/e2e/model-*.e2e.spec.ts) with N serial sequences and C concurrent
+ * scenarios (default N) instead of the quick budget, and prints what the sequences did, by
+ * command and answer. A failure prints the seed and the shortest sequence that reproduces it;
+ * replay it with `--seed`.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -13,10 +14,10 @@ const RUNS_MAX = 1_000_000;
 function parse(argv: string[]): Record<string, string> {
   const options: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
-    const name = /^--(runs|seed|max-commands)$/.exec(argv[i]!)?.[1];
+    const name = /^--(runs|concurrent-runs|seed|max-commands)$/.exec(argv[i]!)?.[1];
     const value = argv[i + 1];
     if (!name || value === undefined) {
-      console.error(`usage: npm run test:model -- --runs N [--seed S] [--max-commands M] (unexpected "${argv[i]}")`);
+      console.error(`usage: npm run test:model -- --runs N [--concurrent-runs C] [--seed S] [--max-commands M] (unexpected "${argv[i]}")`);
       process.exit(2);
     }
     options[name] = value;
@@ -32,12 +33,18 @@ if (!Number.isInteger(runs) || runs < 1 || runs > RUNS_MAX) {
   process.exit(2);
 }
 
-const env: NodeJS.ProcessEnv = { ...process.env, MODEL_RUNS: String(runs), MODEL_STATS: 'true' };
+const concurrentRuns = Number(options['concurrent-runs'] ?? runs);
+if (!Number.isInteger(concurrentRuns) || concurrentRuns < 1 || concurrentRuns > RUNS_MAX) {
+  console.error(`--concurrent-runs must be an integer from 1 to ${RUNS_MAX}, got "${options['concurrent-runs']}"`);
+  process.exit(2);
+}
+
+const env: NodeJS.ProcessEnv = { ...process.env, MODEL_RUNS: String(runs), MODEL_CONCURRENT_RUNS: String(concurrentRuns), MODEL_STATS: 'true' };
 if (options.seed !== undefined) env.TEST_SEED = options.seed;
 if (options['max-commands'] !== undefined) env.MODEL_MAX_COMMANDS = options['max-commands'];
 
 const started = Date.now();
 const jest = path.resolve(__dirname, '..', 'node_modules', '.bin', 'jest');
 const result = spawnSync(jest, ['--selectProjects', 'e2e', '--runInBand', '--testPathPattern', 'test/e2e/model-'], { env, stdio: 'inherit' });
-console.log(`model-based tests: ${runs} sequences per spec in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(`model-based tests: ${runs} serial sequences and ${concurrentRuns} concurrent scenarios in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.exit(result.status ?? 1);

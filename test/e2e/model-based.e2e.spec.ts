@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import '../setup/seeded';
 import { intentArbitrary } from '../model/money-commands';
-import { checkAllWallets, IntentCommand, modelRuns, startRun, tally } from '../model/model-run';
-import { expectBooksBalanced } from '../setup/books';
-import { startTestApp, TestApp } from '../setup/test-app';
+import { checkAllWallets, IntentCommand, modelRuns, RotatingApp, startFundedRun, tally } from '../model/model-run';
 
 /**
  * Model-based tests (ADR 0063): random sequences of commands run against the real service over
@@ -12,18 +10,14 @@ import { startTestApp, TestApp } from '../setup/test-app';
  * model. A failure prints the seed and the shortest sequence fast-check shrank it to.
  */
 describe('the service against the reference model (e2e)', () => {
-  let t: TestApp;
+  const service = new RotatingApp(100);
 
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
   afterAll(async () => {
     if (process.env.MODEL_STATS === 'true') console.log([...tally].sort().map(([name, n]) => `${name}: ${n}`).join('\n'));
-    await expectBooksBalanced(t.db.sql);
-    await t.close();
+    await service.close();
   });
 
-  const runs = modelRuns(150);
+  const runs = modelRuns(100);
 
   it('answers every sequence of commands as the model does, with the same wallets and balanced books', async () => {
     const maxCommands = Number(process.env.MODEL_MAX_COMMANDS ?? 30);
@@ -33,9 +27,9 @@ describe('the service against the reference model (e2e)', () => {
     );
     await fc.assert(
       fc.asyncProperty(commands, async (sequence) => {
-        let run: Awaited<ReturnType<typeof startRun>> | undefined;
+        let run: Awaited<ReturnType<typeof startFundedRun>> | undefined;
         await fc.asyncModelRun(async () => {
-          run = await startRun(t);
+          run = await startFundedRun(await service.next());
           return { model: run.context, real: run.driver };
         }, sequence);
         await checkAllWallets(run!.context, run!.driver);

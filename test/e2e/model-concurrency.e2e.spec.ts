@@ -2,9 +2,7 @@ import fc from 'fast-check';
 import '../setup/seeded';
 import { Call, Intent, intentArbitrary, resolve } from '../model/money-commands';
 import { runConcurrently } from '../model/linearizability';
-import { checkAllWallets, modelRuns, nextKey, runIntent, startRun } from '../model/model-run';
-import { expectBooksBalanced } from '../setup/books';
-import { startTestApp, TestApp } from '../setup/test-app';
+import { checkAllWallets, modelRuns, nextKey, RotatingApp, runIntent, startRun } from '../model/model-run';
 
 /**
  * The concurrent mode of the model-based tests (ADR 0063): after a short serial set-up, batches
@@ -33,21 +31,17 @@ const scenario = fc.record({
 });
 
 describe('the service against the reference model, concurrently (e2e)', () => {
-  let t: TestApp;
-  const runs = modelRuns(60);
+  const service = new RotatingApp(50);
+  const runs = modelRuns(40, 'MODEL_CONCURRENT_RUNS');
 
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
   afterAll(async () => {
-    await expectBooksBalanced(t.db.sql);
-    await t.close();
+    await service.close();
   });
 
   it('explains every batch of concurrent commands by some serial order of them, with balanced books', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ depositsCents, warmUp, batches }) => {
-        const { context, driver } = await startRun(t);
+        const { context, driver } = await startRun(await service.next());
         for (let user = 0; user < USERS; user++) {
           await runIntent(context, driver, { kind: 'createWallet', user }, { books: false });
           const amount = depositsCents[user]!;

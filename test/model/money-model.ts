@@ -33,6 +33,7 @@ export interface ModelPurchase {
   /** The royalty payees: the author alone (10000), or the item's terms in force at the sale. */
   payees: Payee[];
   itemPriceCents: number;
+  itemId: string | null;
   royaltyPercent: number;
   status: PurchaseStatus;
   refundedCents: number;
@@ -222,6 +223,7 @@ export class MoneyModel {
         buyerWalletRef: buyer.ref,
         payees,
         itemPriceCents: price,
+        itemId: input.itemId ?? null,
         royaltyPercent: terms?.royaltyPercent ?? this.options.royaltyPercent,
         status: 'authorized',
         refundedCents: 0,
@@ -254,6 +256,7 @@ export class MoneyModel {
       id: purchase.ref,
       buyerWalletId: purchase.buyerWalletRef,
       itemPrice: purchase.itemPriceCents,
+      itemId: purchase.itemId,
       authorAmount: purchase.authorAmountCents,
       platformAmount: purchase.platformAmountCents,
       status: purchase.status,
