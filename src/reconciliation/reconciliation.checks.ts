@@ -526,7 +526,12 @@ export const refundLegs: ReconciliationCheck<RefundLegsDrift> = {
  */
 export const pendingPayouts: ReconciliationCheck<PendingPayoutsComparison> = {
   names: ['pending_payouts'],
-  async run({ repository }, report) {
+  async run(context, report) {
+    // All-time sums over the ledger: an incremental run takes them in the run that completes
+    // the sweep cycle, as the running totals (ADR 0028).
+    const scope = incrementalScope(context);
+    if (scope && scope.slice.to < 1) return;
+    const { repository } = context;
     const pending = await repository.comparePendingPayouts();
     const drifted = pending.withdrawalsCents !== pending.accountCents;
     report({
