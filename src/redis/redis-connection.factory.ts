@@ -125,6 +125,9 @@ export class RedisConnectionFactory {
         sentinels: topology.sentinels.map((node) => ({ host: node.host, port: node.port })),
         name: topology.masterName,
         sentinelPassword: topology.sentinelPassword,
+        // Without it ioredis would reach the master in plain TCP even with rediss:// (the
+        // Sentinels themselves are reached without TLS).
+        enableTLSForSentinelMode: credentials.tls !== undefined,
         sentinelCommandTimeout: SENTINEL_COMMAND_TIMEOUT_MS,
         sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_DELAY_MAX_MS),
         // Subscribes to the Sentinels' +switch-master and reconnects at once, instead of waiting
