@@ -32,6 +32,8 @@ export interface Books {
   pendingPayouts: { withdrawals: number; account: number };
   /** Withdrawals with more than one outcome, or an outcome whose ledger legs do not match it. */
   payoutOutcomesOff: number;
+  /** Authorized holds, the wallets' held balances and the holds account (ADR 0018); all three must be equal. */
+  holds: { authorized: number; heldBalances: number; account: number };
 }
 
 /**
@@ -163,6 +165,10 @@ export async function readBooks(sql: Sql): Promise<Books> {
                        AND (CASE o.status WHEN 'paid' THEN e.system_account = 'payout'
                                           ELSE e.wallet_id = w.wallet_id OR e.system_account = 'receivables' END))
                    <> o.amount))::int AS n`;
+  const [held] = await sql`
+    SELECT (SELECT coalesce(sum(amount), 0) FROM holds WHERE status = 'authorized')::text AS authorized,
+           (SELECT coalesce(sum(held_balance), 0) FROM wallets)::text AS held_balances,
+           (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE system_account = 'holds')::text AS account`;
   const kept = toTotals(totals as Record<string, string>);
   return {
     entriesSum: Number(sums!.entries_sum),
@@ -178,6 +184,7 @@ export async function readBooks(sql: Sql): Promise<Books> {
     debt: { wallets: Number(debt!.wallets), receivables: Number(debt!.receivables) },
     pendingPayouts: { withdrawals: Number(pending!.withdrawals), account: Number(pending!.account) },
     payoutOutcomesOff: outcomesOff!.n as number,
+    holds: { authorized: Number(held!.authorized), heldBalances: Number(held!.held_balances), account: Number(held!.account) },
   };
 }
 
@@ -196,5 +203,7 @@ export async function expectBooksBalanced(sql: Sql): Promise<Books> {
   expect(books.debt.wallets).toBe(books.debt.receivables);
   expect(books.pendingPayouts.account).toBe(books.pendingPayouts.withdrawals);
   expect(books.payoutOutcomesOff).toBe(0);
+  expect(books.holds.heldBalances).toBe(books.holds.authorized);
+  expect(books.holds.account).toBe(books.holds.authorized);
   return books;
 }

@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION pending_release(
 DECLARE
   v_credit record;
 BEGIN
-  IF p_pending_account IS DISTINCT FROM 'payouts_pending' THEN
+  IF p_pending_account IS NULL OR p_pending_account NOT IN ('payouts_pending', 'holds') THEN
     RAISE EXCEPTION 'pending_release: % is not a pending account', p_pending_account;
   END IF;
   v_credit := wallet_credit(p_wallet_id => p_wallet_id, p_amount_cents => p_amount_cents, p_at => p_at);

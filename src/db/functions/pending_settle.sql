@@ -5,7 +5,7 @@ CREATE OR REPLACE FUNCTION pending_settle(
   p_transaction_id uuid, p_pending_account text, p_final_account text, p_amount_cents bigint, p_at timestamptz
 ) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  IF p_pending_account IS DISTINCT FROM 'payouts_pending' THEN
+  IF p_pending_account IS NULL OR p_pending_account NOT IN ('payouts_pending', 'holds') THEN
     RAISE EXCEPTION 'pending_settle: % is not a pending account', p_pending_account;
   END IF;
   INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)

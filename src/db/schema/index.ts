@@ -23,8 +23,9 @@ const cents = (name: string) => bigint(name, { mode: 'number' });
 
 // The outbox and webhook tables (ADR 0030, 0031, 0032).
 export * from './events';
-// Payout outcomes, destinations and runs (ADR 0018).
+// Payout outcomes, destinations and runs, and purchase holds (ADR 0018).
 export * from './payouts';
+export * from './holds';
 
 export const users = pgTable('users', {
   id: uuid('id').primaryKey(),
@@ -42,6 +43,9 @@ export const wallets = pgTable(
     carryCentiCents: integer('fractional_balance').notNull().default(0),
     // Cents a refund took back that the wallet could not cover (ADR 0017); credits repay it first.
     debtCents: cents('debt').notNull().default(0),
+    // Cents of the wallet's authorized purchases (holds), out of its balance until captured or
+    // released (ADR 0018); the holds account holds the same cents.
+    heldCents: cents('held_balance').notNull().default(0),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
@@ -52,6 +56,7 @@ export const wallets = pgTable(
     // The financial report's outstanding debt reads only the wallets in debt.
     index('wallets_in_debt_idx').on(t.id).where(sql`${t.debtCents} > 0`),
     check('wallets_debt_non_negative', sql`${t.debtCents} >= 0`),
+    check('wallets_held_balance_non_negative', sql`${t.heldCents} >= 0`),
     // A wallet in debt has nothing in its row: any credit would have repaid the debt first.
     check('wallets_debt_or_balance', sql`${t.debtCents} = 0 OR ${t.balanceCents} = 0`),
   ],
@@ -84,10 +89,11 @@ export const ledgerTransactions = pgTable(
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [
-    // withdrawal_paid / withdrawal_failed: a pending payout leaving the pending account (ADR 0018).
+    // withdrawal_paid / withdrawal_failed: a pending payout leaving the pending account; hold /
+    // hold_release: a purchase hold entering and leaving the holds account (ADR 0018).
     check(
       'ledger_transactions_type',
-      sql`${t.type} IN ('deposit', 'withdrawal', 'purchase', 'refund', 'withdrawal_paid', 'withdrawal_failed')`,
+      sql`${t.type} IN ('deposit', 'withdrawal', 'purchase', 'refund', 'withdrawal_paid', 'withdrawal_failed', 'hold', 'hold_release')`,
     ),
     index('ledger_transactions_created_at_idx').on(t.createdAt),
   ],
@@ -127,10 +133,10 @@ export const ledgerEntries = pgTable(
     index('ledger_entries_system_created_at_idx').on(t.createdAt).where(sql`${t.systemAccount} IS NOT NULL`),
     check('ledger_entries_amount_non_zero', sql`${t.amountCents} <> 0`),
     // receivables: what wallets owe after refunds they could not cover (ADR 0017).
-    // payouts_pending: withdrawals waiting for the payment rail (ADR 0018).
+    // payouts_pending: withdrawals waiting for the payment rail; holds: authorized purchases (ADR 0018).
     check(
       'ledger_entries_system_account',
-      sql`${t.systemAccount} IN ('funding', 'payout', 'receivables', 'payouts_pending')`,
+      sql`${t.systemAccount} IN ('funding', 'payout', 'receivables', 'payouts_pending', 'holds')`,
     ),
     check('ledger_entries_one_account', sql`(${t.walletId} IS NULL) <> (${t.systemAccount} IS NULL)`),
   ],

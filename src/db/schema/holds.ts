@@ -1,0 +1,58 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { ledgerTransactions, wallets } from './index';
+
+// As in index.ts: millisecond timestamps and cents as JavaScript numbers.
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' });
+const cents = (name: string) => bigint(name, { mode: 'number' });
+
+/**
+ * Authorized purchases (ADR 0018): the buyer's cents wait in the holds account until the hold is
+ * captured (released and bought in one transaction, the purchase taking the hold's id), voided or
+ * expired (released). `status` moves once, from `authorized`, under the row's lock; a trigger
+ * refuses any other change (hold_guard).
+ */
+export const holds = pgTable(
+  'holds',
+  {
+    // The purchase id the capture gives its purchase.
+    id: uuid('id').primaryKey(),
+    // The ledger transaction that moved the cents into the holds account.
+    authorizationId: uuid('authorization_id')
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    userId: uuid('user_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    buyerWalletId: uuid('buyer_wallet_id')
+      .notNull()
+      .references(() => wallets.id),
+    authorWalletId: uuid('author_wallet_id')
+      .notNull()
+      .references(() => wallets.id),
+    amountCents: cents('amount').notNull(),
+    itemId: text('item_id'),
+    metadata: jsonb('metadata').$type<Record<string, string>>(),
+    status: text('status').notNull().default('authorized'),
+    capturedCents: cents('captured_amount'),
+    expiresAt: timestamptz('expires_at').notNull(),
+    resolvedAt: timestamptz('resolved_at'),
+    // The ledger transaction that released the cents (void, expiry, or the capture's release).
+    releaseId: uuid('release_id'),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('holds_user_id_idempotency_key_key').on(t.userId, t.idempotencyKey),
+    // The expiry sweeper reads only the holds still authorized, by expiry.
+    index('holds_authorized_expires_at_idx').on(t.expiresAt).where(sql`${t.status} = 'authorized'`),
+    index('holds_buyer_wallet_id_idx').on(t.buyerWalletId),
+    check('holds_amount_range', sql`${t.amountCents} BETWEEN 1 AND 1000000000`),
+    check('holds_status', sql`${t.status} IN ('authorized', 'captured', 'voided', 'expired')`),
+    check('holds_not_self', sql`${t.buyerWalletId} <> ${t.authorWalletId}`),
+    check(
+      'holds_captured_amount',
+      sql`(${t.status} = 'captured') = (${t.capturedCents} IS NOT NULL) AND coalesce(${t.capturedCents}, 1) BETWEEN 1 AND ${t.amountCents}`,
+    ),
+    check('holds_resolved', sql`(${t.status} = 'authorized') = (${t.resolvedAt} IS NULL AND ${t.releaseId} IS NULL)`),
+  ],
+);
