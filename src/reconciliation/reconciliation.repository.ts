@@ -299,6 +299,7 @@ interface RefundDriftColumns {
   author_expected: string;
   platform_expected: string;
   receivables_expected: string;
+  other_expected: string;
   buyer_posted: string;
   author_posted: string;
   platform_posted: string;
@@ -836,11 +837,20 @@ export class ReconciliationRepository {
         WITH flows AS (
           SELECT author_wallet_id, created_at, 1::bigint AS sales_count, item_price AS gross_volume,
                  author_amount AS royalty, 0::bigint AS refunded_volume, 0::bigint AS royalty_refunded
-            FROM purchases WHERE created_at >= ${from} AND created_at < ${to}
+            FROM purchases WHERE created_at >= ${from} AND created_at < ${to} AND royalty_terms_version IS NULL
           UNION ALL
           SELECT p.author_wallet_id, r.created_at, 0, 0, 0, r.amount, r.author_amount
             FROM refunds r JOIN purchases p ON p.id = r.purchase_id
-           WHERE r.created_at >= ${from} AND r.created_at < ${to}
+           WHERE r.created_at >= ${from} AND r.created_at < ${to} AND r.royalty_terms_version IS NULL
+          UNION ALL
+          -- Each payee of a split purchase (ADR 0045) sells with its own cents.
+          SELECT x.wallet_id, x.created_at, 1, p.item_price, x.amount_cents, 0, 0
+            FROM purchase_payees x JOIN purchases p ON p.id = x.purchase_id
+           WHERE x.created_at >= ${from} AND x.created_at < ${to}
+          UNION ALL
+          SELECT x.wallet_id, x.created_at, 0, 0, 0, r.amount, x.amount_cents
+            FROM refund_payees x JOIN refunds r ON r.id = x.refund_id
+           WHERE x.created_at >= ${from} AND x.created_at < ${to}
         ), ledger AS (
           SELECT author_wallet_id, date_trunc(${grain}, created_at, 'UTC') AS bucket_start,
                  sum(sales_count)::bigint AS sales_count, sum(gross_volume)::bigint AS gross_volume,
@@ -936,6 +946,7 @@ export class ReconciliationRepository {
         after === undefined && upTo === UUID_MAX ? sql`` : sql`WHERE id > ${after ?? UUID_MIN} AND id <= ${upTo}`;
       const entriesAfter = after === undefined ? sql`` : sql`AND e.wallet_id > ${after}`;
       const authorsAfter = after === undefined ? sql`` : sql`AND p.author_wallet_id > ${after}`;
+      const payeesAfter = after === undefined ? sql`` : sql`AND x.wallet_id > ${after}`;
       return sql<CountedRows<WalletCountColumns, WalletDriftColumns>>`
         WITH chunk AS (
           SELECT id, balance, fractional_balance, debt FROM wallets ${walletsAfter} ORDER BY id LIMIT ${walletLimit}
@@ -956,28 +967,42 @@ export class ReconciliationRepository {
         ), royalties AS (
           -- The carry is what the identity leaves of the exact shares: sum(percent * (price - refunded))
           -- - 100 * (royalty cents credited - taken back), refunds counted on their purchase's author.
+          -- A split purchase (ADR 0045) counts each payee's own part and cents instead.
           SELECT f.wallet_id, (sum(f.owed_centi_cents) - 100 * sum(f.credited_cents))::bigint AS carry
             FROM (SELECT p.author_wallet_id AS wallet_id, p.item_price * p.royalty_percent AS owed_centi_cents,
                          p.author_amount AS credited_cents
                     FROM purchases p, bounds b
-                   WHERE p.author_wallet_id <= b.upper ${authorsAfter}
+                   WHERE p.author_wallet_id <= b.upper ${authorsAfter} AND p.royalty_terms_version IS NULL
                   UNION ALL
                   SELECT p.author_wallet_id, -r.amount * r.royalty_percent, -r.author_amount
                     FROM refunds r JOIN purchases p ON p.id = r.purchase_id, bounds b
-                   WHERE p.author_wallet_id <= b.upper ${authorsAfter}) f
+                   WHERE p.author_wallet_id <= b.upper ${authorsAfter} AND p.royalty_terms_version IS NULL
+                  UNION ALL
+                  SELECT x.wallet_id, x.part_centi_cents, x.amount_cents
+                    FROM purchase_payees x, bounds b WHERE x.wallet_id <= b.upper ${payeesAfter}
+                  UNION ALL
+                  SELECT x.wallet_id, -x.part_centi_cents, -x.amount_cents
+                    FROM refund_payees x, bounds b WHERE x.wallet_id <= b.upper ${payeesAfter}) f
            GROUP BY f.wallet_id
         ), debts AS (
           -- Debt comes from refunds a payee could not cover and goes with the credits that repaid it.
           SELECT d.wallet_id, sum(d.cents)::bigint AS debt
             FROM (SELECT p.author_wallet_id AS wallet_id, r.author_debt AS cents
-                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.author_debt > 0
+                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+                   WHERE r.author_debt > 0 AND r.royalty_terms_version IS NULL
+                  UNION ALL
+                  SELECT x.wallet_id, x.debt_cents - x.debt_repaid_cents FROM refund_payees x
+                   WHERE x.debt_cents > 0 OR x.debt_repaid_cents > 0
+                  UNION ALL
+                  SELECT x.wallet_id, -x.debt_repaid_cents FROM purchase_payees x WHERE x.debt_repaid_cents > 0
                   UNION ALL
                   SELECT ${platform}::uuid, r.platform_debt FROM refunds r WHERE r.platform_debt > 0
                   UNION ALL
                   SELECT p.buyer_wallet_id, -r.buyer_debt_repaid
                     FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.buyer_debt_repaid > 0
                   UNION ALL
-                  SELECT p.author_wallet_id, -p.author_debt_repaid FROM purchases p WHERE p.author_debt_repaid > 0
+                  SELECT p.author_wallet_id, -p.author_debt_repaid FROM purchases p
+                   WHERE p.author_debt_repaid > 0 AND p.royalty_terms_version IS NULL
                   UNION ALL
                   SELECT x.wallet_id, -x.debt_repaid FROM deposits x WHERE x.debt_repaid > 0) d
             JOIN chunk c ON c.id = d.wallet_id
@@ -1170,16 +1195,26 @@ export class ReconciliationRepository {
                   AND created_at >= ${params.keys?.createdFrom?.toISOString() ?? '-infinity'}::timestamptz`;
       return sql<CountedRows<PurchaseCountColumns, PurchaseDriftColumns>>`
         WITH chunk AS (
-          SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount, author_debt_repaid
+          SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount, author_debt_repaid,
+                 royalty_terms_version
             FROM purchases ${purchasesAfter} ORDER BY id LIMIT ${purchaseLimit}
         ), legs AS (
-          -- Royalty cents that repaid the author's debt go to receivables (no wallet id).
+          -- Royalty cents that repaid the author's debt go to receivables (no wallet id). A split
+          -- purchase's author side is its payees' legs (ADR 0045).
           SELECT c.id, leg.wallet_id, leg.amount
             FROM chunk c CROSS JOIN LATERAL (
-              VALUES (c.buyer_wallet_id, -c.item_price), (c.author_wallet_id, c.author_amount - c.author_debt_repaid),
-                     (NULL::uuid, c.author_debt_repaid), (${platform}::uuid, c.platform_amount)
+              VALUES (c.buyer_wallet_id, -c.item_price),
+                     (c.author_wallet_id, CASE WHEN c.royalty_terms_version IS NULL THEN c.author_amount - c.author_debt_repaid ELSE 0 END),
+                     (NULL::uuid, CASE WHEN c.royalty_terms_version IS NULL THEN c.author_debt_repaid ELSE 0 END),
+                     (${platform}::uuid, c.platform_amount)
             ) AS leg (wallet_id, amount)
            WHERE leg.amount <> 0
+          UNION ALL
+          SELECT x.purchase_id, leg.wallet_id, leg.amount
+            FROM chunk c JOIN purchase_payees x ON x.purchase_id = c.id
+           CROSS JOIN LATERAL (VALUES (x.wallet_id, x.amount_cents - x.debt_repaid_cents), (NULL::uuid, x.debt_repaid_cents))
+             AS leg (wallet_id, amount)
+           WHERE c.royalty_terms_version IS NOT NULL AND leg.amount <> 0
         ), expected AS (
           SELECT id, wallet_id, sum(amount)::bigint AS amount, count(*)::int AS legs FROM legs GROUP BY id, wallet_id
         ), posted AS (
@@ -1270,14 +1305,25 @@ export class ReconciliationRepository {
       return sql<CountedRows<RefundCountColumns, RefundDriftColumns>>`
         WITH chunk AS (
           SELECT r.id, r.purchase_id, r.amount, r.author_amount, r.platform_amount, r.author_debt, r.platform_debt,
-                 r.buyer_debt_repaid, p.buyer_wallet_id, p.author_wallet_id, p.item_price,
+                 r.buyer_debt_repaid, p.buyer_wallet_id, p.author_wallet_id, p.item_price, r.royalty_terms_version,
                  (SELECT sum(o.amount) FROM refunds o WHERE o.purchase_id = r.purchase_id)::bigint AS refunded
             FROM refunds r JOIN purchases p ON p.id = r.purchase_id ${refundsAfter}
            ORDER BY r.id LIMIT ${refundLimit}
         ), parts AS (
-          SELECT c.*, c.amount - c.buyer_debt_repaid AS buyer_part, c.author_debt - c.author_amount AS author_part,
+          -- A split refund's author side is its payees' legs (ADR 0045): the first payee is the
+          -- purchase's author, the others post beside it, and their debts go to receivables.
+          SELECT c.*, c.amount - c.buyer_debt_repaid AS buyer_part,
+                 CASE WHEN c.royalty_terms_version IS NULL THEN c.author_debt - c.author_amount ELSE s.lead_part END AS author_part,
+                 coalesce(s.others_part, 0) AS others_part,
+                 CASE WHEN c.royalty_terms_version IS NULL THEN -c.author_debt ELSE s.receivables_part END AS payee_receivables_part,
                  c.platform_debt - c.platform_amount AS platform_part
             FROM chunk c
+            LEFT JOIN LATERAL (
+              SELECT coalesce(sum(x.debt_cents - x.amount_cents - x.debt_repaid_cents) FILTER (WHERE x.position = 1), 0) AS lead_part,
+                     coalesce(sum(x.debt_cents - x.amount_cents - x.debt_repaid_cents) FILTER (WHERE x.position > 1), 0) AS others_part,
+                     coalesce(sum(x.debt_repaid_cents - x.debt_cents), 0) AS receivables_part
+                FROM refund_payees x WHERE x.refund_id = c.id
+            ) s ON c.royalty_terms_version IS NOT NULL
         ), compared AS (
           -- Postings are summed per wallet, so a wallet with two parts (the platform buying, or
           -- selling) expects both; a buyer is never its own author.
@@ -1288,7 +1334,8 @@ export class ReconciliationRepository {
                    AS author_expected,
                  (c.platform_part + CASE WHEN ${platform}::uuid = c.buyer_wallet_id THEN c.buyer_part ELSE 0 END
                   + CASE WHEN ${platform}::uuid = c.author_wallet_id THEN c.author_part ELSE 0 END)::bigint AS platform_expected,
-                 (c.buyer_debt_repaid - c.author_debt - c.platform_debt)::bigint AS receivables_expected,
+                 (c.buyer_debt_repaid + c.payee_receivables_part - c.platform_debt)::bigint AS receivables_expected,
+                 c.others_part::bigint AS other_expected,
                  y.*
             FROM parts c
            CROSS JOIN LATERAL (
@@ -1307,7 +1354,7 @@ export class ReconciliationRepository {
           SELECT * FROM compared
            WHERE refunded > item_price
               OR (buyer_posted, author_posted, platform_posted, receivables_posted, other_posted)
-                 IS DISTINCT FROM (buyer_expected, author_expected, platform_expected, receivables_expected, 0::bigint)
+                 IS DISTINCT FROM (buyer_expected, author_expected, platform_expected, receivables_expected, other_expected)
         )
         SELECT (SELECT count(*) FROM chunk)::int AS refunds,
                (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_id,
@@ -1330,7 +1377,7 @@ export class ReconciliationRepository {
           author: toSafeInteger(row.author_expected),
           platform: toSafeInteger(row.platform_expected),
           receivables: toSafeInteger(row.receivables_expected),
-          other: 0,
+          other: toSafeInteger(row.other_expected),
         },
         posted: {
           buyer: toSafeInteger(row.buyer_posted),
