@@ -1,6 +1,7 @@
 -- Adds an operation's (or a batch's) figures to the running totals and its UTC hour's rollup.
 -- Both are written in the caller's slot. Callers name what they add; the rest defaults to zero:
 --   PERFORM totals_add(p_at => v_at, p_deposited_cents => v_total_cents);
+-- PL/pgSQL, not SQL, so that its two statements are planned once per connection (ADR 0065).
 CREATE OR REPLACE FUNCTION totals_add(
   p_at timestamptz,
   p_deposited_cents bigint DEFAULT 0,
@@ -15,7 +16,8 @@ CREATE OR REPLACE FUNCTION totals_add(
   p_refund_count bigint DEFAULT 0,
   p_payouts_paid_cents bigint DEFAULT 0,
   p_payouts_failed_cents bigint DEFAULT 0
-) RETURNS void LANGUAGE sql AS $$
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
   INSERT INTO running_totals AS t
     (slot, deposited, withdrawn, purchase_volume, royalties, platform_revenue, purchase_count,
      refunded, royalties_refunded, platform_revenue_refunded, refund_count, payouts_paid, payouts_failed)
@@ -55,4 +57,5 @@ CREATE OR REPLACE FUNCTION totals_add(
     refund_count = r.refund_count + excluded.refund_count,
     payouts_paid = r.payouts_paid + excluded.payouts_paid,
     payouts_failed = r.payouts_failed + excluded.payouts_failed;
+END
 $$;
