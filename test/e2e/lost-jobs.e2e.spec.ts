@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
+import { ReconciliationService } from '../../src/reconciliation/reconciliation.service';
 import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 import { TEST_REDIS_URL } from '../setup/test-env';
 
@@ -91,5 +92,30 @@ describe('lost report and reconciliation jobs (e2e)', () => {
     expect(metrics).toMatch(/queue_jobs_total\{queue="reports",job="financial-report",outcome="requeued"\} 4/);
     expect(metrics).toMatch(/queue_jobs_total\{queue="reports",job="financial-report",outcome="abandoned"\} 1/);
     expect(metrics).toMatch(/queue_jobs_total\{queue="reconciliation",job="manual-run",outcome="requeued"\} 1/);
+  });
+
+  it('registers the reconciliation schedule again when its next job vanished from Redis', async () => {
+    const scheduled = await startTestApp({ env: { APP_ROLE: 'all' } });
+    const connection = redis.duplicate();
+    const queue = new Queue('reconciliation', { connection, prefix: `${scheduled.keyPrefix}bull` });
+    try {
+      const scheduler = await waitUntil('the schedule registered', () => queue.getJobScheduler('reconciliation-every'), (found) => Boolean(found?.next));
+      const lostJobId = `repeat:reconciliation-every:${scheduler!.next}`;
+      // Gone as a lost write would leave it: BullMQ itself refuses to remove a scheduler's job.
+      const queueKey = `${scheduled.keyPrefix}bull:reconciliation`;
+      await redis.multi().del(`${queueKey}:${lostJobId}`).zrem(`${queueKey}:delayed`, lostJobId).exec();
+      expect(await queue.getJob(lostJobId)).toBeUndefined();
+      const reconciliation = scheduled.app.get(ReconciliationService);
+      // While the next run is not yet due, a missing job is no reason to act.
+      expect(await reconciliation.restoreScheduleIfStalled(scheduler!.next! - 1_000)).toBe(false);
+      // Overdue and gone: the schedule is registered again and has a next job.
+      expect(await reconciliation.restoreScheduleIfStalled(scheduler!.next! + 20_000)).toBe(true);
+      const restored = await queue.getJobScheduler('reconciliation-every');
+      expect(await queue.getJob(`repeat:reconciliation-every:${restored!.next}`)).toBeDefined();
+    } finally {
+      await queue.close();
+      connection.disconnect();
+      await scheduled.close();
+    }
   });
 });
