@@ -34,7 +34,15 @@ export class AppConfig {
    * `url`: the pool (one host or several; PgBouncer when `poolMode` is `transaction`).
    * `directUrl`: sessions on the primary for migrations and advisory locks (ADR 0050, 0051).
    */
-  readonly database!: { url: string; poolMax: number; poolMode: 'session' | 'transaction'; directUrl: string };
+  readonly database!: {
+    url: string;
+    poolMax: number;
+    poolMode: 'session' | 'transaction';
+    directUrl: string;
+    /** A standby for reads that may be slightly stale, and how stale (ADR 0053); undefined: none. */
+    readUrl: string | undefined;
+    readReplicaMaxLagMs: number;
+  };
   readonly redis!: {
     url: string;
     keyPrefix: string;
@@ -125,6 +133,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       poolMax: e.DATABASE_POOL_MAX,
       poolMode: e.DATABASE_POOL_MODE,
       directUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
+      readUrl: e.DATABASE_READ_URL,
+      readReplicaMaxLagMs: e.READ_REPLICA_MAX_LAG_MS,
     },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, topology: redisTopologyOf(e) },
     jobSweepIntervalMs: e.JOB_SWEEP_INTERVAL_MS,

@@ -99,6 +99,16 @@ const writablePostgresUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** A postgres:// URL, one host or several, each with its port (src/db/database-url.ts). */
+const postgresUrl = z.string().superRefine((value, ctx) => {
+  try {
+    parseDatabaseUrl(value);
+  } catch (error) {
+    if (!(error instanceof DatabaseUrlError)) throw error;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: error.message });
+  }
+});
+
 const durationMs = z
   .string()
   .regex(/^\d+(ms|s|m|h)?$/, 'must be a duration such as 600000, 30s, 10m or 1h')
@@ -124,6 +134,10 @@ export const environmentSchema = z
     DATABASE_POOL_MODE: z.enum(['session', 'transaction']).default('session'),
     // Direct sessions to the primary for migrations and advisory locks; unset: DATABASE_URL.
     DATABASE_DIRECT_URL: writablePostgresUrl.optional(),
+    // A standby for reads that may be slightly stale (ADR 0053); unset: every read on the primary.
+    DATABASE_READ_URL: postgresUrl.optional(),
+    // Past this lag (or while it is unknown) those reads go to the primary.
+    READ_REPLICA_MAX_LAG_MS: integer(100, 600_000).default('1000'),
     DATABASE_POOL_MAX: integer(1, 200).default('20'),
     REDIS_URL: z
       .string()

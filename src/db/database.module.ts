@@ -23,7 +23,21 @@ import { trackPoolUsage } from './pool-usage';
         // Behind a transaction pooler, session advisory locks need sessions of their own (ADR 0051).
         const sessionSql =
           config.database.poolMode === 'transaction' ? createSessionSqlClient(config.database.directUrl, `${applicationName}-session`) : undefined;
-        return new Database(sql, usage, sessionSql);
+        // Reads that may be slightly stale go to DATABASE_READ_URL while it keeps up (ADR 0053).
+        const replica =
+          config.database.readUrl === undefined
+            ? undefined
+            : {
+                sql: createSqlClient({
+                  url: config.database.readUrl,
+                  poolMax: config.database.poolMax,
+                  applicationName: `${applicationName}-read`,
+                  poolMode: config.database.poolMode,
+                  sessionRole: 'any',
+                }),
+                maxLagMs: config.database.readReplicaMaxLagMs,
+              };
+        return new Database(sql, usage, sessionSql, replica);
       },
     },
   ],

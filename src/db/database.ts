@@ -6,6 +6,7 @@ import { withConnectionWaitBound } from './connection-wait';
 import { isRetryableTransactionError } from './postgres-errors';
 import { PoolUsage } from './pool-usage';
 import { assertWritable, driverOptions, parseDatabaseUrl, SessionRole } from './database-url';
+import { ReplicaLag } from './read-replica';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 /** The handle a repository write takes: a transaction opened by the use case. */
@@ -106,6 +107,7 @@ export class Database {
 
   /** Real server sessions for session advisory locks; the main pool unless it is transaction-pooled. */
   readonly sessionSql: Sql;
+  private readonly replica: { sql: Sql; db: Db; lag: ReplicaLag } | undefined;
 
   /**
    * `usage` reads the pool's figures (see `trackPoolUsage`); without it, none are known.
@@ -116,9 +118,31 @@ export class Database {
     readonly sql: Sql,
     private readonly usage?: () => PoolUsage,
     sessionSql?: Sql,
+    /** DATABASE_READ_URL's pool and READ_REPLICA_MAX_LAG_MS (ADR 0053); undefined: every read on `sql`. */
+    replica?: { sql: Sql; maxLagMs: number },
   ) {
     this.db = drizzle(sql, { schema });
     this.sessionSql = sessionSql ?? sql;
+    if (replica) {
+      this.replica = { sql: replica.sql, db: drizzle(replica.sql, { schema }), lag: new ReplicaLag(sql, replica.sql, replica.maxLagMs) };
+      this.replica.lag.start();
+    }
+  }
+
+  /**
+   * Where a read that may be slightly stale goes (reports, ledger pages, purchase search, the
+   * event feed; ADR 0053): the replica while its data is known to be at most
+   * READ_REPLICA_MAX_LAG_MS behind, the primary otherwise. Writes, and reads that must see the
+   * caller's own writes (balances, replays, anything in a money transaction), use `sql`/`db`.
+   */
+  reader(): { sql: Sql; db: Db; replica: boolean } {
+    if (this.replica?.lag.usable()) return { sql: this.replica.sql, db: this.replica.db, replica: true };
+    return { sql: this.sql, db: this.db, replica: false };
+  }
+
+  /** The replica's current lag bound in ms; undefined without a replica or while unknown. */
+  replicaLagMs(): number | undefined {
+    return this.replica?.lag.currentLagMs();
   }
 
   poolUsage(): PoolUsage | undefined {
@@ -134,9 +158,11 @@ export class Database {
   }
 
   async close(timeoutSeconds = 5): Promise<void> {
+    this.replica?.lag.stop();
     await Promise.all([
       this.sql.end({ timeout: timeoutSeconds }),
       this.sessionSql === this.sql ? undefined : this.sessionSql.end({ timeout: timeoutSeconds }),
+      this.replica?.sql.end({ timeout: timeoutSeconds }),
     ]);
   }
 }

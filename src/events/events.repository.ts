@@ -49,7 +49,8 @@ export class EventsRepository {
    * appear before it. One statement, so the fence and the read share one snapshot.
    */
   async feedPage(query: FeedQuery): Promise<FeedPage> {
-    const sql = this.database.sql;
+    // The replica's fence is as final as the primary's for what it has replayed (ADR 0053).
+    const sql = this.database.reader().sql;
     const { after, walletId, types } = query;
     const fence = sql`events_feed_fence()`;
     const afterCondition = sql`(e.xid, e.seq) > (${after.xid}::xid8, ${after.seq}::bigint)`;

@@ -308,7 +308,8 @@ export class ReportsRepository {
 
   /** One snapshot for everything a report reads; read-only, so it never blocks or aborts writers. */
   private snapshot<T>(work: (sql: ReadTransaction) => Promise<T>): Promise<T> {
-    return longReadTransaction(this.database.sql, { statementTimeoutMs: REPORT_STATEMENT_TIMEOUT_MS, isolation: 'snapshot' }, work);
+    // Figures may come from the replica, at most READ_REPLICA_MAX_LAG_MS behind (ADR 0053).
+    return longReadTransaction(this.database.reader().sql, { statementTimeoutMs: REPORT_STATEMENT_TIMEOUT_MS, isolation: 'snapshot' }, work);
   }
 }
 

@@ -138,7 +138,8 @@ export class WalletsRepository {
           ? drizzleSql`(SELECT c.created_at FROM ledger_entries c WHERE c.id = ${before.id} AND c.wallet_id = ${walletId})`
           : drizzleSql`${before.createdAt.toISOString()}::timestamptz`;
     // The page is cut from ledger_entries alone, then joined: the LIMIT stays on the ordered scan.
-    const page = this.database.db
+    // A ledger page may come from the replica, at most READ_REPLICA_MAX_LAG_MS behind (ADR 0053).
+    const page = this.database.reader().db
       .select({
         id: ledgerEntries.id,
         transactionId: ledgerEntries.transactionId,

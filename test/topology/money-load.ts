@@ -30,7 +30,7 @@ interface Observation {
   body?: string;
 }
 
-interface Client {
+export interface Client {
   userId: string;
   walletId: string;
 }
@@ -49,6 +49,8 @@ export class MoneyLoad {
   readonly observations: Observation[] = [];
   readonly abandoned: string[] = [];
   private readonly jitter = seededRandom(201);
+  /** The load's clients, once started: each owns one wallet. */
+  clients: Client[] = [];
 
   constructor(
     private readonly baseUrl: () => string,
@@ -117,6 +119,7 @@ export class MoneyLoad {
   /** Creates the clients, funds them, and starts the load in the background. */
   async start(): Promise<void> {
     const clients = await Promise.all(Array.from({ length: this.clientCount }, () => this.createClient()));
+    this.clients = clients;
     await Promise.all(clients.map((client) => this.submit('deposit', client.userId, `/wallets/${client.walletId}/deposit`, { amount: 500_000 }, 500_000)));
     this.phase = 'steady';
     this.running = Promise.all(
