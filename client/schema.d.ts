@@ -159,6 +159,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/purchases/{purchaseId}/capture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Capture a hold (all of it, or a smaller amount): the split happens now, the rest goes back to the buyer
+         * @description For a purchase made with `capture: false` (the buyer wallet's owner, or an admin). The split uses the author's carry as it is now. Capture, void and expiry race safely: exactly one wins, the others get 409 PURCHASE_NOT_AUTHORIZED; a hold past its `expiresAt` is not captured.
+         */
+        post: operations["PurchasesController_capture"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/purchases/{purchaseId}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Void a hold: the money goes back to the buyer (the buyer wallet's owner, or an admin)
+         * @description Exactly one of capture, void and expiry wins; the others get 409 PURCHASE_NOT_AUTHORIZED.
+         */
+        post: operations["PurchasesController_void"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/purchases/{purchaseId}": {
         parameters: {
             query?: never;
@@ -637,11 +677,11 @@ export interface components {
              */
             transactionId: string;
             /**
-             * @description `withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id)
+             * @description `withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id); `hold`: a purchase authorized with capture: false; `hold_release`: the hold coming back (void, expiry, or just before its capture, whose purchase posting follows)
              * @example purchase
              * @enum {string}
              */
-            type: "deposit" | "withdrawal" | "withdrawal_failed" | "purchase" | "refund";
+            type: "deposit" | "withdrawal" | "withdrawal_failed" | "purchase" | "refund" | "hold" | "hold_release";
             /**
              * Format: int64
              * @description Signed integer cents: + credit, − debit
@@ -710,6 +750,12 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description `false` authorizes the purchase instead (a hold, ADR 0018): the price leaves the buyer's balance now and waits, and the split happens at `POST /purchases/{id}/capture`; a hold not captured by `expiresAt` (HOLD_TTL) is voided. A hold names its `authorWalletId`.
+             * @default true
+             * @example true
+             */
+            capture: boolean;
         };
         RefundDto: {
             /**
@@ -791,22 +837,22 @@ export interface components {
             itemPrice: number;
             /**
              * Format: int64
-             * @description Cents credited to the author now (to all payees, for a split purchase), including any swept carry
+             * @description Cents credited to the author now (to all payees, for a split purchase), including any swept carry; null for a hold, whose split happens at capture
              * @example 1399
              */
-            authorAmount: number;
+            authorAmount: number | null;
             /**
              * Format: int64
-             * @description Cents credited to the platform (itemPrice − authorAmount). Never negative for a one-author purchase; a split purchase whose payees' carries all sweep at once may credit them up to payees − 1 cents more than the price, which the platform then pays (ADR 0045)
+             * @description Cents credited to the platform (itemPrice − authorAmount). Never negative for a one-author purchase; a split purchase whose payees' carries all sweep at once may credit them up to payees − 1 cents more than the price, which the platform then pays (ADR 0045); null for a hold
              * @example 600
              */
-            platformAmount: number;
+            platformAmount: number | null;
             /**
-             * @description `completed` until a refund; `partially_refunded` while refundedAmount < itemPrice; then `refunded`
+             * @description `completed` until a refund; `partially_refunded` while refundedAmount < itemPrice; then `refunded`. A hold (`capture: false`) is `authorized` until it is captured (then a purchase: `completed`), `voided`, or `expired`
              * @example completed
              * @enum {string}
              */
-            status: "completed" | "partially_refunded" | "refunded";
+            status: "completed" | "partially_refunded" | "refunded" | "authorized" | "voided" | "expired";
             /**
              * Format: int64
              * @description Integer cents refunded so far (never more than itemPrice)
@@ -837,7 +883,7 @@ export interface components {
              */
             royaltyTermsVersion: number | null;
             /**
-             * @description Who was credited what, in whole cents (their sum is authorAmount): the author alone, or each payee of the terms in their order. Each payee's exact part is its share (largest remainder, ties to the earlier payee) of itemPrice * royaltyPercent centi-cents, added to its own carry: a 99-cent sale at 70% over 3333/3333/3334 gives 6930 centi-cents as 2310/2310/2310, so payees with empty carries get 23 cents each and keep 10 centi-cents each
+             * @description Who was credited what, in whole cents (their sum is authorAmount): the author alone, or each payee of the terms in their order. Each payee's exact part is its share (largest remainder, ties to the earlier payee) of itemPrice * royaltyPercent centi-cents, added to its own carry: a 99-cent sale at 70% over 3333/3333/3334 gives 6930 centi-cents as 2310/2310/2310, so payees with empty carries get 23 cents each and keep 10 centi-cents each. Empty for a hold
              * @example [
              *       {
              *         "walletId": "8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586",
@@ -848,9 +894,23 @@ export interface components {
             payees: components["schemas"]["PayeeAmountDto"][];
             /**
              * Format: date-time
+             * @description A hold only: when it is voided unless captured before
+             * @example 2026-11-28T10:30:00.000Z
+             */
+            expiresAt?: string;
+            /**
+             * Format: date-time
              * @example 2026-11-21T10:30:00.000Z
              */
             createdAt: string;
+        };
+        CapturePurchaseDto: {
+            /**
+             * Format: int64
+             * @description Integer cents to capture, at most the authorized itemPrice; default: all of it
+             * @example 1999
+             */
+            amount?: number;
         };
         PurchasePageDto: {
             /** @description Newest first */
@@ -2695,6 +2755,290 @@ export interface operations {
             };
             /** @description This Idempotency-Key was used with a different payload */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    PurchasesController_capture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The authorized purchase */
+                purchaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CapturePurchaseDto"];
+            };
+        };
+        responses: {
+            /** @description The completed purchase */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Insufficient funds */
+            402: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in flight; retry after Retry-After seconds */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description This Idempotency-Key was used with a different payload */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    PurchasesController_void: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The authorized purchase */
+                purchaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hold, now `voided` */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in flight; retry after Retry-After seconds */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is larger than 16 KiB */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description The request body is not application/json */
+            415: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];

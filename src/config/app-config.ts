@@ -66,6 +66,8 @@ export class AppConfig {
   readonly purchaseBatching!: { lanes: number; batchSizeMax: number };
   /** Withdrawals below it are refused; payout runs skip smaller balances (ADR 0018). */
   readonly payoutMinimumCents!: number;
+  /** Purchase holds (ADR 0018): their lifetime, and how often workers void the expired ones. */
+  readonly holds!: { ttlMs: number; sweepIntervalMs: number };
   /** Replayed results kept in process memory (ADR 0007); 0 = every replay asks Redis. */
   readonly idempotencyMemoryResults!: number;
   readonly swaggerEnabled!: boolean;
@@ -150,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     authorRoyaltyPercent: e.AUTHOR_ROYALTY_PERCENT,
     purchaseBatching: { lanes: e.PURCHASE_LANES, batchSizeMax: e.PURCHASE_BATCH_SIZE_MAX },
     payoutMinimumCents: e.PAYOUT_MINIMUM_CENTS,
+    holds: { ttlMs: e.HOLD_TTL, sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS },
     idempotencyMemoryResults: e.IDEMPOTENCY_MEMORY_RESULTS,
     swaggerEnabled: e.SWAGGER_ENABLED,
     role: e.APP_ROLE,

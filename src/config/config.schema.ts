@@ -119,6 +119,17 @@ const durationMs = z
   })
   .pipe(z.number().int().min(1_000).max(7 * 24 * 3_600_000));
 
+/** How long a purchase hold lasts: a duration up to 30 days (ADR 0018). */
+const holdTtlMs = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'must be a duration such as 7d, 36h or 30m')
+  .transform((value) => {
+    const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value)!;
+    const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms']!;
+    return Number(match[1]) * factor;
+  })
+  .pipe(z.number().int().min(1_000, 'must be at least 1s').max(30 * 86_400_000, 'must be at most 30d'));
+
 /**
  * Every environment variable the service reads, with its default. Values arrive as strings
  * and leave typed; anything that does not parse stops the process with the variable named.
@@ -170,6 +181,9 @@ export const environmentSchema = z
     AUTHOR_ROYALTY_PERCENT: integer(0, 100).default('70'),
     // Smaller withdrawals are refused (422 PAYOUT_BELOW_MINIMUM); payout runs skip smaller balances (ADR 0018).
     PAYOUT_MINIMUM_CENTS: integer(1, 1_000_000_000).default('1'),
+    // Purchase holds (ADR 0018): how long one lasts, and how often workers void the expired ones.
+    HOLD_TTL: holdTtlMs.default('7d'),
+    HOLD_SWEEP_INTERVAL_MS: integer(100, 3_600_000).default('5000'),
     SWAGGER_ENABLED: booleanFromString.default('true'),
     APP_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

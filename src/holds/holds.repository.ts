@@ -114,6 +114,14 @@ export class HoldsRepository {
     return toTransition(firstRow(rows, 'hold_capture'));
   }
 
+  /** A hold as the API shows it, with its buyer's user id (who may read it besides admins). */
+  async findHold(holdId: string): Promise<{ hold: HoldView; userId: string; authorUserId: string } | undefined> {
+    const [row] = await this.database.sql<{ data: HoldView | string; user_id: string; author_user_id: string }[]>`
+      SELECT hold_json(h.id) AS data, h.user_id, a.user_id AS author_user_id
+        FROM holds h JOIN wallets a ON a.id = h.author_wallet_id WHERE h.id = ${holdId}::uuid`;
+    return row ? { hold: parseJson(row.data), userId: row.user_id, authorUserId: row.author_user_id } : undefined;
+  }
+
   /** Holds still authorized whose expires_at has passed, oldest first (the sweeper's query). */
   async dueHoldIds(limit: number): Promise<string[]> {
     const rows = await this.database.sql<{ id: string }[]>`

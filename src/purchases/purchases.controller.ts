@@ -7,7 +7,7 @@ import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS }
 import { RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
-import { CreatePurchaseDto, PurchaseDto } from './dto/purchase.dto';
+import { CapturePurchaseDto, CreatePurchaseDto, PurchaseDto } from './dto/purchase.dto';
 import { PurchasePageDto, PurchaseSearchQueryDto } from './dto/purchase-search.dto';
 import { PurchasesService } from './purchases.service';
 
@@ -55,8 +55,45 @@ export class PurchasesController {
         idempotencyKey,
         itemId: body.itemId,
         metadata: body.metadata,
+        capture: body.capture,
       }),
     );
+  }
+
+  @Post(':purchaseId/capture')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Capture a hold (all of it, or a smaller amount): the split happens now, the rest goes back to the buyer',
+    description:
+      'For a purchase made with `capture: false` (the buyer wallet\'s owner, or an admin). The split uses the author\'s carry ' +
+      'as it is now. Capture, void and expiry race safely: exactly one wins, the others get 409 PURCHASE_NOT_AUTHORIZED; ' +
+      'a hold past its `expiresAt` is not captured.',
+  })
+  @ApiOkResponse({ type: PurchaseDto, description: 'The completed purchase' })
+  @ApiProblems('VALIDATION_FAILED', 'INSUFFICIENT_FUNDS', 'PURCHASE_NOT_FOUND', 'PURCHASE_NOT_AUTHORIZED', 'CAPTURE_EXCEEDS_AUTHORIZED', 503)
+  @ApiUuidParam('purchaseId', 'The authorized purchase')
+  capture(
+    @CurrentCaller() caller: Caller,
+    @Param('purchaseId', new UuidParamPipe('purchaseId')) purchaseId: string,
+    @Body() body: CapturePurchaseDto,
+  ): Promise<PurchaseDto> {
+    return this.purchases.capture(caller, purchaseId, body.amount);
+  }
+
+  @Post(':purchaseId/void')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Void a hold: the money goes back to the buyer (the buyer wallet\'s owner, or an admin)',
+    description: 'Exactly one of capture, void and expiry wins; the others get 409 PURCHASE_NOT_AUTHORIZED.',
+  })
+  @ApiOkResponse({ type: PurchaseDto, description: 'The hold, now `voided`' })
+  @ApiProblems(400, 'PURCHASE_NOT_FOUND', 'PURCHASE_NOT_AUTHORIZED', 503)
+  @ApiUuidParam('purchaseId', 'The authorized purchase')
+  void(
+    @CurrentCaller() caller: Caller,
+    @Param('purchaseId', new UuidParamPipe('purchaseId')) purchaseId: string,
+  ): Promise<PurchaseDto> {
+    return this.purchases.void(caller, purchaseId);
   }
 
   @Get()

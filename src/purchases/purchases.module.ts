@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { HoldsModule } from '../holds/holds.module';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { WalletsModule } from '../wallets/wallets.module';
 import { PurchasesController } from './purchases.controller';
@@ -12,7 +13,7 @@ import { RoyaltyTermsRepository } from './royalty-terms.repository';
 import { RoyaltyTermsService } from './royalty-terms.service';
 
 @Module({
-  imports: [IdempotencyModule, WalletsModule],
+  imports: [IdempotencyModule, WalletsModule, HoldsModule],
   controllers: [PurchasesController, RefundsController, RoyaltyTermsController],
   providers: [PurchasesService, PurchasesRepository, RefundsService, RefundsRepository, RoyaltyTermsService, RoyaltyTermsRepository],
 })

@@ -8,7 +8,8 @@ import { IdempotencyService, IdempotentOutcome } from '../idempotency/idempotenc
 import { MetricsService } from '../metrics/metrics.service';
 import { requestFingerprint } from '../idempotency/request-fingerprint';
 import { WalletsService } from '../wallets/wallets.service';
-import { PURCHASE_REFUNDS_LISTED_MAX, PurchaseDto, toPurchaseDto } from './dto/purchase.dto';
+import { HoldsService } from '../holds/holds.service';
+import { PURCHASE_REFUNDS_LISTED_MAX, PurchaseDto, toHoldPurchaseDto, toPurchaseDto } from './dto/purchase.dto';
 import { PURCHASE_PAGE_LIMIT_DEFAULT, PurchasePageDto } from './dto/purchase-search.dto';
 import { decodePurchaseCursor, encodePurchaseCursor } from './purchase-cursor';
 import { parseInstant } from '../reports/report-period';
@@ -26,6 +27,8 @@ export interface PurchaseRequest {
   idempotencyKey: string;
   itemId?: string;
   metadata?: Record<string, string>;
+  /** false: authorize a hold instead (ADR 0018). */
+  capture?: boolean;
 }
 
 export interface PurchaseSearchRequest {
@@ -52,6 +55,7 @@ export class PurchasesService {
     private readonly wallets: WalletsService,
     private readonly idempotency: IdempotencyService,
     private readonly config: AppConfig,
+    private readonly holds: HoldsService,
     @Optional() metrics?: MetricsService,
   ) {
     this.batcher = new Batcher(
@@ -73,7 +77,7 @@ export class PurchasesService {
 
   async purchase(
     caller: Caller,
-    { buyerWalletId, authorWalletId, itemPriceCents, idempotencyKey, itemId, metadata }: PurchaseRequest,
+    { buyerWalletId, authorWalletId, itemPriceCents, idempotencyKey, itemId, metadata, capture }: PurchaseRequest,
   ): Promise<IdempotentOutcome<PurchaseDto>> {
     // itemId and metadata join the fingerprint only when sent, so a plain purchase keeps the
     // fingerprint it always had (keys stored before them still replay).
@@ -83,7 +87,23 @@ export class PurchasesService {
       itemPrice: itemPriceCents,
       ...(itemId === undefined ? {} : { itemId }),
       ...(metadata === undefined ? {} : { metadata }),
+      ...(capture === false ? { capture } : {}),
     });
+    if (capture === false) {
+      // A hold: the same key scope as purchases, its own transaction (hold_authorize), no batching.
+      return this.idempotency.execute({ callerId: caller.userId, operation: 'purchase', key: idempotencyKey }, fingerprint, async () => {
+        const held = await this.holds.authorize(caller, {
+          buyerWalletId,
+          authorWalletId,
+          itemPriceCents,
+          idempotencyKey,
+          requestHash: fingerprint,
+          itemId,
+          metadata,
+        });
+        return { ...held, body: toHoldPurchaseDto(held.body) };
+      });
+    }
     return this.idempotency.execute(
       { callerId: caller.userId, operation: 'purchase', key: idempotencyKey },
       fingerprint,
@@ -109,9 +129,25 @@ export class PurchasesService {
     );
   }
 
+  /** Captures a hold (all of it, or `amountCents`): 200 with the completed purchase (ADR 0018). */
+  async capture(caller: Caller, purchaseId: string, amountCents: number | undefined): Promise<PurchaseDto> {
+    await this.holds.capture(caller, purchaseId, amountCents);
+    return this.getPurchase(caller, purchaseId);
+  }
+
+  /** Voids a hold: the money goes back to the buyer. */
+  async void(caller: Caller, purchaseId: string): Promise<PurchaseDto> {
+    return toHoldPurchaseDto(await this.holds.void(caller, purchaseId));
+  }
+
   /** Buyer, author or admin; anyone else gets the same 404 as for a purchase that does not exist. */
   async getPurchase(caller: Caller, purchaseId: string): Promise<PurchaseDto> {
     const purchase = await this.repository.findWithParties(purchaseId);
+    if (purchase === undefined) {
+      // A hold not captured (authorized, voided, expired) is a purchase without its split yet.
+      const hold = await this.holds.findReadable(caller, purchaseId);
+      if (hold && hold.status !== 'captured') return toHoldPurchaseDto(hold);
+    }
     const mayRead =
       purchase !== undefined &&
       (caller.isAdmin ||

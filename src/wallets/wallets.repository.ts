@@ -29,7 +29,7 @@ export interface LedgerEntryRow {
   id: number;
   transactionId: string;
   // A wallet is posted to by every type but withdrawal_paid (pending payouts account to payout).
-  type: 'deposit' | 'withdrawal' | 'withdrawal_failed' | 'purchase' | 'refund';
+  type: 'deposit' | 'withdrawal' | 'withdrawal_failed' | 'purchase' | 'refund' | 'hold' | 'hold_release';
   amountCents: number;
   createdAt: Date;
   /** The refunded purchase, on refund postings. */

@@ -85,6 +85,13 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
   /** Pending payouts for the settle and fail cases: each success uses up one. */
   const pendingWithdrawalIds: string[] = [];
   let withdrawalId: string;
+  /** Authorized holds of the buyer, for the capture and void cases: each success uses up one. */
+  const holdIds: string[] = [];
+  const nextHold = (): string => {
+    const id = holdIds.shift();
+    if (!id) throw new Error('the conformance suite ran out of holds: authorize more in beforeAll');
+    return id;
+  };
   const nextPendingWithdrawal = (): string => {
     const id = pendingWithdrawalIds.shift();
     if (!id) throw new Error('the conformance suite ran out of pending withdrawals: create more in beforeAll');
@@ -161,6 +168,8 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
         body: { reason: 'account_closed' },
       },
       'POST /admin/payout-runs': { method: 'POST', path: '/admin/payout-runs', userId: admin, headers: idempotencyKey },
+      'POST /purchases/{purchaseId}/capture': { method: 'POST', path: `/purchases/${holdIds[0]}/capture`, userId: owner, body: { amount: 1 } },
+      'POST /purchases/{purchaseId}/void': { method: 'POST', path: `/purchases/${holdIds[0]}/void`, userId: owner },
       'POST /purchases': {
         method: 'POST',
         path: '/purchases',
@@ -260,6 +269,14 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       pendingWithdrawalIds.push(created.body.id as string);
     }
     withdrawalId = pendingWithdrawalIds[0]!;
+    for (let i = 0; i < 8; i++) {
+      const held = await t.api.post('/purchases', {
+        userId: buyer.userId,
+        idempotencyKey: randomUUID(),
+        body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 2, capture: false },
+      });
+      holdIds.push(held.body.id as string);
+    }
   });
 
   afterAll(async () => {
@@ -282,6 +299,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       const expected = Math.max(...successes.map(Number));
       await exchange(t, validRequest(key), expected);
       if (key.startsWith('POST /withdrawals/')) nextPendingWithdrawal();
+      if (key === 'POST /purchases/{purchaseId}/capture' || key === 'POST /purchases/{purchaseId}/void') nextHold();
     }
   });
 
@@ -327,6 +345,8 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       'POST /withdrawals/{withdrawalId}/settle': { method: 'POST', path: '/withdrawals/not-a-uuid/settle', userId: admin },
       'POST /withdrawals/{withdrawalId}/fail': { method: 'POST', path: `/withdrawals/${pendingWithdrawalIds[0]}/fail`, userId: admin, body: {} },
       'POST /admin/payout-runs': { method: 'POST', path: '/admin/payout-runs', userId: admin },
+      'POST /purchases/{purchaseId}/capture': { method: 'POST', path: `/purchases/${holdIds[0]}/capture`, userId: owner, body: { amount: 1.5 } },
+      'POST /purchases/{purchaseId}/void': { method: 'POST', path: '/purchases/not-a-uuid/void', userId: owner },
       'POST /purchases': {
         method: 'POST',
         path: '/purchases',
@@ -416,6 +436,15 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       'POST /purchases/{purchaseId}/refunds': 'refund',
     };
     for (const key of operationKeys().filter((k) => documents(k, 409))) {
+      // A hold moves on once: capture, void and expiry race, one wins, the rest are conflicts.
+      if (key === 'POST /purchases/{purchaseId}/capture' || key === 'POST /purchases/{purchaseId}/void') {
+        const request = validRequest(key);
+        await exchange(t, request, 200);
+        nextHold();
+        const answer = await exchange(t, request, 409);
+        expect(answer.body.code).toBe('PURCHASE_NOT_AUTHORIZED');
+        continue;
+      }
       // A payout moves on once: the second transition is a conflict, not a replay.
       if (key.startsWith('POST /withdrawals/')) {
         const request = validRequest(key);
@@ -433,6 +462,22 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       const answer = await exchange(t, { ...request, headers: { 'idempotency-key': key409 } }, 409);
       expect(answer.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
     }
+    // A capture above the authorized price.
+    const tooMuch = await exchange(t, { ...validRequest('POST /purchases/{purchaseId}/capture'), body: { amount: 3 } }, 422);
+    expect(tooMuch.body.code).toBe('CAPTURE_EXCEEDS_AUTHORIZED');
+    // A capture the buyer can no longer pay: it fell into debt (a refund of its own sale after it
+    // withdrew the royalty), and the released hold repays the debt first.
+    const debtor = await createWallet(t.api, 1_000);
+    const debtorHold = await t.api.post('/purchases', {
+      userId: debtor.userId,
+      idempotencyKey: randomUUID(),
+      body: { buyerWalletId: debtor.id, authorWalletId: author.id, itemPrice: 1_000, capture: false },
+    });
+    const sale = await purchase(t.api, buyer, debtor, 100);
+    await t.api.post(`/wallets/${debtor.id}/withdrawals`, { userId: debtor.userId, idempotencyKey: randomUUID(), body: { amount: 70 } });
+    await t.api.post(`/purchases/${sale.body.id}/refunds`, { userId: debtor.userId, idempotencyKey: randomUUID(), body: {} });
+    const unpaid = await exchange(t, { method: 'POST', path: `/purchases/${debtorHold.body.id}/capture`, userId: debtor.userId, body: {} }, 402);
+    expect(unpaid.body.code).toBe('INSUFFICIENT_FUNDS');
     // PAYOUT_BELOW_MINIMUM is a 422 of its own, drawn with a minimum above the amount.
     const strict = await startTestApp({ database: t.db, env: { PAYOUT_MINIMUM_CENTS: '2' } });
     try {
@@ -441,7 +486,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
     } finally {
       await strict.close();
     }
-    for (const key of operationKeys().filter((k) => documents(k, 422))) {
+    for (const key of operationKeys().filter((k) => documents(k, 422) && k !== 'POST /purchases/{purchaseId}/capture')) {
       const request = { ...validRequest(key), headers: { 'idempotency-key': randomUUID() } };
       await exchange(t, request, 201);
       const body = key === 'POST /purchases' ? { ...(request.body as object), itemPrice: 98 } : { amount: 2 };

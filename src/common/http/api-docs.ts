@@ -78,6 +78,8 @@ export const PROBLEM_EXAMPLES = {
   },
   NOT_FOUND: { status: 404, detail: 'Not found' },
   WITHDRAWAL_NOT_FOUND: { status: 404, detail: 'Withdrawal not found' },
+  PURCHASE_NOT_AUTHORIZED: { status: 409, detail: 'The purchase is not authorized: it is voided' },
+  CAPTURE_EXCEEDS_AUTHORIZED: { status: 422, detail: 'amount is more than the authorized price (1999 cents)' },
   WITHDRAWAL_NOT_PENDING: { status: 409, detail: 'The withdrawal is not pending: it is paid' },
   PAYOUT_BELOW_MINIMUM: { status: 422, detail: 'amount is below the payout minimum of 1000 cents' },
   IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, detail: 'A request with this Idempotency-Key is still being processed' },

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateBy, ValidateIf } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateBy, ValidateIf } from 'class-validator';
 import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
 import { IDEMPOTENCY_KEY_SCHEMA } from '../../common/http/idempotency-key.decorator';
 import type { PurchaseRow } from '../purchases.repository';
@@ -9,7 +9,8 @@ import { PAYEES_MAX } from '../royalty-split';
 
 export const ITEM_PRICE_CENTS_MIN = 1;
 export const ITEM_PRICE_CENTS_MAX = 1_000_000_000;
-export const PURCHASE_STATUSES = ['completed', 'partially_refunded', 'refunded'] as const;
+// authorized / voided / expired: a hold (ADR 0018); a captured hold is a purchase like any other.
+export const PURCHASE_STATUSES = ['completed', 'partially_refunded', 'refunded', 'authorized', 'voided', 'expired'] as const;
 export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
 /** What was bought: the caller's own catalogue id (the contract's limits). */
 export const ITEM_ID_PATTERN = /^[A-Za-z0-9_.:/-]{1,200}$/;
@@ -94,6 +95,35 @@ export class CreatePurchaseDto {
     },
   })
   metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    default: true,
+    description:
+      '`false` authorizes the purchase instead (a hold, ADR 0018): the price leaves the buyer\'s balance now and waits, ' +
+      'and the split happens at `POST /purchases/{id}/capture`; a hold not captured by `expiresAt` (HOLD_TTL) is voided. ' +
+      'A hold names its `authorWalletId`.',
+    example: true,
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'capture must be true or false' })
+  capture?: boolean;
+}
+
+/** `POST /purchases/{id}/capture`: all of the hold, or a smaller amount (the rest goes back). */
+export class CapturePurchaseDto {
+  @ApiPropertyOptional({
+    ...CENTS,
+    minimum: ITEM_PRICE_CENTS_MIN,
+    maximum: ITEM_PRICE_CENTS_MAX,
+    description: 'Integer cents to capture, at most the authorized itemPrice; default: all of it',
+    example: 1999,
+  })
+  @ValidateIf((_dto, value) => value !== undefined)
+  @IsInt({ message: 'amount must be an integer number of cents' })
+  @Min(ITEM_PRICE_CENTS_MIN, { message: `amount must be at least ${ITEM_PRICE_CENTS_MIN}` })
+  @Max(ITEM_PRICE_CENTS_MAX, { message: `amount must be at most ${ITEM_PRICE_CENTS_MAX}` })
+  amount?: number;
 }
 
 export class PayeeAmountDto {
@@ -134,10 +164,13 @@ export class PurchaseDto {
     ...CENTS,
     minimum: 0,
     maximum: ITEM_PRICE_CENTS_MAX + PAYEES_MAX - 1,
-    description: 'Cents credited to the author now (to all payees, for a split purchase), including any swept carry',
+    nullable: true,
+    description:
+      'Cents credited to the author now (to all payees, for a split purchase), including any swept carry; null for a hold, ' +
+      'whose split happens at capture',
     example: 1399,
   })
-  authorAmount!: number;
+  authorAmount!: number | null;
 
   @ApiProperty({
     ...CENTS,
@@ -146,14 +179,17 @@ export class PurchaseDto {
     description:
       'Cents credited to the platform (itemPrice − authorAmount). Never negative for a one-author purchase; a split ' +
       "purchase whose payees' carries all sweep at once may credit them up to payees − 1 cents more than the price, " +
-      'which the platform then pays (ADR 0045)',
+      'which the platform then pays (ADR 0045); null for a hold',
+    nullable: true,
     example: 600,
   })
-  platformAmount!: number;
+  platformAmount!: number | null;
 
   @ApiProperty({
     enum: PURCHASE_STATUSES,
-    description: '`completed` until a refund; `partially_refunded` while refundedAmount < itemPrice; then `refunded`',
+    description:
+      '`completed` until a refund; `partially_refunded` while refundedAmount < itemPrice; then `refunded`. A hold ' +
+      '(`capture: false`) is `authorized` until it is captured (then a purchase: `completed`), `voided`, or `expired`',
     example: 'completed',
   })
   status!: PurchaseStatus;
@@ -192,19 +228,56 @@ export class PurchaseDto {
 
   @ApiProperty({
     type: [PayeeAmountDto],
-    minItems: 1,
+    minItems: 0,
     maxItems: PAYEES_MAX,
     description:
       'Who was credited what, in whole cents (their sum is authorAmount): the author alone, or each payee of the terms in ' +
       "their order. Each payee's exact part is its share (largest remainder, ties to the earlier payee) of itemPrice * " +
       'royaltyPercent centi-cents, added to its own carry: a 99-cent sale at 70% over 3333/3333/3334 gives 6930 centi-cents ' +
-      'as 2310/2310/2310, so payees with empty carries get 23 cents each and keep 10 centi-cents each',
+      'as 2310/2310/2310, so payees with empty carries get 23 cents each and keep 10 centi-cents each. Empty for a hold',
     example: [{ walletId: '8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586', amount: 1399 }],
   })
   payees!: PayeeAmountDto[];
 
+  @ApiPropertyOptional({ ...INSTANT, description: 'A hold only: when it is voided unless captured before', example: '2026-11-28T10:30:00.000Z' })
+  expiresAt?: string;
+
   @ApiProperty({ ...INSTANT, example: '2026-11-21T10:30:00.000Z' })
   createdAt!: Date;
+}
+
+/** A hold as the API shows it: a purchase whose split has not happened (hold_json's shape). */
+export function toHoldPurchaseDto(hold: {
+  id: string;
+  idempotencyKey: string;
+  buyerWalletId: string;
+  authorWalletId: string;
+  itemPrice: number;
+  status: 'authorized' | 'captured' | 'voided' | 'expired';
+  expiresAt: string;
+  itemId: string | null;
+  metadata: Record<string, string> | null;
+  createdAt: string;
+}): PurchaseDto {
+  return {
+    id: hold.id,
+    idempotencyKey: hold.idempotencyKey,
+    buyerWalletId: hold.buyerWalletId,
+    authorWalletId: hold.authorWalletId,
+    itemPrice: hold.itemPrice,
+    authorAmount: null,
+    platformAmount: null,
+    // A captured hold is read as its purchase; this covers the moment in between.
+    status: hold.status === 'captured' ? 'completed' : hold.status,
+    refundedAmount: 0,
+    refunds: [],
+    itemId: hold.itemId,
+    metadata: hold.metadata,
+    royaltyTermsVersion: null,
+    payees: [],
+    expiresAt: hold.expiresAt,
+    createdAt: new Date(hold.createdAt),
+  };
 }
 
 /** The purchase as the API shows it; `refunds` are the purchase's refunds so far (none for a new one). */

@@ -44,11 +44,14 @@ export class LedgerEntryDto {
   transactionId!: string;
 
   @ApiProperty({
-    enum: ['deposit', 'withdrawal', 'withdrawal_failed', 'purchase', 'refund'],
-    description: '`withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id)',
+    enum: ['deposit', 'withdrawal', 'withdrawal_failed', 'purchase', 'refund', 'hold', 'hold_release'],
+    description:
+      '`withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id); `hold`: ' +
+      'a purchase authorized with capture: false; `hold_release`: the hold coming back (void, expiry, or just before its ' +
+      'capture, whose purchase posting follows)',
     example: 'purchase',
   })
-  type!: 'deposit' | 'withdrawal' | 'withdrawal_failed' | 'purchase' | 'refund';
+  type!: 'deposit' | 'withdrawal' | 'withdrawal_failed' | 'purchase' | 'refund' | 'hold' | 'hold_release';
 
   @ApiProperty({
     ...CENTS,

@@ -1,0 +1,128 @@
+import '../setup/seeded';
+import { randomUUID } from 'node:crypto';
+import { createWallet, TestWallet } from '../factories/wallets.factory';
+import { expectBooksBalanced } from '../setup/books';
+import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
+
+const POLLS_MAX = 200;
+const POLL_INTERVAL_MS = 50;
+
+function authorize(t: TestApp, buyer: TestWallet, author: TestWallet, itemPrice: number, idempotencyKey = randomUUID()) {
+  return t.api.post('/purchases', {
+    userId: buyer.userId,
+    idempotencyKey,
+    body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice, capture: false },
+  });
+}
+
+const capture = (t: TestApp, id: string, userId: string, amount?: number) =>
+  t.api.post(`/purchases/${id}/capture`, { userId, body: amount === undefined ? {} : { amount } });
+const voidHold = (t: TestApp, id: string, userId: string) => t.api.post(`/purchases/${id}/void`, { userId });
+
+async function balanceOf(t: TestApp, wallet: TestWallet): Promise<number> {
+  return (await t.api.get(`/wallets/${wallet.id}`, { userId: wallet.userId })).body.balance as number;
+}
+
+describe('purchase holds (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { HOLD_TTL: '2s', HOLD_SWEEP_INTERVAL_MS: '200' } });
+  });
+  afterAll(async () => {
+    await expectBooksBalanced(t.db.sql);
+    await t.close();
+  });
+
+  it('authorizes with capture: false, then captures part of it: the split happens at capture', async () => {
+    const buyer = await createWallet(t.api, 1_000);
+    const author = await createWallet(t.api);
+    const key = randomUUID();
+    const held = await authorize(t, buyer, author, 300, key);
+    expect(held.status).toBe(201);
+    expect(held.body).toMatchObject({
+      buyerWalletId: buyer.id,
+      authorWalletId: author.id,
+      itemPrice: 300,
+      authorAmount: null,
+      platformAmount: null,
+      status: 'authorized',
+      expiresAt: expect.stringMatching(/Z$/),
+    });
+    expect(await balanceOf(t, buyer)).toBe(700);
+    const replay = await authorize(t, buyer, author, 300, key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(held.body.id);
+    expect((await t.api.get(`/purchases/${held.body.id}`, { userId: author.userId })).body.status).toBe('authorized');
+
+    expect((await capture(t, held.body.id, randomUUID())).status).toBe(404);
+    const tooMuch = await capture(t, held.body.id, buyer.userId, 301);
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.code).toBe('CAPTURE_EXCEEDS_AUTHORIZED');
+    const captured = await capture(t, held.body.id, buyer.userId, 99);
+    expect(captured.status).toBe(200);
+    expect(captured.body).toMatchObject({ id: held.body.id, itemPrice: 99, authorAmount: 69, platformAmount: 30, status: 'completed' });
+    expect(await balanceOf(t, buyer)).toBe(901);
+    expect(await balanceOf(t, author)).toBe(69);
+
+    for (const again of [await capture(t, held.body.id, buyer.userId), await voidHold(t, held.body.id, buyer.userId)]) {
+      expect(again.status).toBe(409);
+      expect(again.body.code).toBe('PURCHASE_NOT_AUTHORIZED');
+    }
+    await expectBooksBalanced(t.db.sql);
+  });
+
+  it('void gives the money back once; an admin may void; the buyer must afford the hold (402)', async () => {
+    const buyer = await createWallet(t.api, 500);
+    const author = await createWallet(t.api);
+    expect((await authorize(t, buyer, author, 501)).status).toBe(402);
+    const held = await authorize(t, buyer, author, 400);
+    const voided = await voidHold(t, held.body.id, ADMIN_USER_ID);
+    expect(voided.status).toBe(200);
+    expect(voided.body).toMatchObject({ id: held.body.id, status: 'voided', authorAmount: null });
+    expect(await balanceOf(t, buyer)).toBe(500);
+    expect((await voidHold(t, held.body.id, buyer.userId)).status).toBe(409);
+    expect((await t.api.get(`/purchases/${held.body.id}`, { userId: buyer.userId })).body.status).toBe('voided');
+    expect((await authorize(t, buyer, buyer, 1)).status).toBe(400);
+  });
+
+  it('capture and void racing over HTTP: exactly one wins each hold, the others get 409 PURCHASE_NOT_AUTHORIZED', async () => {
+    const buyer = await createWallet(t.api, 50_000);
+    const author = await createWallet(t.api);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await authorize(t, buyer, author, 1_000)).body.id as string);
+    const answers = await Promise.all(
+      ids.flatMap((id) => [capture(t, id, buyer.userId), voidHold(t, id, buyer.userId), capture(t, id, ADMIN_USER_ID)]),
+    );
+    let capturedCount = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const three = answers.slice(i * 3, i * 3 + 3);
+      expect(three.filter((answer) => answer.status === 200)).toHaveLength(1);
+      expect(three.filter((answer) => answer.status === 409)).toHaveLength(2);
+      if (three.some((answer) => answer.status === 200 && answer.body.status === 'completed')) capturedCount += 1;
+    }
+    expect(await balanceOf(t, buyer)).toBe(50_000 - capturedCount * 1_000);
+    await expectBooksBalanced(t.db.sql);
+  });
+
+  it('the workers void a hold once HOLD_TTL has passed, and it can no longer be captured', async () => {
+    const buyer = await createWallet(t.api, 1_000);
+    const author = await createWallet(t.api);
+    const held = await authorize(t, buyer, author, 250);
+    expect(await balanceOf(t, buyer)).toBe(750);
+    let status = 'authorized';
+    for (let poll = 0; poll < POLLS_MAX && status === 'authorized'; poll++) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      status = (await t.api.get(`/purchases/${held.body.id}`, { userId: buyer.userId })).body.status as string;
+    }
+    expect(status).toBe('expired');
+    expect(await balanceOf(t, buyer)).toBe(1_000);
+    const late = await capture(t, held.body.id, buyer.userId);
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('PURCHASE_NOT_AUTHORIZED');
+    const events = await t.api.get('/events?type=purchase.voided&limit=100', { userId: ADMIN_USER_ID });
+    expect((events.body.items as { data: { id: string } }[]).some((event) => event.data.id === held.body.id)).toBe(true);
+    await expectBooksBalanced(t.db.sql);
+  });
+});
