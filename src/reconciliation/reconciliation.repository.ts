@@ -998,6 +998,8 @@ export class ReconciliationRepository {
                   UNION ALL
                   SELECT ${platform}::uuid, r.platform_debt FROM refunds r WHERE r.platform_debt > 0
                   UNION ALL
+                  SELECT ${platform}::uuid, -p.platform_debt_repaid FROM purchases p WHERE p.platform_debt_repaid > 0
+                  UNION ALL
                   SELECT p.buyer_wallet_id, -r.buyer_debt_repaid
                     FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.buyer_debt_repaid > 0
                   UNION ALL
@@ -1196,17 +1198,19 @@ export class ReconciliationRepository {
       return sql<CountedRows<PurchaseCountColumns, PurchaseDriftColumns>>`
         WITH chunk AS (
           SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount, author_debt_repaid,
-                 royalty_terms_version
+                 platform_debt_repaid, royalty_terms_version
             FROM purchases ${purchasesAfter} ORDER BY id LIMIT ${purchaseLimit}
         ), legs AS (
-          -- Royalty cents that repaid the author's debt go to receivables (no wallet id). A split
-          -- purchase's author side is its payees' legs (ADR 0045).
+          -- Royalty cents that repaid the author's debt go to receivables (no wallet id), and so do
+          -- the platform's cents that repaid its own. A split purchase's author side is its payees'
+          -- legs (ADR 0045).
           SELECT c.id, leg.wallet_id, leg.amount
             FROM chunk c CROSS JOIN LATERAL (
               VALUES (c.buyer_wallet_id, -c.item_price),
                      (c.author_wallet_id, CASE WHEN c.royalty_terms_version IS NULL THEN c.author_amount - c.author_debt_repaid ELSE 0 END),
                      (NULL::uuid, CASE WHEN c.royalty_terms_version IS NULL THEN c.author_debt_repaid ELSE 0 END),
-                     (${platform}::uuid, c.platform_amount)
+                     (${platform}::uuid, c.platform_amount - c.platform_debt_repaid),
+                     (NULL::uuid, c.platform_debt_repaid)
             ) AS leg (wallet_id, amount)
            WHERE leg.amount <> 0
           UNION ALL

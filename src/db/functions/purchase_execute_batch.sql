@@ -45,6 +45,10 @@ DECLARE
   v_author integer;
   v_payee integer;
   v_folded_cents bigint;
+  v_platform_in_debt boolean;
+  v_platform integer;
+  v_platform_debt_left_cents bigint;
+  v_platform_debt_repaid_cents bigint := 0;
   r record;
   v_author_wallet_id uuid;
   v_royalty_percent integer;
@@ -76,6 +80,7 @@ DECLARE
   c_author_amounts_cents bigint[] := '{}';
   c_platform_amounts_cents bigint[] := '{}';
   c_debts_repaid_cents bigint[] := '{}';
+  c_platform_debts_repaid_cents bigint[] := '{}';
   c_carries_before smallint[] := '{}';
   c_carries_after smallint[] := '{}';
   c_item_ids text[] := '{}';
@@ -124,6 +129,11 @@ BEGIN
   END LOOP;
   IF v_count = 0 OR false <> ALL (v_replayed) THEN RETURN; END IF;
 
+  -- A platform wallet in debt (ADR 0017) repays it from its revenue before any reaches its
+  -- balance: its row is then locked with the batch's wallets and credited like theirs, not
+  -- through a slot. The common case, no debt, costs one index probe and takes no lock on it.
+  v_platform_in_debt := EXISTS (SELECT 1 FROM wallets w WHERE w.id = p_platform_wallet_id AND w.debt > 0);
+
   -- The batch's other wallets (buyers, authors, payees), locked once, in id order: batches (and
   -- withdrawals, refunds) touching the same wallets queue instead of deadlocking.
   -- They are read once, here, into the working copies the items below debit and credit.
@@ -133,7 +143,8 @@ BEGIN
     FROM (SELECT w.id, w.user_id, w.balance, w.fractional_balance, w.debt FROM wallets w
            WHERE w.id = ANY (ARRAY(SELECT unnest(ARRAY[p_buyer_wallet_ids[i], p_author_wallet_ids[i]])
                                      FROM generate_subscripts(p_purchase_ids, 1) AS i WHERE NOT v_replayed[i])
-                             || v_payee_lock_ids)
+                             || v_payee_lock_ids
+                             || CASE WHEN v_platform_in_debt THEN ARRAY[p_platform_wallet_id] ELSE '{}'::uuid[] END)
            ORDER BY w.id FOR UPDATE) w;
   w_changed := array_fill(false, ARRAY[coalesce(cardinality(w_ids), 0)]);
 
@@ -290,6 +301,21 @@ BEGIN
       p_item_ids[i], p_metadata[i], v_terms_versions[i], v_payees;
   END LOOP;
 
+  -- The platform's debt, repaid from this batch's revenue purchase by purchase, in item order.
+  c_platform_debts_repaid_cents := array_fill(0::bigint, ARRAY[cardinality(c_ids)]);
+  IF v_platform_in_debt AND v_platform_total_cents > 0 THEN
+    v_platform := array_position(w_ids, p_platform_wallet_id);
+    v_platform_debt_left_cents := least(w_debts_cents[v_platform], v_platform_total_cents);
+    FOR k IN 1 .. cardinality(c_ids) LOOP
+      c_platform_debts_repaid_cents[k] := least(v_platform_debt_left_cents, greatest(c_platform_amounts_cents[k], 0));
+      v_platform_debt_left_cents := v_platform_debt_left_cents - c_platform_debts_repaid_cents[k];
+      v_platform_debt_repaid_cents := v_platform_debt_repaid_cents + c_platform_debts_repaid_cents[k];
+    END LOOP;
+    w_debts_cents[v_platform] := w_debts_cents[v_platform] - v_platform_debt_repaid_cents;
+    w_balances_cents[v_platform] := w_balances_cents[v_platform] + v_platform_total_cents - v_platform_debt_repaid_cents;
+    w_changed[v_platform] := true;
+  END IF;
+
   UPDATE wallets w SET balance = s.balance_cents, fractional_balance = s.carry_centi_cents, debt = s.debt_cents,
                        updated_at = v_at
     FROM unnest(w_ids, w_balances_cents, w_carries_centi_cents, w_debts_cents, w_changed)
@@ -303,28 +329,31 @@ BEGIN
 
   INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id,
                          item_price, royalty_percent, author_amount, platform_amount,
-                         fractional_before, fractional_after, author_debt_repaid, item_id, metadata,
+                         fractional_before, fractional_after, author_debt_repaid, platform_debt_repaid, item_id, metadata,
                          royalty_terms_version, created_at)
   SELECT c.id, c.user_id, c.key, c.hash, c.buyer, c.author, c.price, c.percent, c.author_amount,
-         c.platform_amount, c.before, c.after, c.debt_repaid, c.item_id, c.metadata, c.terms_version, v_at
+         c.platform_amount, c.before, c.after, c.debt_repaid, c.platform_debt_repaid, c.item_id, c.metadata,
+         c.terms_version, v_at
     FROM unnest(c_ids, c_users, c_keys, c_hashes, c_buyers, c_authors, c_prices_cents, c_percents, c_author_amounts_cents,
-                c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents, c_item_ids, c_metadata,
-                c_terms_versions)
+                c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents,
+                c_platform_debts_repaid_cents, c_item_ids, c_metadata, c_terms_versions)
       AS c (id, user_id, key, hash, buyer, author, price, percent, author_amount, platform_amount, before, after,
-            debt_repaid, item_id, metadata, terms_version);
+            debt_repaid, platform_debt_repaid, item_id, metadata, terms_version);
 
   -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing. Royalty cents that
-  -- repaid the author's debt go to the receivables account, not the author's wallet. A split
-  -- purchase's author legs are its payees', posted below.
+  -- repaid the author's debt go to the receivables account, not the author's wallet, and so do
+  -- the platform's cents that repaid its own. A split purchase's author legs are its payees',
+  -- posted below.
   INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
   SELECT leg.transaction_id, leg.wallet_id, leg.system_account, leg.amount, v_at
     FROM unnest(c_ids, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents,
-                c_debts_repaid_cents, c_terms_versions)
-      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid, terms_version)
+                c_debts_repaid_cents, c_platform_debts_repaid_cents, c_terms_versions)
+      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid, platform_debt_repaid, terms_version)
    CROSS JOIN LATERAL (VALUES (c.id, c.buyer, NULL, -c.price),
                               (c.id, c.author, NULL, CASE WHEN c.terms_version IS NULL THEN c.author_amount - c.debt_repaid ELSE 0 END),
                               (c.id, NULL, 'receivables', CASE WHEN c.terms_version IS NULL THEN c.debt_repaid ELSE 0 END),
-                              (c.id, p_platform_wallet_id, NULL, c.platform_amount))
+                              (c.id, p_platform_wallet_id, NULL, c.platform_amount - c.platform_debt_repaid),
+                              (c.id, NULL, 'receivables', c.platform_debt_repaid))
       AS leg (transaction_id, wallet_id, system_account, amount)
    WHERE leg.amount <> 0;
 
@@ -345,10 +374,10 @@ BEGIN
   END IF;
 
   -- The platform is every purchase's payee: its credits go to this connection's slot, not its
-  -- wallet row, so purchases never queue on that row (ADR 0013). Split purchases whose payees'
-  -- carries swept more cents than their price leave the platform a debit (ADR 0045), rare and
-  -- taken back like a refund's.
-  IF v_platform_total_cents > 0 THEN
+  -- wallet row, so purchases never queue on that row (ADR 0013), unless it is in debt (credited
+  -- above, on its row). Split purchases whose payees' carries swept more cents than their price
+  -- leave the platform a debit (ADR 0045), rare and taken back like a refund's.
+  IF v_platform_total_cents > 0 AND NOT v_platform_in_debt THEN
     INSERT INTO wallet_balance_slots AS s (wallet_id, slot, balance)
     VALUES (p_platform_wallet_id, stat_slot(), v_platform_total_cents)
     ON CONFLICT (wallet_id, slot) DO UPDATE SET balance = s.balance + excluded.balance;

@@ -228,6 +228,8 @@ export const purchases = pgTable(
     carryAfterCentiCents: smallint('fractional_after').notNull(),
     // Of author_amount, the cents that repaid the author's debt (posted to receivables, ADR 0017).
     authorDebtRepaidCents: cents('author_debt_repaid').notNull().default(0),
+    // Of platform_amount, the cents that repaid the platform wallet's own debt (to receivables, ADR 0017).
+    platformDebtRepaidCents: cents('platform_debt_repaid').notNull().default(0),
     status: text('status').notNull().default('completed'),
     // What was bought (the caller's own catalogue id) and the caller's notes on the sale; optional.
     itemId: text('item_id'),
@@ -255,6 +257,11 @@ export const purchases = pgTable(
     check('purchases_author_debt_repaid_range', sql`${t.authorDebtRepaidCents} BETWEEN 0 AND ${t.authorAmountCents}`),
     // Reconciliation's debt check reads only the purchases whose royalty repaid a debt.
     index('purchases_author_debt_repaid_idx').on(t.authorWalletId).where(sql`${t.authorDebtRepaidCents} > 0`),
+    check(
+      'purchases_platform_debt_repaid_range',
+      sql`${t.platformDebtRepaidCents} BETWEEN 0 AND greatest(${t.platformAmountCents}, 0)`,
+    ),
+    index('purchases_platform_debt_repaid_idx').on(t.createdAt).where(sql`${t.platformDebtRepaidCents} > 0`),
     check(
       'purchases_carry_identity',
       sql`100 * ${t.authorAmountCents} + ${t.carryAfterCentiCents} = ${t.itemPriceCents} * ${t.royaltyPercent} + ${t.carryBeforeCentiCents}`,

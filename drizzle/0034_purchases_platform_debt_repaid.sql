@@ -1,0 +1,3 @@
+ALTER TABLE "purchases" ADD COLUMN "platform_debt_repaid" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+CREATE INDEX "purchases_platform_debt_repaid_idx" ON "purchases" USING btree ("created_at") WHERE "purchases"."platform_debt_repaid" > 0;--> statement-breakpoint
+ALTER TABLE "purchases" ADD CONSTRAINT "purchases_platform_debt_repaid_range" CHECK ("purchases"."platform_debt_repaid" BETWEEN 0 AND greatest("purchases"."platform_amount", 0));
