@@ -311,15 +311,72 @@ export class IncrementalReconciliationRepository {
   }
 
   /**
-   * Drops the checkpoints of the wallets in (after, upTo]: the sweep has just compared them with
-   * their whole ledger, and the next run that touches one reads it whole again and checkpoints it
-   * afresh, so no checkpoint outlives a sweep period (and a ledger changed behind the service's
-   * back cannot hide behind one for longer).
+   * Rebuilds the checkpoints of the wallets in (after, upTo] from their whole ledger, as of
+   * `through`: run after a full comparison of the same wallets (a full run's chunk or the sweep's
+   * slice), so that a checkpoint never outlives a sweep period, a ledger changed behind the
+   * service's back cannot hide behind one for longer, and the next incremental run reads a
+   * touched wallet from here instead of from its first posting. Set-based, like the full
+   * comparison: one grouped read of the range's postings, purchases and deposits, and of the
+   * refunds.
    */
-  async dropCheckpoints(params: { after: string | undefined; upTo: string }): Promise<void> {
+  async rebuildCheckpoints(params: { after: string | undefined; upTo: string; through: Date; platformWalletId: string | undefined }): Promise<number> {
     const after = params.after ?? '00000000-0000-0000-0000-000000000000';
-    await this.database.sql`
-      DELETE FROM wallet_ledger_checkpoints WHERE wallet_id > ${after}::uuid AND wallet_id <= ${params.upTo}::uuid`;
+    // Never past this instant, whatever the run was told its time is (benchmarks and tests move it).
+    const through = new Date(Math.min(params.through.getTime(), Date.now())).toISOString();
+    const platform = params.platformWalletId ?? UUID_MAX;
+    const rows = await this.withTimeout(
+      (sql) => sql<{ written: number }[]>`
+        WITH chunk AS (
+          SELECT id FROM wallets WHERE id > ${after}::uuid AND id <= ${params.upTo}::uuid
+        ), posted AS (
+          SELECT e.wallet_id, sum(e.amount)::bigint AS balance
+            FROM ledger_entries e
+           WHERE e.wallet_id > ${after}::uuid AND e.wallet_id <= ${params.upTo}::uuid AND e.created_at < ${through}
+           GROUP BY e.wallet_id
+        ), sold AS (
+          SELECT p.author_wallet_id AS wallet_id,
+                 sum(p.item_price * p.royalty_percent - 100 * p.author_amount)::bigint AS carry,
+                 sum(p.author_debt_repaid)::bigint AS debt_repaid
+            FROM purchases p
+           WHERE p.author_wallet_id > ${after}::uuid AND p.author_wallet_id <= ${params.upTo}::uuid
+             AND p.created_at < ${through}
+           GROUP BY p.author_wallet_id
+        ), refunded AS (
+          SELECT f.wallet_id, sum(f.carry)::bigint AS carry, sum(f.debt)::bigint AS debt
+            FROM (SELECT p.author_wallet_id AS wallet_id, r.amount * r.royalty_percent - 100 * r.author_amount AS carry,
+                         r.author_debt AS debt
+                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.created_at < ${through}
+                  UNION ALL
+                  SELECT p.buyer_wallet_id, 0, -r.buyer_debt_repaid
+                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+                   WHERE r.created_at < ${through} AND r.buyer_debt_repaid > 0
+                  UNION ALL
+                  SELECT ${platform}::uuid, 0, r.platform_debt FROM refunds r
+                   WHERE r.created_at < ${through} AND r.platform_debt > 0) f
+           WHERE f.wallet_id > ${after}::uuid AND f.wallet_id <= ${params.upTo}::uuid
+           GROUP BY f.wallet_id
+        ), repaid AS (
+          SELECT d.wallet_id, sum(d.debt_repaid)::bigint AS debt_repaid
+            FROM deposits d
+           WHERE d.debt_repaid > 0 AND d.created_at < ${through}
+             AND d.wallet_id > ${after}::uuid AND d.wallet_id <= ${params.upTo}::uuid
+           GROUP BY d.wallet_id
+        ), written AS (
+          INSERT INTO wallet_ledger_checkpoints AS c (wallet_id, through, balance, carry, debt)
+          SELECT w.id, ${through}, coalesce(l.balance, 0), coalesce(s.carry, 0) - coalesce(r.carry, 0),
+                 coalesce(r.debt, 0) - coalesce(s.debt_repaid, 0) - coalesce(d.debt_repaid, 0)
+            FROM chunk w
+            LEFT JOIN posted l ON l.wallet_id = w.id
+            LEFT JOIN sold s ON s.wallet_id = w.id
+            LEFT JOIN refunded r ON r.wallet_id = w.id
+            LEFT JOIN repaid d ON d.wallet_id = w.id
+          ON CONFLICT (wallet_id) DO UPDATE
+            SET through = excluded.through, balance = excluded.balance, carry = excluded.carry, debt = excluded.debt
+          RETURNING 1
+        )
+        SELECT count(*)::int AS written FROM written`,
+    );
+    return firstRow(rows, 'the checkpoint rebuild').written;
   }
 
   /**

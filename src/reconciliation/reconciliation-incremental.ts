@@ -29,10 +29,22 @@ export interface IncrementalScope {
   slice: { from: number; to: number; cycle: SweepCycle };
 }
 
-/** What a run covers: everything, or what changed plus a slice of the rolling sweep. */
-export type RunScope = { kind: 'full' } | IncrementalScope;
+/**
+ * A full run: everything. It also leaves every wallet a checkpoint at `checkpointThrough`, from
+ * which the following incremental runs start.
+ */
+export interface FullScope {
+  kind: 'full';
+  checkpointThrough?: Date;
+}
 
-export const FULL_SCOPE: RunScope = { kind: 'full' };
+/** What a run covers: everything, or what changed plus a slice of the rolling sweep. */
+export type RunScope = FullScope | IncrementalScope;
+
+/** The scope of a full run at `now`. */
+export function planFull(now: Date, changeMarginMs = CHANGE_MARGIN_MS): FullScope {
+  return { kind: 'full', checkpointThrough: new Date(now.getTime() - changeMarginMs) };
+}
 
 /**
  * The scope of an incremental run at `now`: changes since the last clean run (less the margin),

@@ -24,6 +24,7 @@ import { CheckContext, CheckedCounts, CheckName, CheckStep, DriftDetail, Reconci
  * order of RECONCILIATION_CHECKS and keeps the run's books the same way for all.
  */
 
+const UUID_MAX = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 /** Rollups are checked one window of whole hours at a time (one short statement each). */
 const ROLLUP_WINDOW_MS = 24 * 3_600_000;
 const WALLET_CHUNK_SIZE = 5_000;
@@ -221,6 +222,7 @@ export const walletBooks: ReconciliationCheck<WalletDrift> = {
     const { repository, fixBalances, platformAccountId } = context;
     const platformWalletId = await repository.platformWalletId(platformAccountId);
     const scope = incrementalScope(context);
+    const fullThrough = context.scope?.kind === 'full' ? context.scope.checkpointThrough : undefined;
     const compareRange = (after: string | undefined, upTo: string | undefined) =>
       eachIdChunk(
         WALLET_CHUNK_SIZE,
@@ -237,9 +239,12 @@ export const walletBooks: ReconciliationCheck<WalletDrift> = {
               ? await fixWallets(repository, from, chunk.lastWalletId)
               : { balances: new Set<string>(), carries: new Set<string>() };
           report(walletStep(chunk, fixes));
-          // Checked whole: the checkpoints of these wallets are rebuilt when next touched.
-          const end = chunk.walletsChecked < WALLET_CHUNK_SIZE || !chunk.lastWalletId ? upTo : chunk.lastWalletId;
-          if (scope && end) await incrementalOf(context).dropCheckpoints({ after: from, upTo: end });
+          // Compared whole: these wallets' checkpoints are taken again from their whole ledger.
+          const end = chunk.walletsChecked < WALLET_CHUNK_SIZE || !chunk.lastWalletId ? (upTo ?? UUID_MAX) : chunk.lastWalletId;
+          const through = scope?.checkpointThrough ?? fullThrough;
+          if (through && context.incremental) {
+            await context.incremental.rebuildCheckpoints({ after: from, upTo: end, through, platformWalletId });
+          }
           return { examined: chunk.walletsChecked, lastId: chunk.lastWalletId };
         },
         after,

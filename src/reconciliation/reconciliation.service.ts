@@ -28,7 +28,7 @@ import {
 import { RECONCILIATION_CHECKS } from './reconciliation.checks';
 import { ReconciliationRepository } from './reconciliation.repository';
 import { IncrementalReconciliationRepository } from './reconciliation-incremental.repository';
-import { FULL_SCOPE, planIncremental, RunScope } from './reconciliation-incremental';
+import { planFull, planIncremental, RunScope } from './reconciliation-incremental';
 import { runChecks } from './reconciliation.runner';
 import { RunOutcome } from './reconciliation.types';
 import { withTimeout } from '../common/async/with-timeout';
@@ -271,7 +271,7 @@ export class ReconciliationService {
       platformAccountId: this.config.platformAccountId,
     };
     if (options.scope !== 'incremental') {
-      const outcome = await runChecks(RECONCILIATION_CHECKS, { ...context, scope: FULL_SCOPE });
+      const outcome = await runChecks(RECONCILIATION_CHECKS, { ...context, scope: planFull(now, options.changeMarginMs) });
       await this.incremental.finishOpenCycles(now);
       return outcome;
     }

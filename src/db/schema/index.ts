@@ -594,8 +594,8 @@ export const reconciliationSweeps = pgTable(
 /**
  * A wallet's figures as its ledger gave them for everything before `through` (ADR 0028), so that
  * an incremental run checks a busy wallet by reading only what it posted since. Derived from the
- * ledger alone, never from the wallet row; the sweep drops the checkpoints of the wallets it
- * checks in full, so none outlives a sweep period.
+ * ledger alone, never from the wallet row; a full run and the sweep take them again from the
+ * whole ledger of the wallets they check, so none outlives a sweep period.
  */
 export const walletLedgerCheckpoints = pgTable('wallet_ledger_checkpoints', {
   walletId: uuid('wallet_id').primaryKey(),
