@@ -87,6 +87,11 @@ export class RedisProcess {
     });
   }
 
+  /** Stops the process from running at all (SIGSTOP), or lets it go on (SIGCONT). */
+  freeze(frozen: boolean): void {
+    this.child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   async cli(args: string[]): Promise<string> {
     const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...args], { timeout: 5_000 });
     return stdout;

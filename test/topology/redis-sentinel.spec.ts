@@ -9,9 +9,12 @@ import { ScratchDatabase, SentinelTopology } from './redis-nodes';
  * worker process find the master through the Sentinels. Under a purchase/deposit/withdrawal load
  * that retries with the same keys, and a stream of report requests, (a) an operator's
  * SENTINEL FAILOVER and (b) a crash of the master that the Sentinels detect and fail over.
- * Afterwards: no acknowledged operation lost or doubled and the books exact; every report that
- * was accepted (202) is completed, none left queued; a report refused during the failover got a
- * clear 503; readiness said Redis was down while it was, and is ready again at the end.
+ * Before the crash the worker is stopped, the replica is frozen for a moment and its link cut,
+ * and 30 reports are queued, so that the replica promoted in the master's place lacks their
+ * jobs, as an asynchronous replica may; a new worker then starts. Afterwards: no acknowledged operation lost or doubled and the books exact; every
+ * report that was accepted (202) is completed, none left queued, and every job the new master
+ * lacked was found and re-queued by the sweep (ADR 0057); a report refused during the failover
+ * got a clear 503; readiness said Redis was down while it was, and is ready again at the end.
  */
 
 const PLATFORM_USER_ID = '00000000-0000-4000-8000-00000000beef';
@@ -82,6 +85,8 @@ describe('Redis Sentinel failover under load', () => {
   const database = new ScratchDatabase();
   let api: ServiceProcess;
   let worker: ServiceProcess;
+  let workerEnv: Record<string, string>;
+  const retiredWorkers: ServiceProcess[] = [];
   const load = new MoneyLoad(() => api.baseUrl);
   let reports: Poller;
   let readiness: Poller;
@@ -104,7 +109,8 @@ describe('Redis Sentinel failover under load', () => {
     };
     api = new ServiceProcess('api', 'api', await topologyPort(), { ...env, LOG_LEVEL: 'warn' });
     await api.start();
-    worker = new ServiceProcess('worker', 'worker', await topologyPort(), { ...env, LOG_LEVEL: 'info' });
+    workerEnv = { ...env, LOG_LEVEL: 'info' };
+    worker = new ServiceProcess('worker', 'worker', await topologyPort(), workerEnv);
     await worker.start();
     reports = new Poller(
       () =>
@@ -125,6 +131,7 @@ describe('Redis Sentinel failover under load', () => {
     await readiness?.stop();
     await api?.kill('SIGKILL');
     await worker?.kill('SIGKILL');
+    for (const retired of retiredWorkers) await retired.kill('SIGKILL');
     await topology?.stop();
     await database.drop();
   });
@@ -153,25 +160,46 @@ describe('Redis Sentinel failover under load', () => {
     setPhase('after-failover');
     await sleep(2_000);
 
-    // (b) The master crashes; the Sentinels notice after down-after-milliseconds and promote the replica.
+    // (b) The master crashes with writes its replica never received; the Sentinels notice after
+    // down-after-milliseconds and promote the replica.
     setPhase('master-crash');
     const crashedMaster = await topology.masterPort();
+    await worker.kill('SIGTERM');
+    retiredWorkers.push(worker);
+    // Frozen, the replica cannot reconnect and catch up before the crash; it is back well within
+    // down-after-milliseconds, so the Sentinels still consider it for promotion.
+    const replica = topology.servers.find((server) => server.port !== crashedMaster)!;
+    replica.freeze(true);
+    await topology.server(crashedMaster).cli(['CLIENT', 'KILL', 'TYPE', 'replica']);
+    const unreplicated: string[] = [];
+    for (let index = 0; index < 30; index++) {
+      const queued = await fetch(`${api.baseUrl}/reports/financial`, { method: 'POST', headers: { 'x-user-id': ADMIN_USER_ID, 'content-type': 'application/json' }, body: '{}' });
+      expect(queued.status).toBe(202);
+      unreplicated.push(((await queued.json()) as { jobId: string }).jobId);
+    }
     const crashedAt = Date.now();
     await topology.server(crashedMaster).crash();
+    replica.freeze(false);
     await waitFor('the Sentinels promoting the replica', async () => (await topology.masterPort()) !== crashedMaster, RECOVERY_BOUND_MS);
     const promotedAt = Date.now();
+    const newMaster = topology.server(await topology.masterPort());
+    const jobKey = (id: string) => `${workerEnv.REDIS_KEY_PREFIX}bull:reports:${id}`;
+    const lost = [];
+    for (const id of unreplicated) if ((await newMaster.cli(['EXISTS', jobKey(id)])).trim() === '0') lost.push(id);
     const crashReportMs = await reports.firstAfter(crashedAt, 202, RECOVERY_BOUND_MS);
     const readyAgainMs = await readiness.firstAfter(promotedAt, 200, RECOVERY_BOUND_MS);
     // The crashed server comes back empty; the Sentinels make it a replica of the new master.
     await topology.server(crashedMaster).start();
     await waitFor('the restarted server following the new master', () => topology.settled(), RECOVERY_BOUND_MS);
+    worker = new ServiceProcess('worker-2', 'worker', await topologyPort(), workerEnv);
+    await worker.start();
     setPhase('after-crash');
     await sleep(3_000);
 
     await Promise.all([load.stop(), reports.stop(), readiness.stop()]);
 
     // Every report the API accepted is completed: none stays queued, whatever Redis lost.
-    const accepted = reports.answers.filter((a) => a.status === 202).map((a) => a.body!.jobId!);
+    const accepted = [...reports.answers.filter((a) => a.status === 202).map((a) => a.body!.jobId!), ...unreplicated];
     const statusOf = async (id: string) =>
       (await (await fetch(`${api.baseUrl}/reports/financial/${id}`, { headers: { 'x-user-id': ADMIN_USER_ID } })).json()) as { status: string };
     await waitFor(
@@ -181,17 +209,20 @@ describe('Redis Sentinel failover under load', () => {
     );
     const finished = await Promise.all(accepted.map(async (id) => ({ id, ...(await statusOf(id)) })));
     const requeueLines = worker.logs.filter((line) => line.msg === 'report jobs lost in Redis; queued again');
+    const requeued = new Set(requeueLines.flatMap((line) => line.reportIds as string[]));
 
     const readinessDown = readiness.answers.filter((a) => a.status === 503);
     process.stdout.write(
       `Redis Sentinel: ${load.acknowledged.length} money operations acknowledged, ${accepted.length} reports accepted; ` +
         `first report accepted ${failoverReportMs} ms after SENTINEL FAILOVER and ${crashReportMs} ms after the master crashed ` +
         `(down-after-milliseconds 1000); readiness 200 again ${readyAgainMs} ms after the Sentinels named the new master; ` +
-        `${requeueLines.length} sweeps re-queued lost report jobs; money answers ${JSON.stringify(load.summary())}; ` +
+        `${lost.length} of ${unreplicated.length} reports queued just before the crash had no job on the new master, ` +
+        `${requeued.size} report jobs re-queued by the sweep; money answers ${JSON.stringify(load.summary())}; ` +
         `report answers ${JSON.stringify(reports.byPhase())}; readiness ${JSON.stringify(readiness.byPhase())}\n`,
     );
 
     expect(finished.filter((report) => report.status !== 'completed')).toEqual([]);
+    expect(lost.filter((id) => !requeued.has(id))).toEqual([]);
     // A refused report is a clear 503 naming the queue, never a 500 or a hang.
     expect(reports.answers.filter((a) => a.status !== 202 && !(a.status === 503 && a.body?.code === 'REPORT_QUEUE_UNAVAILABLE'))).toEqual([]);
     // Readiness saw Redis down while the master was gone, blamed only Redis, and is ready at the end.
