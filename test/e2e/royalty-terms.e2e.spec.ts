@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createWallet, TestWallet } from '../factories/wallets.factory';
 import { replayable, seededRandom } from '../setup/seeded';
+import { expectBooksBalanced } from '../setup/books';
 import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 import { movePayeePosition, payeeRefundParts, splitAmongPayees } from '../../src/purchases/royalty-split';
 
@@ -175,7 +176,8 @@ describe('royalty terms and co-author splits (e2e)', () => {
         if (poll > 0) await new Promise((resolve) => setTimeout(resolve, 50));
         run = (await t.api.get(`/admin/reconciliations/${queued.body.runId}`, { userId: ADMIN_USER_ID })).body;
       }
-      expect(run).toMatchObject({ status: 'completed', driftCount: 0, drifts: [] });
+      expect({ run }).toMatchObject({ run: { status: 'completed', driftCount: 0, drifts: [] } });
+      await expectBooksBalanced(t.db.sql);
     });
   });
 });

@@ -50,14 +50,20 @@ export async function readBooks(sql: Sql): Promise<Books> {
     SELECT count(*)::int AS n FROM wallets w
      WHERE w.balance + coalesce((SELECT sum(balance) FROM wallet_balance_slots s WHERE s.wallet_id = w.id), 0)
         <> coalesce((SELECT sum(amount) FROM ledger_entries e WHERE e.wallet_id = w.id), 0)`;
-  // Per author: 100 * (royalty cents credited - taken back) + carry = sum(percent * (price - refunded)).
+  // Per author: 100 * (royalty cents credited - taken back) + carry = sum(percent * (price - refunded));
+  // per payee of split purchases (ADR 0045) the same with its own parts, net of refunds.
   const [authorsOff] = await sql`
     SELECT count(*)::int AS n FROM wallets w
       JOIN (SELECT author_wallet_id, sum(credited) AS credited, sum(owed) AS owed FROM (
               SELECT author_wallet_id, author_amount AS credited, item_price * royalty_percent AS owed FROM purchases
+               WHERE royalty_terms_version IS NULL
               UNION ALL
               SELECT p.author_wallet_id, -r.author_amount, -r.amount * r.royalty_percent
-                FROM refunds r JOIN purchases p ON p.id = r.purchase_id) flows
+                FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE p.royalty_terms_version IS NULL
+              UNION ALL
+              SELECT wallet_id, amount_cents, part_centi_cents FROM purchase_payees
+              UNION ALL
+              SELECT wallet_id, -amount_cents, -part_centi_cents FROM refund_payees) flows
              GROUP BY author_wallet_id) p ON p.author_wallet_id = w.id
      WHERE 100 * p.credited + w.fractional_balance <> p.owed`;
   const [refundsOff] = await sql`
@@ -77,7 +83,11 @@ export async function readBooks(sql: Sql): Promise<Books> {
     SELECT count(*)::int AS n FROM purchases p
      WHERE p.author_amount + p.platform_amount <> p.item_price
         OR (SELECT coalesce(sum(amount), 0) FROM ledger_entries e
-             WHERE e.transaction_id = p.id AND e.wallet_id = p.buyer_wallet_id AND e.amount < 0) <> -p.item_price`;
+             WHERE e.transaction_id = p.id AND e.wallet_id = p.buyer_wallet_id AND e.amount < 0) <> -p.item_price
+        -- A split purchase's parts add up to the whole, in centi-cents and in cents.
+        OR p.royalty_terms_version IS NOT NULL AND (
+             SELECT (sum(x.part_centi_cents)::bigint, sum(x.amount_cents)::bigint) FROM purchase_payees x WHERE x.purchase_id = p.id)
+           IS DISTINCT FROM (p.item_price * p.royalty_percent::bigint, p.author_amount)`;
   const [totals] = await sql`
     SELECT coalesce(sum(deposited), 0)::text AS deposited, coalesce(sum(withdrawn), 0)::text AS withdrawn,
            coalesce(sum(purchase_volume), 0)::text AS purchase_volume, coalesce(sum(royalties), 0)::text AS royalties,
@@ -121,10 +131,16 @@ export async function readBooks(sql: Sql): Promise<Books> {
                sum(royalty) AS royalty, sum(refunded_volume) AS refunded_volume, sum(royalty_refunded) AS royalty_refunded
           FROM (SELECT author_wallet_id, date_trunc('${grain}', created_at, 'UTC') AS bucket, 1 AS sales_count,
                        item_price AS gross_volume, author_amount AS royalty, 0 AS refunded_volume, 0 AS royalty_refunded
-                  FROM purchases
+                  FROM purchases WHERE royalty_terms_version IS NULL
                 UNION ALL
                 SELECT p.author_wallet_id, date_trunc('${grain}', r.created_at, 'UTC'), 0, 0, 0, r.amount, r.author_amount
-                  FROM refunds r JOIN purchases p ON p.id = r.purchase_id) flows
+                  FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE p.royalty_terms_version IS NULL
+                UNION ALL
+                SELECT x.wallet_id, date_trunc('${grain}', x.created_at, 'UTC'), 1, p.item_price, x.amount_cents, 0, 0
+                  FROM purchase_payees x JOIN purchases p ON p.id = x.purchase_id
+                UNION ALL
+                SELECT x.wallet_id, date_trunc('${grain}', x.created_at, 'UTC'), 0, 0, 0, r.amount, x.amount_cents
+                  FROM refund_payees x JOIN refunds r ON r.id = x.refund_id) flows
          GROUP BY 1, 2) p
       FULL JOIN ${table} a ON a.author_wallet_id = p.author_wallet_id AND a.${bucket} = p.bucket
      WHERE (coalesce(p.sales_count, 0), coalesce(p.gross_volume, 0), coalesce(p.royalty, 0),
