@@ -17,7 +17,7 @@ describe('the service against the reference model (e2e)', () => {
     await service.close();
   });
 
-  const runs = modelRuns(100);
+  const runs = modelRuns(60);
 
   it('answers every sequence of commands as the model does, with the same wallets and balanced books', async () => {
     const maxCommands = Number(process.env.MODEL_MAX_COMMANDS ?? 30);

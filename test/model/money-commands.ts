@@ -21,6 +21,8 @@ export type Intent =
   /** A payout's outcome from the payment provider (an admin), or the owner trying it (403). */
   | { kind: 'finishWithdrawal'; withdrawal: number; outcome: 'settle' | 'fail'; by: 'admin' | 'owner' }
   /** The last keyed request again, as a client retry would send it. */
+  /** Royalty terms for one of the sequence's items: payees from `firstPayee` on, shares by `split`. */
+  | { kind: 'setTerms'; item: number; firstPayee: number; split: number; royaltyPercent: number | null }
   | { kind: 'replay' }
   /** The last keyed request's key with another body. */
   | { kind: 'reuseKey' }
@@ -31,12 +33,18 @@ export const PLATFORM = 'platform';
 export const ADMIN = 'admin';
 const USERS = 6;
 const BAD_VARIANTS = 12;
+/** Basis-point splits among 1 to 4 payees: even, uneven, the smallest share, remainders that tie. */
+const SPLITS = [[10_000], [5_000, 5_000], [3_333, 3_333, 3_334], [2_500, 7_500], [1, 9_999], [2_000, 3_000, 2_500, 2_500]];
 const ITEMS = 3;
 
 /** An item id of this sequence's own: [A-Za-z0-9_.:/-], at most 200 characters. */
 export const itemIdOf = (context: RunContext, item: number) => `item:${context.keyPrefix}/${item}`;
 
-export const intentArbitrary = (options: { amountMax: number }): fc.Arbitrary<Intent> => {
+/**
+ * `terms`: whether royalty terms join the commands (off while the books check does not yet
+ * count split sales per payee; ADR 0063).
+ */
+export const intentArbitrary = (options: { amountMax: number; terms?: boolean }): fc.Arbitrary<Intent> => {
   const index = fc.nat({ max: 7 });
   const cents = fc.integer({ min: 1, max: options.amountMax });
   return fc.oneof(
@@ -74,6 +82,16 @@ export const intentArbitrary = (options: { amountMax: number }): fc.Arbitrary<In
         by: fc.constantFrom('admin' as const, 'admin' as const, 'owner' as const),
       }),
     },
+    {
+      weight: options.terms ? 2 : 0,
+      arbitrary: fc.record({
+        kind: fc.constant('setTerms' as const),
+        item: fc.nat({ max: ITEMS - 1 }),
+        firstPayee: index,
+        split: fc.nat({ max: SPLITS.length - 1 }),
+        royaltyPercent: fc.constantFrom(null, 0, 33, 50, 99, 100),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ kind: 'replay' as const }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'reuseKey' as const }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('bad' as const), variant: fc.nat({ max: BAD_VARIANTS - 1 }), wallet: index }) },
@@ -84,7 +102,7 @@ export const intentArbitrary = (options: { amountMax: number }): fc.Arbitrary<In
 export interface Call {
   label: string;
   userRef: string;
-  method: 'POST' | 'GET';
+  method: 'POST' | 'PUT';
   /** Path and body with model references; `ids` turns them into the service's ids. */
   request(ids: (ref: string) => string): { path: string; body?: unknown; rawBody?: string; key?: string };
   apply(model: MoneyModel): Outcome;
@@ -154,17 +172,26 @@ export function resolve(context: RunContext, intent: Intent, nextKey: () => stri
       const author = wallets[(buyerIndex + 1 + (intent.author % (wallets.length - 1))) % wallets.length]!;
       const key = nextKey();
       const itemId = intent.item === null ? undefined : itemIdOf(context, intent.item);
+      // An item with terms names its payees; the author is then left out (the usual call).
+      const terms = itemId === undefined ? undefined : model.terms.get(itemId);
+      const authorRef = terms ? undefined : author.ref;
+      const payeeRefs = terms ? terms.payees.map((p) => p.walletRef) : [author.ref];
       const make = (price: number): Call => ({
-        label: `purchase(${buyer.ref} buys ${itemId === undefined ? '' : `item ${intent.item} `}from ${author.ref}, ${price}, key ${key})`,
+        label: `purchase(${buyer.ref} buys ${itemId === undefined ? '' : `item ${intent.item} `}from ${payeeRefs.join('+')}, ${price}, key ${key})`,
         userRef: buyer.userRef,
         method: 'POST',
         request: (ids) => ({
           path: '/purchases',
-          body: { buyerWalletId: ids(buyer.ref), authorWalletId: ids(author.ref), itemPrice: price, ...(itemId === undefined ? {} : { itemId }) },
+          body: {
+            buyerWalletId: ids(buyer.ref),
+            ...(authorRef === undefined ? {} : { authorWalletId: ids(authorRef) }),
+            itemPrice: price,
+            ...(itemId === undefined ? {} : { itemId }),
+          },
           key,
         }),
-        apply: (m) => m.purchase({ callerRef: buyer.userRef, buyerWalletRef: buyer.ref, authorWalletRef: author.ref, itemPrice: price, key, itemId }),
-        walletRefs: [buyer.ref, author.ref, model.walletOf(PLATFORM)!.ref],
+        apply: (m) => m.purchase({ callerRef: buyer.userRef, buyerWalletRef: buyer.ref, authorWalletRef: authorRef, itemPrice: price, key, itemId }),
+        walletRefs: [buyer.ref, ...payeeRefs, model.walletOf(PLATFORM)!.ref],
         variant: () => make(price + 1),
         scope: `${buyer.userRef}|purchase|${key}`,
       });
@@ -226,6 +253,28 @@ export function resolve(context: RunContext, intent: Intent, nextKey: () => stri
         }),
         apply: (m) => m.finishWithdrawal({ callerRef: userRef, withdrawalRef: withdrawal.ref, outcome }),
         walletRefs: [wallet.ref],
+      };
+    }
+    case 'setTerms': {
+      const shares = SPLITS[intent.split % SPLITS.length]!;
+      if (wallets.length < shares.length) return undefined;
+      const start = intent.firstPayee % wallets.length;
+      const payees = shares.map((share, i) => ({ walletRef: wallets[(start + i) % wallets.length]!.ref, shareBasisPoints: share }));
+      const itemId = itemIdOf(context, intent.item);
+      const royaltyPercent = intent.royaltyPercent ?? undefined;
+      return {
+        label: `setTerms(item ${intent.item}: ${payees.map((p) => `${p.walletRef} ${p.shareBasisPoints}`).join(', ')}${royaltyPercent === undefined ? '' : `, ${royaltyPercent}%`})`,
+        userRef: ADMIN,
+        method: 'PUT',
+        request: (ids) => ({
+          path: `/royalty-terms/${encodeURIComponent(itemId)}`,
+          body: {
+            ...(royaltyPercent === undefined ? {} : { royaltyPercent }),
+            payees: payees.map((p) => ({ walletId: ids(p.walletRef), share: p.shareBasisPoints })),
+          },
+        }),
+        apply: (m) => m.putTerms({ callerRef: ADMIN, itemId, royaltyPercent, payees }),
+        walletRefs: [],
       };
     }
     case 'replay': {
@@ -390,7 +439,7 @@ export class ServiceDriver {
     const out: Record<string, unknown> = {};
     for (const [field, value] of Object.entries(body)) {
       if (field === 'payees' && Array.isArray(value)) {
-        out.payees = value.map((p: { walletId: string; amount: number }) => ({ walletId: this.id(p.walletId), amount: p.amount }));
+        out.payees = value.map((p: { walletId: string }) => ({ ...p, walletId: this.id(p.walletId) }));
       } else if (typeof value === 'string' && /^(id|buyerWalletId|authorWalletId|walletId|purchaseId)$/.test(field)) {
         out[field] = this.ids.has(value) ? this.id(value) : expect.any(String);
       } else {
@@ -445,8 +494,27 @@ export class ServiceDriver {
 
   /** The books check every money test ends with, as one readable comparison. */
   async checkBooks(label: string): Promise<void> {
-    const books = await readBooks(this.t.db.sql);
-    const offending = {
+    expect({ after: label, ...(await booksSummary(this.t)) }).toEqual({ after: label, ...BOOKS_BALANCED });
+  }
+}
+
+/** What the books check compares, each figure next to the value balanced books show. */
+export const BOOKS_BALANCED = {
+  entriesSum: 0,
+  unbalancedTransactions: 0,
+  walletsOffLedger: 0,
+  authorsOffIdentity: 0,
+  purchasesOffSplit: 0,
+  totalsMatchLedger: true,
+  rollupsMatchTotals: true,
+  authorRollupsOffSales: 0,
+  refundsOffPurchase: 0,
+  debtMatchesReceivables: true,
+};
+
+export async function booksSummary(t: TestApp): Promise<typeof BOOKS_BALANCED> {
+    const books = await readBooks(t.db.sql);
+    return {
       entriesSum: books.entriesSum,
       unbalancedTransactions: books.unbalancedTransactions,
       walletsOffLedger: books.walletsOffLedger,
@@ -458,18 +526,4 @@ export class ServiceDriver {
       refundsOffPurchase: books.refundsOffPurchase,
       debtMatchesReceivables: books.debt.wallets === books.debt.receivables,
     };
-    expect({ after: label, ...offending }).toEqual({
-      after: label,
-      entriesSum: 0,
-      unbalancedTransactions: 0,
-      walletsOffLedger: 0,
-      authorsOffIdentity: 0,
-      purchasesOffSplit: 0,
-      totalsMatchLedger: true,
-      rollupsMatchTotals: true,
-      authorRollupsOffSales: 0,
-      refundsOffPurchase: 0,
-      debtMatchesReceivables: true,
-    });
-  }
 }

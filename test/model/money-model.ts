@@ -35,6 +35,8 @@ export interface ModelPurchase {
   itemPriceCents: number;
   itemId: string | null;
   royaltyPercent: number;
+  /** The version of the item's terms the sale used; null without terms. */
+  royaltyTermsVersion: number | null;
   status: PurchaseStatus;
   refundedCents: number;
   authorAmountCents: number | null;
@@ -102,7 +104,7 @@ export class MoneyModel {
   readonly purchases: ModelPurchase[] = [];
   readonly withdrawals: ModelWithdrawal[] = [];
   /** Royalty terms by item: the terms in force now (a purchase records its own copy). */
-  readonly terms = new Map<string, { royaltyPercent: number; payees: Payee[] }>();
+  readonly terms = new Map<string, { version: number; royaltyPercent: number; payees: Payee[] }>();
   /** Completed answers by (caller, operation, key), with the payload they answered. */
   private readonly stored = new Map<string, { payload: string; outcome: Outcome }>();
 
@@ -209,8 +211,12 @@ export class MoneyModel {
     if (!buyer || buyer.userRef !== input.callerRef) return { status: 404 };
     const terms = input.itemId === undefined ? undefined : this.terms.get(input.itemId);
     const payees: Payee[] = terms ? terms.payees.map((p) => ({ ...p })) : [{ walletRef: input.authorWalletRef ?? '', shareBasisPoints: BASIS_POINTS_WHOLE }];
-    if (!terms) {
-      if (input.authorWalletRef === buyer.ref) return { status: 400 };
+    if (terms) {
+      // With terms the author may be omitted; when named it must be a payee. A buyer paying itself is refused.
+      if (input.authorWalletRef !== undefined && !payees.some((p) => p.walletRef === input.authorWalletRef)) return { status: 400 };
+      if (payees.some((p) => p.walletRef === buyer.ref)) return { status: 400, code: 'SELF_PURCHASE' };
+    } else {
+      if (input.authorWalletRef === buyer.ref) return { status: 400, code: 'SELF_PURCHASE' };
       if (!input.authorWalletRef || !this.wallets.has(input.authorWalletRef)) return { status: 400 };
     }
     const price = input.itemPrice as number;
@@ -225,6 +231,7 @@ export class MoneyModel {
         itemPriceCents: price,
         itemId: input.itemId ?? null,
         royaltyPercent: terms?.royaltyPercent ?? this.options.royaltyPercent,
+        royaltyTermsVersion: terms?.version ?? null,
         status: 'authorized',
         refundedCents: 0,
         authorAmountCents: null,
@@ -252,22 +259,20 @@ export class MoneyModel {
   }
 
   purchaseBody(purchase: ModelPurchase): Record<string, unknown> {
-    const body: Record<string, unknown> = {
+    return {
       id: purchase.ref,
       buyerWalletId: purchase.buyerWalletRef,
+      // A split purchase names its first payee as the author.
+      authorWalletId: purchase.payees[0]!.walletRef,
       itemPrice: purchase.itemPriceCents,
       itemId: purchase.itemId,
+      royaltyTermsVersion: purchase.royaltyTermsVersion,
       authorAmount: purchase.authorAmountCents,
       platformAmount: purchase.platformAmountCents,
       status: purchase.status,
       refundedAmount: purchase.refundedCents,
+      payees: purchase.payees.map((p, i) => ({ walletId: p.walletRef, amount: purchase.payeeAmountsCents?.[i] ?? null })),
     };
-    if (purchase.payees.length > 1) {
-      body.payees = purchase.payees.map((p, i) => ({ walletId: p.walletRef, amount: purchase.payeeAmountsCents?.[i] ?? null }));
-    } else {
-      body.authorWalletId = purchase.payees[0]!.walletRef;
-    }
-    return body;
   }
 
   /** Who may see a purchase: its buyer, its payees, admins. */
@@ -347,8 +352,21 @@ export class MoneyModel {
       return { status: 400 };
     }
     if (input.payees.some((p) => !this.wallets.has(p.walletRef))) return { status: 400 };
-    this.terms.set(input.itemId, { royaltyPercent: input.royaltyPercent ?? this.options.royaltyPercent, payees: input.payees.map((p) => ({ ...p })) });
-    return { status: 200 };
+    const royaltyPercent = input.royaltyPercent ?? this.options.royaltyPercent;
+    const current = this.terms.get(input.itemId);
+    const body = (terms: { version: number; royaltyPercent: number; payees: Payee[] }) => ({
+      itemId: input.itemId,
+      version: terms.version,
+      royaltyPercent: terms.royaltyPercent,
+      payees: terms.payees.map((p) => ({ walletId: p.walletRef, share: p.shareBasisPoints })),
+    });
+    // The same terms again are already in force: 200 and no new version.
+    if (current && current.royaltyPercent === royaltyPercent && JSON.stringify(current.payees) === JSON.stringify(input.payees)) {
+      return { status: 200, body: body(current) };
+    }
+    const terms = { version: (current?.version ?? 0) + 1, royaltyPercent, payees: input.payees.map((p) => ({ ...p })) };
+    this.terms.set(input.itemId, terms);
+    return { status: 201, body: body(terms) };
   }
 
   // ---- money movements on one wallet --------------------------------------------------------
