@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import '../setup/seeded';
 import { Call, Intent, intentArbitrary, resolve } from '../model/money-commands';
 import { runConcurrently } from '../model/linearizability';
-import { checkAllWallets, modelRuns, nextKey, RotatingApp, runIntent, startRun } from '../model/model-run';
+import { checkAllWallets, modelRuns, nextKey, reportProgress, RotatingApp, runIntent, startRun } from '../model/model-run';
 
 /**
  * The concurrent mode of the model-based tests (ADR 0063): after a short serial set-up, batches
@@ -39,6 +39,8 @@ describe('the service against the reference model, concurrently (e2e)', () => {
   });
 
   it('explains every batch of concurrent commands by some serial order of them, with balanced books', async () => {
+    const startedMs = Date.now();
+    let scenarios = 0;
     await fc.assert(
       fc.asyncProperty(scenario, async ({ depositsCents, warmUp, batches }) => {
         const { context, driver } = await startRun(await service.next());
@@ -66,6 +68,7 @@ describe('the service against the reference model, concurrently (e2e)', () => {
           await driver.checkBooks(`batch ${b}`);
         }
         await checkAllWallets(context, driver);
+        reportProgress('concurrent', ++scenarios, startedMs);
       }),
       { numRuns: runs },
     );

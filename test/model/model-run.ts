@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { expectBooksBalanced } from '../setup/books';
@@ -102,6 +103,15 @@ export async function startFundedRun(t: TestApp, fundCents = 10_000): Promise<{ 
 
 export function nextKey(context: RunContext): () => string {
   return () => `${context.keyPrefix}-${++context.keyCount}`;
+}
+
+/** Every 100 sequences, how far a long run got, in MODEL_PROGRESS_FILE when it is set. */
+export function reportProgress(spec: string, sequences: number, startedMs: number): void {
+  const file = process.env.MODEL_PROGRESS_FILE;
+  if (!file || sequences % 100 !== 0) return;
+  const commands = [...tally.values()].reduce((a, b) => a + b, 0);
+  const line = `${new Date().toISOString()} ${spec}: ${sequences} sequences, ${commands} commands, ${((Date.now() - startedMs) / 1000).toFixed(0)} s\n`;
+  fs.appendFileSync(file, line);
 }
 
 /** What the runs did, by command and answer (`npm run test:model` prints it). */
