@@ -115,6 +115,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/wallets/{walletId}/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The wallet's balance and royalty carry as they were at an instant (owner or admin)
+         * @description Postings made at or before `at` count. Exact to the millisecond, from the ledger (ADR 0046).
+         */
+        get: operations["WalletsController_balanceAt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallets/{walletId}/statement.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The wallet's postings in [from, to) as CSV, with opening and closing balances (owner or admin)
+         * @description RFC 4180 CSV with a header row (createdAt, type, amount, balance, id, transactionId, purchaseId): an `opening_balance` row (the balance before `from`), one row per posting oldest first with the running balance, a `closing_balance` row. Streamed from one database snapshot, a thousand postings at a time, so memory stays flat however long the statement is.
+         */
+        get: operations["WalletsController_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/wallets/{walletId}/deposit": {
         parameters: {
             query?: never;
@@ -708,6 +748,30 @@ export interface components {
              */
             nextCursor: string | null;
         };
+        BalanceAtDto: {
+            /**
+             * Format: uuid
+             * @example 8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586
+             */
+            walletId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-31T23:59:59.999Z
+             */
+            at: string;
+            /**
+             * Format: int64
+             * @description Integer cents the wallet held at that instant
+             * @example 1399
+             */
+            balance: number;
+            /**
+             * Format: int32
+             * @description Its royalty carry in centi-cents
+             * @example 30
+             */
+            fractionalBalance: number;
+        };
         AmountDto: {
             /**
              * Format: int64
@@ -751,11 +815,10 @@ export interface components {
                 [key: string]: string;
             };
             /**
-             * @description `false` authorizes the purchase instead (a hold, ADR 0018): the price leaves the buyer's balance now and waits, and the split happens at `POST /purchases/{id}/capture`; a hold not captured by `expiresAt` (HOLD_TTL) is voided. A hold names its `authorWalletId`.
-             * @default true
+             * @description Default `true`. `false` authorizes the purchase instead (a hold, ADR 0018): the price leaves the buyer's balance now and waits, and the split happens at `POST /purchases/{id}/capture`; a hold not captured by `expiresAt` (HOLD_TTL) is voided. A hold names its `authorWalletId`.
              * @example true
              */
-            capture: boolean;
+            capture?: boolean;
         };
         RefundDto: {
             /**
@@ -1214,6 +1277,12 @@ export interface components {
             outstandingDebt: number;
             /**
              * Format: int64
+             * @description Cents held by authorized purchases (capture: false) when the report was generated: out of the buyers' balances, in the holds account until captured, voided or expired; a balance at generatedAt, whatever the period
+             * @example 4500
+             */
+            totalHeld: number;
+            /**
+             * Format: int64
              * @description Cents that left wallets by withdrawal, pending or paid (a failed payout is subtracted when it fails, so a period's figure may be negative): totalWithdrawn = payoutsPending + payoutsPaid
              * @example 1200000
              */
@@ -1414,7 +1483,7 @@ export interface components {
              * @example wallet_balances
              * @enum {string}
              */
-            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "wallet_balances" | "wallet_carries" | "wallet_debts" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "refund_legs" | "orphan_entries" | "pending_payouts";
+            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "wallet_balances" | "wallet_carries" | "wallet_debts" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "refund_legs" | "orphan_entries" | "pending_payouts" | "pending_holds";
             /**
              * @description Which row or group drifted
              * @example {
@@ -2286,6 +2355,12 @@ export interface operations {
                 limit?: number;
                 /** @description The nextCursor of the previous page */
                 cursor?: string;
+                /** @description Only postings of this type */
+                type?: "deposit" | "withdrawal" | "withdrawal_failed" | "purchase" | "refund" | "hold" | "hold_release";
+                /** @description Only postings made at or after this instant (ISO 8601 with an offset, or a date meaning UTC midnight) */
+                from?: string;
+                /** @description Only postings made before this instant (exclusive) */
+                to?: string;
             };
             header?: never;
             path: {
@@ -2304,6 +2379,211 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LedgerPageDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WalletsController_balanceAt: {
+        parameters: {
+            query: {
+                /** @description The instant (ISO 8601 with an offset, or a date meaning UTC midnight); postings made at or before it count */
+                at: string;
+            };
+            header?: never;
+            path: {
+                /** @description The wallet id */
+                walletId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceAtDto"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Missing or malformed identity */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description Too many requests; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description An unexpected error; the service logs name the cause under the request id */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds (with the same Idempotency-Key, where one was sent) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+        };
+    };
+    WalletsController_statement: {
+        parameters: {
+            query?: {
+                /** @description Start, inclusive (default: the beginning) */
+                from?: string;
+                /** @description End, exclusive (default: now) */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The wallet id */
+                walletId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example createdAt,type,amount,balance,id,transactionId,purchaseId
+                     *     2026-10-01T00:00:00.000Z,opening_balance,,1000,,,
+                     *     2026-10-02T10:30:00.000Z,purchase,-99,901,12345,5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09,5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09
+                     *     2026-11-01T00:00:00.000Z,closing_balance,,901,,,
+                     */
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input; `errors` names each field */

@@ -38,7 +38,8 @@ export interface AuthorizeCall {
 
 export type AuthorizeOutcome =
   | { outcome: 'authorized' | 'replayed'; hold: HoldView; requestHash: string }
-  | { outcome: 'self_purchase' | 'author_not_found' };
+  | { outcome: 'self_purchase' }
+  | { outcome: 'author_not_found' };
 
 export type TransitionOutcome =
   | { outcome: 'released' | 'captured'; hold: HoldView }
@@ -72,7 +73,8 @@ export class HoldsRepository {
       rethrowWalletSqlError,
     );
     const row = firstRow(rows, 'hold_authorize');
-    if (row.outcome === 'self_purchase' || row.outcome === 'author_not_found') return { outcome: row.outcome };
+    if (row.outcome === 'self_purchase') return { outcome: 'self_purchase' };
+    if (row.outcome === 'author_not_found') return { outcome: 'author_not_found' };
     return { outcome: row.outcome, hold: parseJson(row.data!), requestHash: row.request_hash! };
   }
 

@@ -54,6 +54,7 @@ export class HoldsService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.config.role === 'api') return;
     this.sweepTimer = setInterval(() => {
       this.sweeping ??= this.sweepExpired()
+        .then(() => undefined)
         .catch((error: unknown) => this.logger.warn({ err: error }, 'hold expiry sweep failed; the next one retries'))
         .finally(() => (this.sweeping = undefined));
     }, this.config.holds.sweepIntervalMs);
@@ -83,14 +84,11 @@ export class HoldsService implements OnApplicationBootstrap, OnModuleDestroy {
       itemId: request.itemId,
       metadata: request.metadata,
     });
-    if (result.outcome === 'self_purchase' || result.outcome === 'author_not_found') {
-      throw new DomainError(
-        'bad_request',
-        result.outcome === 'self_purchase' ? 'SELF_PURCHASE' : 'AUTHOR_WALLET_NOT_FOUND',
-        result.outcome === 'self_purchase'
-          ? 'buyerWalletId and authorWalletId must be different wallets'
-          : 'authorWalletId does not name an existing wallet',
-      );
+    if (result.outcome === 'self_purchase') {
+      throw new DomainError('bad_request', 'SELF_PURCHASE', 'buyerWalletId and authorWalletId must be different wallets');
+    }
+    if (result.outcome === 'author_not_found') {
+      throw new DomainError('bad_request', 'AUTHOR_WALLET_NOT_FOUND', 'authorWalletId does not name an existing wallet');
     }
     this.metrics?.recordOperation('hold_authorize', result.outcome === 'replayed' ? 'replayed' : 'completed');
     return { body: result.hold, replayed: result.outcome === 'replayed', storedFingerprint: result.requestHash };

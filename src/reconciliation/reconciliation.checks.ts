@@ -5,6 +5,7 @@ import {
   BucketDrift,
   ChunkKeys,
   LedgerSnapshot,
+  PendingHoldsComparison,
   PendingPayoutsComparison,
   PurchaseLegsDrift,
   ReconciliationRepository,
@@ -555,6 +556,30 @@ export const pendingPayouts: ReconciliationCheck<PendingPayoutsComparison> = {
 };
 
 /**
+ * Purchase holds against the ledger (ADR 0018): the authorized holds, the wallets' held balances
+ * and the holds account are one figure, read in one snapshot. Only reported.
+ */
+export const pendingHolds: ReconciliationCheck<PendingHoldsComparison> = {
+  names: ['pending_holds'],
+  async run({ repository }, report) {
+    const held = await repository.comparePendingHolds();
+    const drifted = held.heldBalancesCents !== held.holdsCents || held.accountCents !== held.holdsCents;
+    report({
+      checked: { pendingHolds: held.holds },
+      found: { pending_holds: drifted ? 1 : 0 },
+      corrected: {},
+      drifts: drifted ? [{ row: held, corrected: false }] : [],
+    });
+  },
+  describe: (held) => ({
+    check: 'pending_holds',
+    key: {},
+    before: { heldBalances: held.heldBalancesCents, holdsAccount: held.accountCents },
+    expected: { authorizedHolds: held.holdsCents },
+  }),
+};
+
+/**
  * Every check, in the order a run takes them. Author hours before author days: an hourly repair
  * reaches the daily rows through the trigger, so the daily check only finds what was written to
  * the daily table directly.
@@ -569,4 +594,5 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck<unknown>[] = [
   purchaseLegs,
   refundLegs,
   pendingPayouts,
+  pendingHolds,
 ];

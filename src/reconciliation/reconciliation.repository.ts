@@ -49,6 +49,14 @@ export interface TotalsFigures {
   payoutsFailed: number;
 }
 
+/** Purchase holds (ADR 0018): the authorized holds, the wallets' held balances and the holds account. */
+export interface PendingHoldsComparison {
+  holds: number;
+  holdsCents: number;
+  heldBalancesCents: number;
+  accountCents: number;
+}
+
 /** Pending payouts (ADR 0018): the withdrawals without an outcome, and the account that holds them. */
 export interface PendingPayoutsComparison {
   withdrawals: number;
@@ -671,6 +679,28 @@ export class ReconciliationRepository {
                (SELECT min(bucket_start) FROM author_hourly_rollups WHERE bucket_start >= ${from}::timestamptz),
                (SELECT min(day_start) FROM author_daily_rollups WHERE day_start >= ${from}::timestamptz)), 'UTC') AS next`;
     return row?.next ? toDate(row.next) : undefined;
+  }
+
+  /**
+   * The authorized holds against the wallets' held balances and the holds account, in one
+   * statement (one snapshot). Authorized holds are read through their partial index; held
+   * balances from every wallet, like the wallet checks.
+   */
+  async comparePendingHolds(): Promise<PendingHoldsComparison> {
+    const rows = await this.withTimeout(
+      (sql) => sql<{ holds: number; holds_cents: string; held_cents: string; account_cents: string }[]>`
+        SELECT (SELECT count(*) FROM holds WHERE status = 'authorized')::int AS holds,
+               (SELECT coalesce(sum(amount), 0) FROM holds WHERE status = 'authorized')::text AS holds_cents,
+               (SELECT coalesce(sum(held_balance), 0) FROM wallets)::text AS held_cents,
+               (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE system_account = 'holds')::text AS account_cents`,
+    );
+    const row = firstRow(rows, 'the pending holds');
+    return {
+      holds: row.holds,
+      holdsCents: toSafeInteger(row.holds_cents),
+      heldBalancesCents: toSafeInteger(row.held_cents),
+      accountCents: toSafeInteger(row.account_cents),
+    };
   }
 
   /** The pending withdrawals against the payouts_pending account, in one statement (one snapshot). */

@@ -17,6 +17,7 @@ export const CHECK_NAMES = [
   'refund_legs',
   'orphan_entries',
   'pending_payouts',
+  'pending_holds',
 ] as const;
 
 export type CheckName = (typeof CHECK_NAMES)[number];
@@ -51,6 +52,7 @@ export const CHECKED_COUNTERS = [
   'purchases',
   'refunds',
   'pendingPayouts',
+  'pendingHolds',
 ] as const;
 
 export type CheckedCounter = (typeof CHECKED_COUNTERS)[number];
@@ -68,6 +70,7 @@ export const NOTHING_CHECKED: Readonly<CheckedCounts> = {
   purchases: 0,
   refunds: 0,
   pendingPayouts: 0,
+  pendingHolds: 0,
 };
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;

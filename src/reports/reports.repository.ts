@@ -41,6 +41,8 @@ export interface FinancialFigures {
 export interface FinancialSnapshot {
   figures: FinancialFigures;
   outstandingDebtCents: number;
+  /** Cents in authorized holds when the report was read (ADR 0018): a balance, like the debt. */
+  heldCents: number;
   generatedAt: Date;
 }
 
@@ -187,16 +189,18 @@ export class ReportsRepository {
     return this.snapshot(async (sql) => {
       // Debt is a balance at the snapshot, whatever the period; only wallets in debt are read.
       const clock = firstRow(
-        await sql<{ now: string; outstanding_debt: string }[]>`
+        await sql<{ now: string; outstanding_debt: string; held: string }[]>`
           SELECT now()::timestamptz(3)::text AS now,
-                 (SELECT coalesce(sum(debt), 0) FROM wallets WHERE debt > 0)::text AS outstanding_debt`,
+                 (SELECT coalesce(sum(debt), 0) FROM wallets WHERE debt > 0)::text AS outstanding_debt,
+                 (SELECT coalesce(sum(amount), 0) FROM holds WHERE status = 'authorized')::text AS held`,
         'the clock',
       );
       const generatedAt = toDate(clock.now);
       const outstandingDebtCents = toSafeInteger(clock.outstanding_debt);
+      const heldCents = toSafeInteger(clock.held);
       if (segments === null) {
         const totals = firstRow(await sql<TotalsSqlRow[]>`SELECT ${totalsSums(sql)} FROM running_totals`, 'the running totals');
-        return { figures: toFigures(totals), outstandingDebtCents, generatedAt };
+        return { figures: toFigures(totals), outstandingDebtCents, heldCents, generatedAt };
       }
       const { wholeBuckets } = segments;
       const whole = wholeBuckets
@@ -238,7 +242,7 @@ export class ReportsRepository {
       );
       const a = toFigures(whole);
       const b = toFigures({ ...moves, ...sales, ...refunded });
-      return { figures: addFigures(a, b), outstandingDebtCents, generatedAt };
+      return { figures: addFigures(a, b), outstandingDebtCents, heldCents, generatedAt };
     });
   }
 

@@ -106,6 +106,30 @@ describe('purchase holds (e2e)', () => {
     await expectBooksBalanced(t.db.sql);
   });
 
+  it('reconciliation finds holds, held balances and the holds account in agreement; the report shows what is held', async () => {
+    const buyer = await createWallet(t.api, 1_000);
+    const author = await createWallet(t.api);
+    const held = await authorize(t, buyer, author, 640);
+    const queued = await t.api.post('/admin/reconciliations', { userId: ADMIN_USER_ID });
+    expect(queued.status).toBe(202);
+    let run: { status: string; driftCount: number; checked: Record<string, number> } | undefined;
+    for (let poll = 0; poll < POLLS_MAX && !(run && ['completed', 'failed'].includes(run.status)); poll++) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      run = (await t.api.get(`/admin/reconciliations/${queued.body.runId}`, { userId: ADMIN_USER_ID })).body;
+    }
+    expect(run).toMatchObject({ status: 'completed', driftCount: 0 });
+    expect(run!.checked.pendingHolds).toBeGreaterThan(0);
+
+    const report = await t.api.post('/reports/financial', { userId: ADMIN_USER_ID });
+    let result: { totalHeld: number } | undefined;
+    for (let poll = 0; poll < POLLS_MAX && !result; poll++) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      result = (await t.api.get(`/reports/financial/${report.body.jobId}`, { userId: ADMIN_USER_ID })).body.result ?? undefined;
+    }
+    expect(result!.totalHeld).toBeGreaterThanOrEqual(640);
+    expect((await voidHold(t, held.body.id, buyer.userId)).status).toBe(200);
+  });
+
   it('the workers void a hold once HOLD_TTL has passed, and it can no longer be captured', async () => {
     const buyer = await createWallet(t.api, 1_000);
     const author = await createWallet(t.api);

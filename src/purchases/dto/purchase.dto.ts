@@ -98,9 +98,8 @@ export class CreatePurchaseDto {
 
   @ApiPropertyOptional({
     type: Boolean,
-    default: true,
     description:
-      '`false` authorizes the purchase instead (a hold, ADR 0018): the price leaves the buyer\'s balance now and waits, ' +
+      'Default `true`. `false` authorizes the purchase instead (a hold, ADR 0018): the price leaves the buyer\'s balance now and waits, ' +
       'and the split happens at `POST /purchases/{id}/capture`; a hold not captured by `expiresAt` (HOLD_TTL) is voided. ' +
       'A hold names its `authorWalletId`.',
     example: true,

@@ -64,6 +64,15 @@ export class FinancialReportResultDto {
   outstandingDebt!: number;
 
   @ApiProperty({
+    ...MONEY_TOTAL,
+    description:
+      'Cents held by authorized purchases (capture: false) when the report was generated: out of the buyers\' balances, ' +
+      'in the holds account until captured, voided or expired; a balance at generatedAt, whatever the period',
+    example: 4_500,
+  })
+  totalHeld!: number;
+
+  @ApiProperty({
     ...NET_MONEY_TOTAL,
     description:
       'Cents that left wallets by withdrawal, pending or paid (a failed payout is subtracted when it fails, so a ' +
@@ -125,7 +134,7 @@ export class FinancialReportDto {
 }
 
 export function toFinancialReportResultDto(
-  { figures, outstandingDebtCents, generatedAt }: FinancialSnapshot,
+  { figures, outstandingDebtCents, heldCents, generatedAt }: FinancialSnapshot,
   period: { from: Date; to: Date } | null,
 ): FinancialReportResultDto {
   return {
@@ -136,6 +145,7 @@ export function toFinancialReportResultDto(
     totalRefunded: figures.refundedCents,
     refundCount: figures.refundCount,
     outstandingDebt: outstandingDebtCents,
+    totalHeld: heldCents,
     totalWithdrawn: figures.withdrawnCents,
     payoutsPending: figures.withdrawnCents - figures.payoutsPaidCents,
     payoutsPaid: figures.payoutsPaidCents,
@@ -161,7 +171,7 @@ export function toFinancialReportDto(row: FinancialReportRow): FinancialReportDt
 }
 
 /** Results stored before refunds existed lack these figures, which were then zero. */
-const FIGURES_BEFORE_REFUNDS = { totalRefunded: 0, refundCount: 0, outstandingDebt: 0 };
+const FIGURES_BEFORE_REFUNDS = { totalRefunded: 0, refundCount: 0, outstandingDebt: 0, totalHeld: 0 };
 
 /** Results stored before payouts had a lifecycle: every withdrawal was paid at once. */
 function figuresBeforePayouts(result: FinancialReportResultDto): Pick<FinancialReportResultDto, 'payoutsPending' | 'payoutsPaid' | 'payoutsFailed'> {
