@@ -695,6 +695,12 @@ export interface components {
              */
             debt: number;
             /**
+             * Format: int64
+             * @description Integer cents of this wallet's authorized purchases (holds, `capture: false`): already out of `balance`, back in it if a hold is voided or expires. Present when the wallet is read (`GET`/`POST /wallets`); deposit answers leave it out
+             * @example 0
+             */
+            heldBalance?: number;
+            /**
              * Format: date-time
              * @example 2026-11-21T10:15:30.123Z
              */

@@ -1,5 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { BalanceAtDto, BalanceAtQueryDto, STATEMENT_COLUMNS, StatementQueryDto } from './dto/statement.dto';
 import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
@@ -54,6 +57,56 @@ export class WalletsController {
     @Query() query: LedgerQueryDto,
   ): Promise<LedgerPageDto> {
     return this.wallets.ledger(caller, walletId, query);
+  }
+
+  @Get(':walletId/balance')
+  @ApiOperation({
+    summary: "The wallet's balance and royalty carry as they were at an instant (owner or admin)",
+    description: 'Postings made at or before `at` count. Exact to the millisecond, from the ledger (ADR 0046).',
+  })
+  @ApiOkResponse({ type: BalanceAtDto })
+  @ApiProblems(400, 'WALLET_NOT_FOUND')
+  @ApiUuidParam('walletId', 'The wallet id')
+  balanceAt(
+    @CurrentCaller() caller: Caller,
+    @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
+    @Query() query: BalanceAtQueryDto,
+  ): Promise<BalanceAtDto> {
+    return this.wallets.balanceAt(caller, walletId, query.at);
+  }
+
+  @Get(':walletId/statement.csv')
+  @ApiOperation({
+    summary: "The wallet's postings in [from, to) as CSV, with opening and closing balances (owner or admin)",
+    description:
+      `RFC 4180 CSV with a header row (${STATEMENT_COLUMNS.join(', ')}): an \`opening_balance\` row (the balance before ` +
+      '`from`), one row per posting oldest first with the running balance, a `closing_balance` row. Streamed from one ' +
+      'database snapshot, a thousand postings at a time, so memory stays flat however long the statement is.',
+  })
+  @ApiProduces('text/csv')
+  @ApiOkResponse({
+    description: 'The statement',
+    content: {
+      'text/csv': {
+        schema: { type: 'string', maxLength: 1_000_000_000 },
+        example:
+          'createdAt,type,amount,balance,id,transactionId,purchaseId\n' +
+          '2026-10-01T00:00:00.000Z,opening_balance,,1000,,,\n' +
+          '2026-10-02T10:30:00.000Z,purchase,-99,901,12345,5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09,5e3c1f7a-2b8d-4a6e-9f10-7c4d3b2a1e09\n' +
+          '2026-11-01T00:00:00.000Z,closing_balance,,901,,,\n',
+      },
+    },
+  })
+  @ApiProblems(400, 'WALLET_NOT_FOUND')
+  @ApiUuidParam('walletId', 'The wallet id')
+  async statement(
+    @CurrentCaller() caller: Caller,
+    @Param('walletId', new UuidParamPipe('walletId')) walletId: string,
+    @Query() query: StatementQueryDto,
+  ): Promise<StreamableFile> {
+    const records = await this.wallets.statement(caller, walletId, query);
+    const csv = Readable.from(records).pipe(stringify({ header: true, columns: [...STATEMENT_COLUMNS], record_delimiter: 'windows' }));
+    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="statement.csv"' });
   }
 
   @Post(':walletId/deposit')

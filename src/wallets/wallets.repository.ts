@@ -14,6 +14,8 @@ export interface WalletRow {
   balanceCents: number;
   carryCentiCents: number;
   debtCents: number;
+  /** Cents of the wallet's authorized holds (ADR 0018); read with the wallet, not by deposits. */
+  heldCents?: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -23,6 +25,31 @@ export interface DepositRow {
   replayed: boolean;
   requestHash: string;
   wallet: WalletRow;
+}
+
+export interface StatementRow {
+  id: string;
+  transactionId: string;
+  type: string;
+  amountCents: number;
+  createdAt: Date;
+  purchaseId: string | null;
+}
+
+interface StatementSqlRow {
+  id: string;
+  transaction_id: string;
+  type: string;
+  amount: string;
+  created_at: string;
+  purchase_id: string | null;
+}
+
+/** Optional narrowing of a ledger page: one transaction type, [from, to). */
+export interface LedgerFilter {
+  type?: string;
+  from?: Date;
+  to?: Date;
 }
 
 export interface LedgerEntryRow {
@@ -72,9 +99,10 @@ export class WalletsRepository {
   }
 
   async findById(walletId: string): Promise<WalletRow | undefined> {
-    const [row] = await this.database.sql<WalletSqlRow[]>`
-      SELECT id, user_id, balance, fractional_balance, debt, created_at, updated_at FROM wallet_view(${walletId})`;
-    return row ? toWalletRow(row) : undefined;
+    const [row] = await this.database.sql<(WalletSqlRow & { held_balance: string })[]>`
+      SELECT v.id, v.user_id, v.balance, v.fractional_balance, v.debt, w.held_balance, v.created_at, v.updated_at
+        FROM wallet_view(${walletId}) v JOIN wallets w ON w.id = v.id`;
+    return row ? { ...toWalletRow(row), heldCents: toSafeInteger(row.held_balance) } : undefined;
   }
 
   async findByUserId(userId: string): Promise<WalletRow | undefined> {
@@ -124,12 +152,89 @@ export class WalletsRepository {
    * newest first and stops in the first one that fills the page; the cursor's time also prunes
    * the newer months (ADR 0027).
    */
-  async ledgerPage(walletId: string, before: LedgerCursor | undefined, limit: number): Promise<LedgerEntryRow[]> {
-    return (await this.ledgerPageQuery(walletId, before, limit)) as LedgerEntryRow[];
+  async ledgerPage(
+    walletId: string,
+    before: LedgerCursor | undefined,
+    limit: number,
+    filter: LedgerFilter = {},
+  ): Promise<LedgerEntryRow[]> {
+    return (await this.ledgerPageQuery(walletId, before, limit, filter)) as LedgerEntryRow[];
+  }
+
+  /**
+   * The wallet's balance and carry as they were at `at` (postings made at or before it): the sum
+   * of its postings, and the carry its royalty identity leaves (ADR 0046). Exact; the cost grows
+   * with the wallet's postings before `at` (a balance-after column or snapshots would bound it).
+   */
+  async positionAt(walletId: string, at: Date): Promise<{ balanceCents: number; carryCentiCents: number }> {
+    const sql = this.database.sql;
+    const atText = at.toISOString();
+    const [row] = await sql<{ balance: string; carry: string }[]>`
+      SELECT (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e
+               WHERE e.wallet_id = ${walletId} AND e.created_at <= ${atText}::timestamptz)::text AS balance,
+             (SELECT coalesce(sum(f.owed) - 100 * sum(f.credited), 0) FROM (
+                SELECT p.item_price * p.royalty_percent AS owed, p.author_amount AS credited FROM purchases p
+                 WHERE p.author_wallet_id = ${walletId} AND p.royalty_terms_version IS NULL AND p.created_at <= ${atText}::timestamptz
+                UNION ALL
+                SELECT -r.amount * r.royalty_percent, -r.author_amount FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+                 WHERE p.author_wallet_id = ${walletId} AND p.royalty_terms_version IS NULL AND r.created_at <= ${atText}::timestamptz
+                UNION ALL
+                SELECT x.part_centi_cents, x.amount_cents FROM purchase_payees x
+                 WHERE x.wallet_id = ${walletId} AND x.created_at <= ${atText}::timestamptz
+                UNION ALL
+                SELECT -x.part_centi_cents, -x.amount_cents FROM refund_payees x
+                 WHERE x.wallet_id = ${walletId} AND x.created_at <= ${atText}::timestamptz) f)::text AS carry`;
+    return { balanceCents: toSafeInteger(row!.balance), carryCentiCents: toSafeInteger(row!.carry) };
+  }
+
+  /**
+   * A statement of [from, to): the opening balance (postings before `from`), then every posting in
+   * the period oldest first, fetched `batchRows` at a time, all from one repeatable-read snapshot
+   * on a reserved connection so that the rows and the opening balance agree. Memory stays flat:
+   * the caller consumes the rows as they come.
+   */
+  async *statement(
+    walletId: string,
+    period: { from?: Date; to?: Date },
+    batchRows: number,
+  ): AsyncGenerator<{ openingCents: number } | StatementRow[]> {
+    const reserved = await this.database.sql.reserve();
+    const from = (period.from ?? new Date(0)).toISOString();
+    const to = period.to?.toISOString() ?? 'infinity';
+    try {
+      await reserved`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`;
+      const [opening] = await reserved<{ amount: string }[]>`
+        SELECT coalesce(sum(amount), 0)::text AS amount FROM ledger_entries
+         WHERE wallet_id = ${walletId} AND created_at < ${from}::timestamptz`;
+      yield { openingCents: toSafeInteger(opening!.amount) };
+      const cursor = reserved<StatementSqlRow[]>`
+        SELECT e.id::text AS id, e.transaction_id, t.type, e.amount::text AS amount, e.created_at::text AS created_at,
+               CASE WHEN t.type = 'purchase' THEN e.transaction_id ELSE r.purchase_id END AS purchase_id
+          FROM ledger_entries e
+          JOIN ledger_transactions t ON t.id = e.transaction_id
+          LEFT JOIN refunds r ON r.id = e.transaction_id
+         WHERE e.wallet_id = ${walletId} AND e.created_at >= ${from}::timestamptz AND e.created_at < ${to}::timestamptz
+         ORDER BY e.created_at, e.id`.cursor(batchRows);
+      for await (const rows of cursor) {
+        yield rows.map((row) => ({
+          id: row.id,
+          transactionId: row.transaction_id,
+          type: row.type,
+          amountCents: toSafeInteger(row.amount),
+          createdAt: toDate(row.created_at),
+          purchaseId: row.purchase_id,
+        }));
+      }
+      await reserved`COMMIT`;
+    } finally {
+      // A statement abandoned midway (the client went away) ends its transaction with the connection.
+      await reserved`ROLLBACK`.catch(() => undefined);
+      reserved.release();
+    }
   }
 
   /** The page's statement, unexecuted: its plan is asserted in the partition tests. */
-  ledgerPageQuery(walletId: string, before: LedgerCursor | undefined, limit: number) {
+  ledgerPageQuery(walletId: string, before: LedgerCursor | undefined, limit: number, filter: LedgerFilter = {}) {
     // Timestamps travel as ISO text: the shared client's type serialisers are drizzle's.
     const beforeAt =
       before === undefined
@@ -156,6 +261,12 @@ export class WalletsRepository {
                 drizzleSql`${ledgerEntries.createdAt} <= ${beforeAt}`,
                 drizzleSql`(${ledgerEntries.createdAt}, ${ledgerEntries.id}) < (${beforeAt}, ${before.id}::bigint)`,
               ),
+          filter.from === undefined ? undefined : drizzleSql`${ledgerEntries.createdAt} >= ${filter.from.toISOString()}::timestamptz`,
+          filter.to === undefined ? undefined : drizzleSql`${ledgerEntries.createdAt} < ${filter.to.toISOString()}::timestamptz`,
+          // A type filter probes each posting's transaction on the ordered scan: the LIMIT stays on it.
+          filter.type === undefined
+            ? undefined
+            : drizzleSql`EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = ${ledgerEntries.transactionId} AND t.type = ${filter.type})`,
         ),
       )
       .orderBy(desc(ledgerEntries.createdAt), desc(ledgerEntries.id))

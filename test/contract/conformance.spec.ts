@@ -179,6 +179,8 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       },
       'GET /purchases/{purchaseId}': { method: 'GET', path: `/purchases/${purchaseId}`, userId: owner },
       'GET /purchases': { method: 'GET', path: `/purchases?buyerWalletId=${buyer.id}&limit=2`, userId: owner },
+      'GET /wallets/{walletId}/balance': { method: 'GET', path: `/wallets/${buyer.id}/balance?at=2026-01-01T00:00:00Z`, userId: owner },
+      'GET /wallets/{walletId}/statement.csv': { method: 'GET', path: `/wallets/${buyer.id}/statement.csv?from=2026-01-01`, userId: owner },
       'PUT /royalty-terms/{itemId}': {
         method: 'PUT',
         path: `/royalty-terms/item-${randomUUID()}`,
@@ -356,6 +358,8 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       },
       'GET /purchases/{purchaseId}': { method: 'GET', path: '/purchases/123', userId: owner },
       'GET /purchases': { method: 'GET', path: `/purchases?buyerWalletId=${buyer.id}&limit=0`, userId: owner },
+      'GET /wallets/{walletId}/balance': { method: 'GET', path: `/wallets/${buyer.id}/balance`, userId: owner },
+      'GET /wallets/{walletId}/statement.csv': { method: 'GET', path: `/wallets/${buyer.id}/statement.csv?to=later`, userId: owner },
       'PUT /royalty-terms/{itemId}': { method: 'PUT', path: '/royalty-terms/item-1', userId: admin, body: { payees: [] } },
       'GET /royalty-terms/{itemId}': { method: 'GET', path: '/royalty-terms/has%20space', userId: admin },
       'POST /purchases/{purchaseId}/refunds': {

@@ -1,9 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ISO_INSTANT_PATTERN } from '../../reports/report-period';
 import { AMOUNT_CENTS_MAX } from './amount.dto';
 import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
 import type { LedgerEntryRow } from '../wallets.repository';
 
+export const LEDGER_ENTRY_TYPES = ['deposit', 'withdrawal', 'withdrawal_failed', 'purchase', 'refund', 'hold', 'hold_release'] as const;
+export type LedgerEntryType = (typeof LEDGER_ENTRY_TYPES)[number];
+const INSTANT_TEXT_LENGTH_MAX = 40;
 export const LEDGER_PAGE_LIMIT_DEFAULT = 50;
 export const LEDGER_PAGE_LIMIT_MAX = 200;
 
@@ -34,6 +38,35 @@ export class LedgerQueryDto {
   @IsOptional()
   @Matches(LEDGER_CURSOR_PATTERN, { message: 'cursor must be a nextCursor returned by this endpoint' })
   cursor?: string;
+
+  @ApiPropertyOptional({ enum: LEDGER_ENTRY_TYPES, description: 'Only postings of this type', example: 'purchase' })
+  @IsOptional()
+  @IsIn(LEDGER_ENTRY_TYPES, { message: `type must be one of ${LEDGER_ENTRY_TYPES.join(', ')}` })
+  type?: LedgerEntryType;
+
+  @ApiPropertyOptional({
+    type: String,
+    pattern: ISO_INSTANT_PATTERN.source,
+    maxLength: INSTANT_TEXT_LENGTH_MAX,
+    description: 'Only postings made at or after this instant (ISO 8601 with an offset, or a date meaning UTC midnight)',
+    example: '2026-10-01T00:00:00.000Z',
+  })
+  @IsOptional()
+  @IsString({ message: 'from must be an ISO 8601 date or date-time' })
+  @MaxLength(INSTANT_TEXT_LENGTH_MAX, { message: 'from must be an ISO 8601 date or date-time' })
+  from?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    pattern: ISO_INSTANT_PATTERN.source,
+    maxLength: INSTANT_TEXT_LENGTH_MAX,
+    description: 'Only postings made before this instant (exclusive)',
+    example: '2026-11-01T00:00:00.000Z',
+  })
+  @IsOptional()
+  @IsString({ message: 'to must be an ISO 8601 date or date-time' })
+  @MaxLength(INSTANT_TEXT_LENGTH_MAX, { message: 'to must be an ISO 8601 date or date-time' })
+  to?: string;
 }
 
 export class LedgerEntryDto {
@@ -44,14 +77,14 @@ export class LedgerEntryDto {
   transactionId!: string;
 
   @ApiProperty({
-    enum: ['deposit', 'withdrawal', 'withdrawal_failed', 'purchase', 'refund', 'hold', 'hold_release'],
+    enum: LEDGER_ENTRY_TYPES,
     description:
       '`withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id); `hold`: ' +
       'a purchase authorized with capture: false; `hold_release`: the hold coming back (void, expiry, or just before its ' +
       'capture, whose purchase posting follows)',
     example: 'purchase',
   })
-  type!: 'deposit' | 'withdrawal' | 'withdrawal_failed' | 'purchase' | 'refund' | 'hold' | 'hold_release';
+  type!: LedgerEntryType;
 
   @ApiProperty({
     ...CENTS,

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CENTS, INSTANT, SAFE_INTEGER_MAX, UUID } from '../../common/http/api-schema';
 import type { WalletRow } from '../wallets.repository';
 
@@ -34,6 +34,17 @@ export class WalletDto {
   })
   debt!: number;
 
+  @ApiPropertyOptional({
+    ...CENTS,
+    minimum: 0,
+    maximum: SAFE_INTEGER_MAX,
+    description:
+      'Integer cents of this wallet\'s authorized purchases (holds, `capture: false`): already out of `balance`, back in it ' +
+      'if a hold is voided or expires. Present when the wallet is read (`GET`/`POST /wallets`); deposit answers leave it out',
+    example: 0,
+  })
+  heldBalance?: number;
+
   @ApiProperty({ ...INSTANT, example: '2026-11-21T10:15:30.123Z' })
   createdAt!: Date;
 
@@ -48,6 +59,7 @@ export function toWalletDto(row: WalletRow): WalletDto {
     balance: row.balanceCents,
     fractionalBalance: row.carryCentiCents,
     debt: row.debtCents,
+    ...(row.heldCents === undefined ? {} : { heldBalance: row.heldCents }),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
