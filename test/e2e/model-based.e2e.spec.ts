@@ -27,7 +27,7 @@ describe('the service against the reference model (e2e)', () => {
     const startedMs = Date.now();
     let sequences = 0;
     const commands = fc.commands(
-      [intentArbitrary({ amountMax: 3_000 }).map((intent) => new IntentCommand(intent, { books: booksEveryCommand }))],
+      [intentArbitrary({ amountMax: 3_000, terms: true }).map((intent) => new IntentCommand(intent, { books: booksEveryCommand }))],
       { maxCommands, size: 'medium' },
     );
     await fc.assert(

@@ -40,10 +40,7 @@ const ITEMS = 3;
 /** An item id of this sequence's own: [A-Za-z0-9_.:/-], at most 200 characters. */
 export const itemIdOf = (context: RunContext, item: number) => `item:${context.keyPrefix}/${item}`;
 
-/**
- * `terms`: whether royalty terms join the commands (off while the books check does not yet
- * count split sales per payee; ADR 0063).
- */
+/** `terms`: whether royalty terms join the commands (the serial mode sets them between sales). */
 export const intentArbitrary = (options: { amountMax: number; terms?: boolean }): fc.Arbitrary<Intent> => {
   const index = fc.nat({ max: 7 });
   const cents = fc.integer({ min: 1, max: options.amountMax });
