@@ -50,6 +50,7 @@ describe('purchase holds (e2e)', () => {
       expiresAt: expect.stringMatching(/Z$/),
     });
     expect(await balanceOf(t, buyer)).toBe(700);
+    expect((await t.api.get(`/wallets/${buyer.id}`, { userId: buyer.userId })).body.heldBalance).toBe(300);
     const replay = await authorize(t, buyer, author, 300, key);
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
@@ -64,6 +65,7 @@ describe('purchase holds (e2e)', () => {
     expect(captured.status).toBe(200);
     expect(captured.body).toMatchObject({ id: held.body.id, itemPrice: 99, authorAmount: 69, platformAmount: 30, status: 'completed' });
     expect(await balanceOf(t, buyer)).toBe(901);
+    expect((await t.api.get(`/wallets/${buyer.id}`, { userId: buyer.userId })).body.heldBalance).toBe(0);
     expect(await balanceOf(t, author)).toBe(69);
 
     for (const again of [await capture(t, held.body.id, buyer.userId), await voidHold(t, held.body.id, buyer.userId)]) {

@@ -26,6 +26,7 @@ describe('wallets (e2e)', () => {
       balance: 0,
       fractionalBalance: 0,
       debt: 0,
+      heldBalance: 0,
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: expect.stringMatching(/Z$/),
     });
