@@ -2,8 +2,8 @@
 // deposits, purchases whose odd prices exercise the centi-cent carry, a refund that takes back
 // exactly the royalty's centi-cents, an idempotent retry, a withdrawal that waits as a pending
 // payout until it is paid, a refund the author can no longer cover (debt) repaid by a deposit, a
-// payout the rail refuses whose money comes back, a financial report, and copy-paste curl commands
-// for every endpoint.
+// payout the rail refuses whose money comes back, a purchase hold captured in part and one voided,
+// a financial report, and copy-paste curl commands for every endpoint.
 //
 //   DEMO_BASE_URL  the service (default http://localhost:3000)
 //   DEMO_ADMIN_ID  an admin user id (default the default PLATFORM_ACCOUNT_ID)
@@ -194,7 +194,16 @@ async function startReceiver(): Promise<Receiver | undefined> {
   const registered = await admin.request('post', '/webhook-endpoints', {
     body: {
       url: `http://${host}:${port}/wallet-events`,
-      eventTypes: ['deposit.created', 'purchase.completed', 'refund.created', 'withdrawal.created', 'withdrawal.paid', 'withdrawal.failed'],
+      eventTypes: [
+        'deposit.created',
+        'purchase.completed',
+        'purchase.authorized',
+        'purchase.voided',
+        'refund.created',
+        'withdrawal.created',
+        'withdrawal.paid',
+        'withdrawal.failed',
+      ],
       description: 'npm run demo',
     },
   });
@@ -328,6 +337,29 @@ async function main(): Promise<void> {
   say(`  the rail refused it: status ${failed.data.status} (${failed.data.failureReason}); carol back at ${cents((await wallet(carol)).balance)}`);
   const again = await admin.request('post', '/withdrawals/{withdrawalId}/settle', { path: { withdrawalId: doomed.data.id } });
   say(`  settling it now: ${again.status} ${again.ok ? '' : again.problem.code}`);
+
+  say('\nbob authorizes a 1500-cent course from eve (capture: false): the money is held, the split waits for capture');
+  const hold = await as(bob.userId).request('post', '/purchases', {
+    header: { 'Idempotency-Key': randomUUID() },
+    body: { buyerWalletId: bob.walletId, authorWalletId: eve.walletId, itemPrice: 1_500, capture: false },
+  });
+  if (!hold.ok) fail('authorize', hold);
+  const bobHeld = await wallet(bob);
+  say(`  hold ${hold.data.id}: ${hold.data.status} until ${hold.data.expiresAt}; bob balance ${bobHeld.balance}, held ${bobHeld.heldBalance}`);
+  const captured = await as(bob.userId).request('post', '/purchases/{purchaseId}/capture', {
+    path: { purchaseId: hold.data.id },
+    body: { amount: 999 },
+  });
+  if (!captured.ok) fail('capture', captured);
+  say(`  captured 999 of it: ${captured.data.status}, author +${captured.data.authorAmount}, platform +${captured.data.platformAmount}; bob ${cents((await wallet(bob)).balance)}`);
+  const second = await as(bob.userId).request('post', '/purchases', {
+    header: { 'Idempotency-Key': randomUUID() },
+    body: { buyerWalletId: bob.walletId, authorWalletId: eve.walletId, itemPrice: 700, capture: false },
+  });
+  if (!second.ok) fail('authorize', second);
+  const voided = await as(bob.userId).request('post', '/purchases/{purchaseId}/void', { path: { purchaseId: second.data.id } });
+  if (!voided.ok) fail('void', voided);
+  say(`  a second hold of 700 cents is voided: ${voided.data.status}; bob back at ${cents((await wallet(bob)).balance)}`);
 
   await report();
   curls(alice, dana, { refundedPurchaseId: thirdSale!, refundablePurchaseId: danaSales[0]! });
