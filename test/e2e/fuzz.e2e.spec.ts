@@ -165,6 +165,8 @@ interface World {
   purchaseIds: string[];
   /** Pending payouts of the stranger, for settle, fail and reads (admins settle them as fuzzing goes). */
   withdrawalIds: string[];
+  /** Authorized holds of the buyer, for capture and void (the buyer and admins resolve them as fuzzing goes). */
+  holdIds: string[];
 }
 
 /** What each of the world's purchases costs; refunds are fuzzed against them. */
@@ -172,7 +174,7 @@ const WORLD_PURCHASE_CENTS = 5_000;
 const WORLD_PURCHASES = 4;
 
 function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
-  const { buyer, author, stranger, purchaseIds, withdrawalIds } = world;
+  const { buyer, author, stranger, purchaseIds, withdrawalIds, holdIds } = world;
   const pathId = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(buyer.id, author.id, stranger.id, buyer.id.toUpperCase()) },
     fc.uuid(),
@@ -186,6 +188,7 @@ function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
     pathId,
   );
   const withdrawalId = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...withdrawalIds) }, pathId);
+  const holdId = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...holdIds, purchaseIds[0]!) }, pathId);
   const userId = fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(buyer.userId, author.userId, stranger.userId) },
     fc.constant(ADMIN_USER_ID),
@@ -239,6 +242,13 @@ function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
     fc.constant({ method: 'GET', path: () => query.map((q) => `/reports/authors/top${q}`), body: fc.constant(undefined) }),
     fc.constant({ method: 'POST', path: () => fc.constant('/admin/reconciliations'), body: bodyLike({}) }),
     fc.constant({ method: 'GET', path: () => withdrawalId.map((id) => `/withdrawals/${id}`), body: fc.constant(undefined) }),
+    fc.constant({ method: 'POST', path: () => holdId.map((id) => `/purchases/${id}/capture`), body: bodyLike({ amount: 10 }) }),
+    fc.constant({ method: 'POST', path: () => holdId.map((id) => `/purchases/${id}/void`), body: bodyLike({}) }),
+    fc.constant({
+      method: 'POST',
+      path: () => fc.constant('/purchases'),
+      body: bodyLike({ buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 100, capture: false }),
+    }),
     fc.constant({ method: 'POST', path: () => withdrawalId.map((id) => `/withdrawals/${id}/settle`), body: bodyLike({}) }),
     fc.constant({
       method: 'POST',
@@ -322,7 +332,17 @@ describe('fuzzing every endpoint (e2e)', () => {
       if (created.status !== 201) throw new Error(`withdrawal failed: ${created.status} ${JSON.stringify(created.body)}`);
       withdrawalIds.push(created.body.id as string);
     }
-    world = { t, buyer, author, stranger, purchaseIds, withdrawalIds };
+    const holdIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const held = await t.api.post('/purchases', {
+        userId: buyer.userId,
+        idempotencyKey: randomUUID(),
+        body: { buyerWalletId: buyer.id, authorWalletId: author.id, itemPrice: 100, capture: false },
+      });
+      if (held.status !== 201) throw new Error(`authorize failed: ${held.status} ${JSON.stringify(held.body)}`);
+      holdIds.push(held.body.id as string);
+    }
+    world = { t, buyer, author, stranger, purchaseIds, withdrawalIds, holdIds };
   });
   afterAll(async () => {
     await world.t.close();
@@ -338,6 +358,8 @@ describe('fuzzing every endpoint (e2e)', () => {
              (SELECT count(*) FROM withdrawal_outcomes)::text AS payout_outcomes,
              (SELECT string_agg(wallet_id || destination, ',' ORDER BY wallet_id) FROM payout_destinations) AS destinations,
              (SELECT count(*) FROM payout_runs)::text AS payout_runs,
+             (SELECT string_agg(id || status, ',' ORDER BY id) FROM holds) AS holds,
+             (SELECT coalesce(sum(held_balance), 0) FROM wallets)::text AS held,
              (SELECT coalesce(sum(debt), 0) FROM wallets)::text AS debts,
              (SELECT count(*) FROM wallets)::text AS wallets,
              (SELECT coalesce(sum(balance), 0) FROM wallets)::text AS balances,
