@@ -244,10 +244,41 @@ export class PurchasesRepository {
         : drizzleSql`(${purchases.createdAt}, ${purchases.id}) < (${query.before.createdAt.toISOString()}::timestamptz, ${query.before.id}::uuid)`,
     ];
     // Search may read the replica, at most READ_REPLICA_MAX_LAG_MS behind (ADR 0053).
-    const rows = await this.database.reader().db
+    const reader = this.database.reader().db;
+    // An author is also every payee of split purchases after the first (the first is their
+    // author_wallet_id, ADR 0045): those come from purchase_payees' own (wallet, created_at) index,
+    // so the page is still two ordered range scans, merged.
+    const payeeIds =
+      query.authorWalletId === undefined
+        ? undefined
+        : await reader
+            .select({ id: purchasePayees.purchaseId })
+            .from(purchasePayees)
+            .innerJoin(purchases, eq(purchases.id, purchasePayees.purchaseId))
+            .where(
+              and(
+                eq(purchasePayees.walletId, query.authorWalletId),
+                drizzleSql`${purchasePayees.position} > 1`,
+                ...conditions.slice(0, 1),
+                ...conditions.slice(2),
+              ),
+            )
+            .orderBy(desc(purchasePayees.createdAt), desc(purchasePayees.purchaseId))
+            .limit(query.limit);
+    let where = and(...conditions);
+    if (payeeIds !== undefined && payeeIds.length > 0) {
+      const authorIds = await reader
+        .select({ id: purchases.id })
+        .from(purchases)
+        .where(where)
+        .orderBy(desc(purchases.createdAt), desc(purchases.id))
+        .limit(query.limit);
+      where = inArray(purchases.id, [...authorIds, ...payeeIds].map((row) => row.id));
+    }
+    const rows = await reader
       .select(PURCHASE_COLUMNS)
       .from(purchases)
-      .where(and(...conditions))
+      .where(where)
       .orderBy(desc(purchases.createdAt), desc(purchases.id))
       .limit(query.limit);
     const payees = await this.payeesOf(rows.filter((row) => row.royaltyTermsVersion !== null).map((row) => row.id));

@@ -84,6 +84,11 @@ describe('royalty terms and co-author splits (e2e)', () => {
     for (const payee of payees) expect(await position(payee)).toEqual({ balance: 23, fractionalBalance: 10, debt: 0 });
     // Each payee may read it, as an author may.
     expect((await t.api.get(`/purchases/${sale.body.id}`, { userId: payees[2]!.userId })).body).toEqual(sale.body);
+    // And finds it by authorWalletId, whatever its position among the payees.
+    for (const payee of payees) {
+      const found = await t.api.get(`/purchases?authorWalletId=${payee.id}`, { userId: payee.userId });
+      expect(found.body.items).toEqual([sale.body]);
+    }
   });
 
   it('refuses a buyer among the payees, and an authorWalletId that is not a payee; without terms authorWalletId is required', async () => {
