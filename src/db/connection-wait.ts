@@ -19,6 +19,39 @@ interface PendingQuery extends Promise<unknown> {
   /** Set when a ready connection takes the query (postgres.js `execute`); null while it waits. */
   state: unknown;
   cancel(): unknown;
+  /** Set by `cancel()`; a connection skips a query that has it. */
+  cancelled: unknown;
+  /** What postgres.js builds the statement from when a connection takes the query. */
+  tagged: boolean;
+  strings: readonly string[];
+  args: unknown[];
+  options: Record<string, unknown>;
+}
+
+/** What a withdrawn query runs instead if a connection still takes it: reads nothing, writes nothing. */
+const NEUTRAL_STATEMENT = 'select 1';
+
+/**
+ * Withdraws a query that never reached a connection: its caller gets the rejection at once.
+ *
+ * postgres.js 3.4.9 hands a waiting query straight to a connection it is opening (the attempt's
+ * "initial" query) without keeping it in its queue. `cancel()` only takes a query out of the
+ * queue and marks it cancelled; when that attempt later succeeds (the server is back), the
+ * connection skips the cancelled query and, having sent nothing, never reports itself ready: it
+ * sits in the pool's connecting state until max_lifetime (30 to 60 min) ends it. After a silent
+ * outage every pool slot could end up so, and the pool answered 503 for minutes (ADR 0054).
+ * So the withdrawn query is kept runnable, but as a statement that does nothing: if it was such
+ * an initial query, the new connection runs it, its answer goes nowhere (the promise is settled),
+ * and the connection joins the pool like any other. A query that was in the queue is gone from
+ * it and never runs at all.
+ */
+function withdraw(query: PendingQuery): void {
+  query.tagged = false;
+  query.strings = [NEUTRAL_STATEMENT];
+  query.args = [];
+  query.options = { simple: true, prepare: false };
+  query.cancel();
+  query.cancelled = null;
 }
 
 function isPendingQuery(value: unknown): value is PendingQuery {
@@ -49,7 +82,7 @@ export function withConnectionWaitBound(sql: Sql, waitMs: number): Sql {
         timer = setTimeout(() => {
           if (query.state !== null && query.state !== undefined) return;
           timedOut = true;
-          query.cancel();
+          withdraw(query);
         }, waitMs);
         timer.unref();
       }

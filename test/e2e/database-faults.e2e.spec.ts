@@ -17,10 +17,14 @@ import { createTestDatabase, TestDatabase } from '../setup/test-database';
  * a connection are covered as well as the ones that try to open one.
  */
 
-/** What a client of the service waits at most (the fault suite's client timeout). */
-/** After an outage, requests until the pool has reconnected (each bounded by the 3 s wait). */
-const RECOVERY_ATTEMPTS_MAX = 5;
+/**
+ * After an outage, the pool must serve again within this (ADR 0054 targets 15 s; measured well
+ * under 1 s). A bound to give up polling at, not a timing: each request is itself bounded by
+ * the 3 s connection wait.
+ */
+const RECOVERY_BOUND_MS = 30_000;
 const RECOVERY_PAUSE_MS = 500;
+/** What a client of the service waits at most (the fault suite's client timeout). */
 const CLIENT_TIMEOUT_MS = 10_000;
 const POOL_MAX = 4;
 const CONCURRENT_REQUESTS = 3 * POOL_MAX;
@@ -32,6 +36,8 @@ describe('PostgreSQL unavailable (e2e)', () => {
   let wallet: TestWallet;
   /** Slowest 503 per mode, printed at the end: the figure ADR 0038 quotes. */
   const slowestMs: Record<string, number> = {};
+  /** Time from the end of each outage to the first 200, printed at the end (ADR 0054). */
+  const recoveryMs: Record<string, number> = {};
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -43,6 +49,7 @@ describe('PostgreSQL unavailable (e2e)', () => {
   });
   afterAll(async () => {
     console.log(`slowest 503 by outage (ms): ${JSON.stringify(slowestMs)}`);
+    console.log(`recovery by outage (ms): ${JSON.stringify(recoveryMs)}`);
     await t?.close();
     await proxy?.stop();
     await db?.drop();
@@ -104,18 +111,15 @@ describe('PostgreSQL unavailable (e2e)', () => {
     } finally {
       await proxy.setMode('forward');
     }
-    // Recovery needs nothing but time: within a few requests the pool reconnects and they succeed.
-    // After a silent outage a pooled connection may still be hung on its dead socket, and the
-    // first request that draws it answers 503 after the 3 s wait bound; the next draw a new one.
-    // Not checked after the silent outage: there postgres.js 3.4.9 can keep a connection hung for
-    // minutes (porsager/postgres#1193, #1223; measured: recovered within 6 s in one run of three,
-    // not within 80 s in the others). The 503s above are checked for it like for every outage.
-    if (mode === 'silent') return;
+    // Recovery needs nothing but time, after a silent outage too (ADR 0054): polled until a read
+    // succeeds, within a generous bound.
+    const recoveryStarted = performance.now();
     let recovered = await t.api.get(`/wallets/${wallet.id}`, { userId: wallet.userId });
-    for (let attempt = 1; recovered.status === 503 && attempt < RECOVERY_ATTEMPTS_MAX; attempt++) {
+    while (recovered.status === 503 && performance.now() - recoveryStarted < RECOVERY_BOUND_MS) {
       await new Promise((resolve) => setTimeout(resolve, RECOVERY_PAUSE_MS));
       recovered = await t.api.get(`/wallets/${wallet.id}`, { userId: wallet.userId });
     }
+    recoveryMs[name] = Math.round(performance.now() - recoveryStarted);
     expect(recovered.status).toBe(200);
     expect(recovered.body.balance).toBe(1_000);
   });
