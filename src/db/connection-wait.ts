@@ -64,7 +64,7 @@ function isPendingQuery(value: unknown): value is PendingQuery {
  * connect timeout), and in 3.4.9 a query can wait for good when a connection was cut with work on
  * it and the reconnect is refused with an error (upstream porsager/postgres#1193, #1223). This
  * puts the pool-acquisition timeout that the driver lacks in front of it: a query still waiting
- * after `waitMs` is withdrawn from the queue (`cancel()` before it was sent) and fails with
+ * after `waitMs` is withdrawn before it was sent (`withdraw`) and fails with
  * ConnectionWaitTimeoutError; a transaction or a reserved connection that has not started by
  * then fails the same way, and is rolled back or released if it starts later. Work that has
  * reached a connection is never cut short here: the statement timeout bounds that.
