@@ -27,6 +27,9 @@ export interface DepositRow {
   wallet: WalletRow;
 }
 
+/** The longest a statement may stream (a million postings take about half a minute here). */
+const STATEMENT_STREAM_TIMEOUT_MS = 10 * 60_000;
+
 export interface StatementRow {
   id: string;
   transactionId: string;
@@ -203,6 +206,10 @@ export class WalletsRepository {
     const to = period.to?.toISOString() ?? 'infinity';
     try {
       await reserved`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`;
+      // The cursor's statement lasts as long as the client takes to read the statement: bounded
+      // by this instead of the pool's per-statement timeout (a slow reader is also cut by the
+      // idle-in-transaction timeout while it does not read).
+      await reserved`SELECT set_config('statement_timeout', ${String(STATEMENT_STREAM_TIMEOUT_MS)}, true)`;
       const [opening] = await reserved<{ amount: string }[]>`
         SELECT coalesce(sum(amount), 0)::text AS amount FROM ledger_entries
          WHERE wallet_id = ${walletId} AND created_at < ${from}::timestamptz`;
