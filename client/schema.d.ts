@@ -3093,7 +3093,10 @@ export interface operations {
     PurchasesController_capture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1 to 255 characters of [A-Za-z0-9_.:-], chosen by the client (a UUID is recommended). A retry with the same key and payload replays the first result with `Idempotent-Replayed: true`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The authorized purchase */
                 purchaseId: string;
@@ -3109,6 +3112,8 @@ export interface operations {
             /** @description The completed purchase */
             200: {
                 headers: {
+                    /** @description Present (`true`) when this body replays the first result for the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
@@ -3166,6 +3171,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3248,7 +3255,10 @@ export interface operations {
     PurchasesController_void: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1 to 255 characters of [A-Za-z0-9_.:-], chosen by the client (a UUID is recommended). A retry with the same key and payload replays the first result with `Idempotent-Replayed: true`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The authorized purchase */
                 purchaseId: string;
@@ -3260,6 +3270,8 @@ export interface operations {
             /** @description The hold, now `voided` */
             200: {
                 headers: {
+                    /** @description Present (`true`) when this body replays the first result for the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
@@ -3306,6 +3318,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3325,6 +3339,17 @@ export interface operations {
             };
             /** @description The request body is not application/json */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
+                };
+            };
+            /** @description This Idempotency-Key was used with a different payload */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];

@@ -16,7 +16,8 @@ export const RESULT_TTL_SECONDS = 24 * 3600;
  */
 export const IN_FLIGHT_TTL_MS = 10_000;
 
-export type IdempotentOperation = 'purchase' | 'withdrawal' | 'deposit' | 'refund';
+// capture / void: transitions of a hold (ADR 0018), which happen once whatever the key; the key only replays.
+export type IdempotentOperation = 'purchase' | 'withdrawal' | 'deposit' | 'refund' | 'capture' | 'void';
 
 export interface IdempotencyScope {
   callerId: string;

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
 import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
-import { RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
+import { OptionalIdempotencyKey, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { CapturePurchaseDto, CreatePurchaseDto, PurchaseDto } from './dto/purchase.dto';
@@ -69,15 +69,27 @@ export class PurchasesController {
       'as it is now. Capture, void and expiry race safely: exactly one wins, the others get 409 PURCHASE_NOT_AUTHORIZED; ' +
       'a hold past its `expiresAt` is not captured.',
   })
-  @ApiOkResponse({ type: PurchaseDto, description: 'The completed purchase' })
-  @ApiProblems('VALIDATION_FAILED', 'INSUFFICIENT_FUNDS', 'PURCHASE_NOT_FOUND', 'PURCHASE_NOT_AUTHORIZED', 'CAPTURE_EXCEEDS_AUTHORIZED', 503)
+  @ApiIdempotencyKey({ required: false })
+  @ApiOkResponse({ type: PurchaseDto, description: 'The completed purchase', headers: REPLAY_RESPONSE_HEADERS })
+  @ApiProblems(
+    'VALIDATION_FAILED',
+    'INSUFFICIENT_FUNDS',
+    'PURCHASE_NOT_FOUND',
+    'IDEMPOTENCY_KEY_IN_FLIGHT',
+    'PURCHASE_NOT_AUTHORIZED',
+    'CAPTURE_EXCEEDS_AUTHORIZED',
+    'IDEMPOTENCY_KEY_REUSED',
+    503,
+  )
   @ApiUuidParam('purchaseId', 'The authorized purchase')
-  capture(
+  async capture(
     @CurrentCaller() caller: Caller,
     @Param('purchaseId', new UuidParamPipe('purchaseId')) purchaseId: string,
     @Body() body: CapturePurchaseDto,
+    @OptionalIdempotencyKey() idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PurchaseDto> {
-    return this.purchases.capture(caller, purchaseId, body.amount);
+    return withReplayHeader(reply, await this.purchases.capture(caller, { purchaseId, amountCents: body.amount, idempotencyKey }));
   }
 
   @Post(':purchaseId/void')
@@ -86,14 +98,17 @@ export class PurchasesController {
     summary: 'Void a hold: the money goes back to the buyer (the buyer wallet\'s owner, or an admin)',
     description: 'Exactly one of capture, void and expiry wins; the others get 409 PURCHASE_NOT_AUTHORIZED.',
   })
-  @ApiOkResponse({ type: PurchaseDto, description: 'The hold, now `voided`' })
-  @ApiProblems(400, 'PURCHASE_NOT_FOUND', 'PURCHASE_NOT_AUTHORIZED', 503)
+  @ApiIdempotencyKey({ required: false })
+  @ApiOkResponse({ type: PurchaseDto, description: 'The hold, now `voided`', headers: REPLAY_RESPONSE_HEADERS })
+  @ApiProblems(400, 'PURCHASE_NOT_FOUND', 'IDEMPOTENCY_KEY_IN_FLIGHT', 'PURCHASE_NOT_AUTHORIZED', 'IDEMPOTENCY_KEY_REUSED', 503)
   @ApiUuidParam('purchaseId', 'The authorized purchase')
-  void(
+  async void(
     @CurrentCaller() caller: Caller,
     @Param('purchaseId', new UuidParamPipe('purchaseId')) purchaseId: string,
+    @OptionalIdempotencyKey() idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PurchaseDto> {
-    return this.purchases.void(caller, purchaseId);
+    return withReplayHeader(reply, await this.purchases.void(caller, { purchaseId, idempotencyKey }));
   }
 
   @Get()

@@ -129,15 +129,37 @@ export class PurchasesService {
     );
   }
 
-  /** Captures a hold (all of it, or `amountCents`): 200 with the completed purchase (ADR 0018). */
-  async capture(caller: Caller, purchaseId: string, amountCents: number | undefined): Promise<PurchaseDto> {
-    await this.holds.capture(caller, purchaseId, amountCents);
-    return this.getPurchase(caller, purchaseId);
+  /**
+   * Captures a hold (all of it, or `amountCents`): 200 with the completed purchase (ADR 0018). The
+   * capture happens once whatever the key (the hold row's lock decides); a key only lets a retry
+   * replay the answer, for as long as Redis keeps it, instead of answering 409.
+   */
+  async capture(
+    caller: Caller,
+    { purchaseId, amountCents, idempotencyKey }: { purchaseId: string; amountCents: number | undefined; idempotencyKey: string | undefined },
+  ): Promise<IdempotentOutcome<PurchaseDto>> {
+    const fingerprint = requestFingerprint('capture', { purchaseId, ...(amountCents === undefined ? {} : { amount: amountCents }) });
+    const run = async () => {
+      await this.holds.capture(caller, purchaseId, amountCents);
+      return { body: await this.getPurchase(caller, purchaseId), replayed: false, storedFingerprint: fingerprint };
+    };
+    if (idempotencyKey === undefined) return this.idempotency.executeWithoutKey('capture', run);
+    return this.idempotency.execute({ callerId: caller.userId, operation: 'capture', key: idempotencyKey }, fingerprint, run);
   }
 
-  /** Voids a hold: the money goes back to the buyer. */
-  async void(caller: Caller, purchaseId: string): Promise<PurchaseDto> {
-    return toHoldPurchaseDto(await this.holds.void(caller, purchaseId));
+  /** Voids a hold: the money goes back to the buyer. Keys replay as for capture. */
+  async void(
+    caller: Caller,
+    { purchaseId, idempotencyKey }: { purchaseId: string; idempotencyKey: string | undefined },
+  ): Promise<IdempotentOutcome<PurchaseDto>> {
+    const fingerprint = requestFingerprint('void', { purchaseId });
+    const run = async () => ({
+      body: toHoldPurchaseDto(await this.holds.void(caller, purchaseId)),
+      replayed: false,
+      storedFingerprint: fingerprint,
+    });
+    if (idempotencyKey === undefined) return this.idempotency.executeWithoutKey('void', run);
+    return this.idempotency.execute({ callerId: caller.userId, operation: 'void', key: idempotencyKey }, fingerprint, run);
   }
 
   /** Buyer, author or admin; anyone else gets the same 404 as for a purchase that does not exist. */

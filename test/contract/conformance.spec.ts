@@ -271,7 +271,7 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
       pendingWithdrawalIds.push(created.body.id as string);
     }
     withdrawalId = pendingWithdrawalIds[0]!;
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 12; i++) {
       const held = await t.api.post('/purchases', {
         userId: buyer.userId,
         idempotencyKey: randomUUID(),
@@ -490,7 +490,16 @@ describe('OpenAPI conformance (every operation, every documented status)', () =>
     } finally {
       await strict.close();
     }
-    for (const key of operationKeys().filter((k) => documents(k, 422) && k !== 'POST /purchases/{purchaseId}/capture')) {
+    // A key that resolved one hold, sent again for another: 422 (the transition itself would be a 409).
+    for (const key of ['POST /purchases/{purchaseId}/capture', 'POST /purchases/{purchaseId}/void']) {
+      const reused = { 'idempotency-key': randomUUID() };
+      await exchange(t, { ...validRequest(key), headers: reused }, 200);
+      nextHold();
+      const again = await exchange(t, { ...validRequest(key), headers: reused }, 422);
+      expect(again.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    }
+    const holdKeys = new Set(['POST /purchases/{purchaseId}/capture', 'POST /purchases/{purchaseId}/void']);
+    for (const key of operationKeys().filter((k) => documents(k, 422) && !holdKeys.has(k))) {
       const request = { ...validRequest(key), headers: { 'idempotency-key': randomUUID() } };
       await exchange(t, request, 201);
       const body = key === 'POST /purchases' ? { ...(request.body as object), itemPrice: 98 } : { amount: 2 };

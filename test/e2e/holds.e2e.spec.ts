@@ -75,6 +75,28 @@ describe('purchase holds (e2e)', () => {
     await expectBooksBalanced(t.db.sql);
   });
 
+  it('capture and void accept Idempotency-Key: a retry with the key replays the answer instead of a 409', async () => {
+    const buyer = await createWallet(t.api, 1_000);
+    const author = await createWallet(t.api);
+    const first = await authorize(t, buyer, author, 200);
+    const key = randomUUID();
+    const captured = await t.api.post(`/purchases/${first.body.id}/capture`, { userId: buyer.userId, idempotencyKey: key, body: {} });
+    expect(captured.status).toBe(200);
+    const retried = await t.api.post(`/purchases/${first.body.id}/capture`, { userId: buyer.userId, idempotencyKey: key, body: {} });
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body).toEqual(captured.body);
+    expect(await balanceOf(t, buyer)).toBe(800);
+
+    const second = await authorize(t, buyer, author, 300);
+    const voidKey = randomUUID();
+    expect((await t.api.post(`/purchases/${second.body.id}/void`, { userId: buyer.userId, idempotencyKey: voidKey })).status).toBe(200);
+    const voidAgain = await t.api.post(`/purchases/${second.body.id}/void`, { userId: buyer.userId, idempotencyKey: voidKey });
+    expect(voidAgain.status).toBe(200);
+    expect(voidAgain.headers.get('idempotent-replayed')).toBe('true');
+    expect(await balanceOf(t, buyer)).toBe(800);
+  });
+
   it('void gives the money back once; an admin may void; the buyer must afford the hold (402)', async () => {
     const buyer = await createWallet(t.api, 500);
     const author = await createWallet(t.api);
