@@ -271,6 +271,47 @@ function fuzzRequests(world: World): fc.Arbitrary<FuzzRequest> {
     // Payout runs only by callers who may not start one: a run by an admin would pay out the world's wallets.
     fc.constant({ method: 'POST', path: () => fc.constant('/admin/payout-runs'), body: bodyLike({}) }),
     fc.constant({ method: 'GET', path: () => pathId.map((id) => `/admin/reconciliations/${id}`), body: fc.constant(undefined) }),
+    // Items, terms and splits, search and statements (ADR 0045, 0046).
+    fc.constant({
+      method: 'POST',
+      path: () => fc.constant('/purchases'),
+      body: bodyLike({ buyerWalletId: buyer.id, itemId: 'fuzz-item', itemPrice: 99, metadata: { orderId: 'A-1' } }),
+    }),
+    fc.constant({
+      method: 'PUT',
+      path: () => fc.constantFrom('/royalty-terms/fuzz-item', '/royalty-terms/%2F..%2F', '/royalty-terms/' + 'x'.repeat(201)),
+      body: bodyLike({ royaltyPercent: 70, payees: [{ walletId: author.id, share: 10_000 }] }),
+    }),
+    fc.constant({ method: 'GET', path: () => fc.constantFrom('/royalty-terms/fuzz-item', '/royalty-terms/%00'), body: fc.constant(undefined) }),
+    fc.constant({
+      method: 'GET',
+      path: () =>
+        fc
+          .tuple(pathId, query, fc.constantFrom('buyerWalletId', 'authorWalletId', 'itemId'))
+          .map(([id, q, filter]) => `/purchases?${filter}=${id}${q.replace('?', '&')}`),
+      body: fc.constant(undefined),
+    }),
+    fc.constant({
+      method: 'GET',
+      path: () =>
+        fc
+          .tuple(pathId, fc.constantFrom('', '?at=', '?at=2026-01-01', '?at=9999-99-99', '?at=2026-01-01T00:00:00+25:00'))
+          .map(([id, at]) => `/wallets/${id}/balance${at}`),
+      body: fc.constant(undefined),
+    }),
+    fc.constant({
+      method: 'GET',
+      path: () =>
+        fc
+          .tuple(pathId, query, fc.constantFrom('', '&type=purchase', '&type=gift', '&from=2026-01-01', '&to=x'))
+          .map(([id, q, extra]) => `/wallets/${id}/ledger${q === '' && extra !== '' ? '?' + extra.slice(1) : q + extra}`),
+      body: fc.constant(undefined),
+    }),
+    fc.constant({
+      method: 'GET',
+      path: () => fc.tuple(pathId, query).map(([id, q]) => `/wallets/${id}/statement.csv${q}`),
+      body: fc.constant(undefined),
+    }),
     fc.constant({
       method: 'GET',
       path: () => fc.constantFrom('/../../etc/passwd', '/wallets/../admin', '/%2e%2e/%2e%2e/etc/passwd', '/api/../../package.json'),
