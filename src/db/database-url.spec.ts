@@ -63,6 +63,12 @@ describe('driverOptions', () => {
     });
   });
 
+  it('takes driver option names out of the startup parameters, as postgres.js does with a URL string', () => {
+    const options = driverOptions(parseDatabaseUrl('postgres://u@h/w?connect_timeout=10&max=3&sslrootcert=system&options=-c%20jit%3Doff'), 'primary');
+    expect(options.connection).toEqual({ options: '-c jit=off' });
+    expect(options.ssl).toBe('verify-full');
+  });
+
   it('a non-writing pool keeps what the URL asked for', () => {
     const replica = parseDatabaseUrl('postgres://u@h1:5432,h2:5433/wallet?target_session_attrs=prefer-standby');
     expect(driverOptions(replica, 'any').target_session_attrs).toBe('prefer-standby');

@@ -107,6 +107,12 @@ export function describeTarget(target: DatabaseTarget): string {
   return `${hosts}/${target.database}`;
 }
 
+/** postgres.js option names that its URL parsing takes out of the query string. */
+const DRIVER_OPTION_NAMES = new Set([
+  'max', 'ssl', 'sslnegotiation', 'idle_timeout', 'connect_timeout', 'max_lifetime', 'max_pipeline',
+  'backoff', 'keep_alive', 'prepare', 'debug', 'fetch_types', 'publications',
+]);
+
 export type SessionRole = 'primary' | 'any';
 type DriverSessionAttrs = Options<Record<string, never>>['target_session_attrs'];
 
@@ -119,7 +125,11 @@ type DriverSessionAttrs = Options<Record<string, never>>['target_session_attrs']
  * `read-write` and `any` in the URL therefore become `primary` for a writing pool.
  */
 export function driverOptions(target: DatabaseTarget, role: SessionRole): Options<Record<string, never>> {
-  const { sslmode, target_session_attrs: attrs, ...startupParameters } = target.params;
+  const { sslmode: mode, sslrootcert, target_session_attrs: attrs, ...rest } = target.params;
+  // As postgres.js reads a URL string: its own option names are not startup parameters (the
+  // pool's options are the service's), and sslrootcert=system means verify-full.
+  const startupParameters = Object.fromEntries(Object.entries(rest).filter(([key]) => !DRIVER_OPTION_NAMES.has(key)));
+  const sslmode = sslrootcert === 'system' ? 'verify-full' : (mode ?? rest.ssl);
   return {
     host: target.hosts.map(({ host }) => host) as unknown as string,
     port: target.hosts.map(({ port }) => port) as unknown as number,
