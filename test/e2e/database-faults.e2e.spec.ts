@@ -85,7 +85,8 @@ describe('PostgreSQL unavailable (e2e)', () => {
 
   const outages: [string, ProxyMode][] = [
     ['refused (server stopped)', 'refuse'],
-    ['silent (server hung or packets dropped)', 'silent'],
+    // Connections accepted and never answered; half-open pooled connections: ADR 0054.
+    ['silent (server hung: connections accepted, never answered)', 'silent'],
     ['out of connections (53300 too_many_connections)', TOO_MANY_CONNECTIONS],
     ['starting up (57P03 cannot_connect_now)', CANNOT_CONNECT_NOW],
   ];

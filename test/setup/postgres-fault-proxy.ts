@@ -25,6 +25,10 @@ const SSL_REQUEST_CODE = 80_877_103;
  */
 export class PostgresFaultProxy {
   private readonly sockets = new Set<net.Socket>();
+  /** Forwarded connections, client side with its upstream, while they forward. */
+  private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  /** Connections frozen by `freezeOpenConnections`: neither forwarded nor cut until `stop`. */
+  private readonly frozen = new Set<net.Socket>();
   private server: net.Server | undefined;
   private mode: ProxyMode = 'forward';
   port = 0;
@@ -50,8 +54,27 @@ export class PostgresFaultProxy {
     else if (!this.server) await this.listen();
   }
 
+  /**
+   * Half-open connections: every connection forwarded now stops passing bytes either way and is
+   * never closed, as when the server's host vanished or the network drops its packets; no error
+   * reaches either side. Later mode changes do not cut them (only `stop` does), so they stay
+   * dead after the outage while new connections follow the mode.
+   */
+  freezeOpenConnections(): void {
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      for (const socket of [client, upstream]) {
+        this.sockets.delete(socket);
+        this.frozen.add(socket);
+      }
+    }
+    this.pairs.clear();
+  }
+
   async stop(): Promise<void> {
     this.mode = 'refuse';
+    for (const socket of this.frozen) socket.destroy();
     for (const socket of this.sockets) socket.destroy();
     await this.close();
   }
@@ -80,6 +103,9 @@ export class PostgresFaultProxy {
     if (mode === 'forward') {
       const upstream = net.connect(this.targetPort, this.targetHost);
       this.track(upstream);
+      const pair = { client, upstream };
+      this.pairs.add(pair);
+      client.on('close', () => this.pairs.delete(pair));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
       client.pipe(upstream);
@@ -106,7 +132,10 @@ export class PostgresFaultProxy {
   private track(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.frozen.delete(socket);
+    });
   }
 }
 
