@@ -16,7 +16,7 @@ import type { components, paths } from './schema.js';
 export type { components, paths };
 export type ProblemDetails = components['schemas']['ProblemDetailsDto'];
 
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 
 /** Paths that have an operation for `M`. */

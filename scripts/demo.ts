@@ -145,6 +145,10 @@ function curls(buyer: Person, author: Person, ids: { refundedPurchaseId: string;
     `curl -s ${base}/reports/financial/<jobId from the Location header> ${asAdmin}`,
     `curl -s '${base}/reports/authors/top?from=${from}&to=${to}&limit=5' ${asAdmin}`,
     `curl -s -X POST ${base}/admin/reconciliations ${asAdmin}`,
+    `curl -s -X PUT ${base}/royalty-terms/ebook-1 ${asAdmin} ${json} -d '{"payees":[{"walletId":"${author.walletId}","share":10000}]}'`,
+    `curl -s '${base}/purchases?authorWalletId=${author.walletId}&limit=5' ${asAuthor}`,
+    `curl -s '${base}/wallets/${buyer.walletId}/balance?at=${to}' ${asBuyer}`,
+    `curl -s '${base}/wallets/${buyer.walletId}/statement.csv?from=${from}&to=${to}' ${asBuyer}`,
     `curl -s ${base}/admin/reconciliations/<runId> ${asAdmin}`,
     `open ${base}/api            # Swagger UI: Authorize with a user id, then "Try it out"`,
     `curl -s ${base}/admin/queues/api/queues ${asAdmin}   # the queue dashboard's data (UI at /admin/queues)`,
@@ -360,6 +364,31 @@ async function main(): Promise<void> {
   const voided = await as(bob.userId).request('post', '/purchases/{purchaseId}/void', { path: { purchaseId: second.data.id } });
   if (!voided.ok) fail('void', voided);
   say(`  a second hold of 700 cents is voided: ${voided.data.status}; bob back at ${cents((await wallet(bob)).balance)}`);
+
+  say('\nCo-authors (ADR 0045): an admin gives an e-book three payees at 3333/3333/3334 basis points');
+  const coAuthors = [await person('frank', 0), await person('grace', 0), await person('heidi', 0)];
+  const itemId = `ebook:demo-${randomUUID().slice(0, 8)}`;
+  const terms = await admin.request('put', '/royalty-terms/{itemId}', {
+    path: { itemId },
+    body: { payees: coAuthors.map((payee, i) => ({ walletId: payee.walletId, share: i === 2 ? 3334 : 3333 })) },
+  });
+  if (!terms.ok) fail('set royalty terms', terms);
+  say(`  ${itemId}: version ${terms.data.version}, ${terms.data.royaltyPercent}% to the payees`);
+  for (let sale = 1; sale <= 2; sale += 1) {
+    const split = await as(bob.userId).request('post', '/purchases', {
+      header: { 'Idempotency-Key': randomUUID() },
+      body: { buyerWalletId: bob.walletId, itemId, itemPrice: 99, metadata: { orderId: `demo-${sale}` }, capture: true },
+    });
+    if (!split.ok) fail('split purchase', split);
+    say(
+      `  99-cent sale ${sale}: 6930 centi-cents as 2310 each; paid ${split.data.payees.map((p) => p.amount).join('/')} cents, ` +
+        `platform ${split.data.platformAmount}`,
+    );
+  }
+  for (const payee of coAuthors) {
+    const held = await wallet(payee);
+    say(`  ${payee.name.padEnd(7)} balance ${held.balance}, carry ${held.fractionalBalance} centi-cents (2 x 2310 = 4620 = 100 * 46 + 20)`);
+  }
 
   await report();
   curls(alice, dana, { refundedPurchaseId: thirdSale!, refundablePurchaseId: danaSales[0]! });
