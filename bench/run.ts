@@ -46,6 +46,7 @@ import {
   createReplayOriginals,
   deposits,
   Fixture,
+  holdsAuthorizeCapture,
   mixed,
   purchasesHotAuthor,
   purchasesSpread,
@@ -335,6 +336,8 @@ function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
       },
     },
     { name: 'deposits', prepare: async () => deposits(fixture(), tally) },
+    // Purchase holds (ADR 0018): authorize, then capture; two requests per purchase.
+    { name: 'holds-authorize-capture', prepare: async () => holdsAuthorizeCapture(fixture(), tally) },
     {
       name: 'refunds',
       prepare: async () => {

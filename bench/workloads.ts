@@ -394,3 +394,58 @@ export function startReportRequester(fixture: Fixture, everyMs: number, pollMs: 
     },
   };
 }
+
+/**
+ * Purchase holds (ADR 0018): each client authorizes a purchase (`capture: false`), then captures
+ * it, and again. Every capture is a purchase in the tally (its volume and id), so the books check
+ * holds it to the database; the throughput of the workload is two requests per captured hold.
+ */
+export function holdsAuthorizeCapture(fixture: Fixture, tally: Tally): () => ClientScript {
+  return () => {
+    let held: { id: string; buyer: Party; priceCents: number } | undefined;
+    const sent = new Map<BenchRequest, { kind: 'authorize' | 'capture'; buyer: Party; priceCents: number; holdId?: string }>();
+    return {
+      next() {
+        if (held) {
+          const req: BenchRequest = {
+            method: 'POST',
+            path: `/purchases/${held.id}/capture`,
+            headers: { 'X-User-Id': held.buyer.userId, 'Idempotency-Key': randomUUID() },
+            body: '{}',
+          };
+          sent.set(req, { kind: 'capture', buyer: held.buyer, priceCents: held.priceCents, holdId: held.id });
+          held = undefined;
+          return req;
+        }
+        const buyer = pick(fixture.buyers);
+        const priceCents = randomPrice();
+        const req: BenchRequest = {
+          method: 'POST',
+          path: '/purchases',
+          headers: { 'X-User-Id': buyer.userId, 'Idempotency-Key': randomUUID() },
+          body: JSON.stringify({ buyerWalletId: buyer.walletId, authorWalletId: pick(fixture.authors).walletId, itemPrice: priceCents, capture: false }),
+        };
+        sent.set(req, { kind: 'authorize', buyer, priceCents });
+        return req;
+      },
+      done(req, response) {
+        const operation = sent.get(req)!;
+        sent.delete(req);
+        if (response === undefined) {
+          // A lost capture may have committed: the books check would then find a purchase the tally lacks.
+          tally.flag('holds-authorize-capture', `unanswered ${operation.kind}`);
+          return;
+        }
+        if (operation.kind === 'authorize') {
+          if (response.status !== 201) return tally.flag('holds-authorize-capture', `authorize status ${response.status}`);
+          held = { id: (JSON.parse(response.body) as { id: string }).id, buyer: operation.buyer, priceCents: operation.priceCents };
+          return;
+        }
+        if (response.status !== 200) return tally.flag('holds-authorize-capture', `capture status ${response.status}`);
+        if (tally.freshPurchaseIds.has(operation.holdId!)) tally.flag('holds-authorize-capture', 'a hold captured twice');
+        tally.freshPurchaseIds.add(operation.holdId!);
+        tally.purchaseVolumeCents += operation.priceCents;
+      },
+    };
+  };
+}
