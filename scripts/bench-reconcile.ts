@@ -2,10 +2,11 @@
  * Reconciliation at scale: fills a fresh database with N ledger entries (set-based SQL, books
  * consistent to the cent), runs one full reconciliation and reports its duration, the process's
  * peak resident memory and what it found (a correct fill finds nothing). Then, as a deployment
- * runs it (ADR 0028): a little new activity (BENCH_NEW_PURCHASES purchases, default 1,000), one
- * incremental run (what changed since the full one plus its slice of the sweep, due after
- * RECONCILE_EVERY of a RECONCILE_SWEEP_PERIOD cycle), and the incremental run that completes the
- * cycle, whose findings must equal the full run's.
+ * runs it (ADR 0028): a little new activity (BENCH_NEW_PURCHASES purchases, default 1,000) and
+ * the first incremental run (it opens a sweep cycle, so it checks the changes only); as much
+ * activity again and the next run, RECONCILE_EVERY later (the changes since, plus its slice of
+ * the sweep: RECONCILE_EVERY / RECONCILE_SWEEP_PERIOD of the books), the steady state; and the
+ * incremental run that completes the cycle, whose findings must equal the full run's.
  *
  *   npm run bench:reconcile -- 10000 10000000
  *
@@ -228,18 +229,25 @@ async function benchOne(entries: number): Promise<void> {
     await repository.completeRun(fullRun.id, full.outcome);
 
     const activitySql = postgres(url, { max: 1, onnotice: () => undefined, connection: { statement_timeout: 0 } });
-    await addActivity(activitySql, NEW_PURCHASES);
-    await activitySql.end();
-
     const everyMs = config.reconciliation.everyMs;
     const periodMs = config.reconciliation.sweepPeriodMs;
-    // The next scheduled run, RECONCILE_EVERY after the full one: its slice is everyMs / periodMs.
-    const incremental = await timed(() =>
-      service.reconcile({ fixBalances: false, scope: 'incremental', now: new Date(Date.now() + everyMs) }),
-    );
+    const startedAt = Date.now();
+    // Each run stored as the scheduler stores it: the next one reads the changes since.
+    const incrementalRun = async (now: Date) => {
+      const row = await repository.createScheduledRun({ fixBalances: false });
+      const result = await timed(() => service.reconcile({ fixBalances: false, scope: 'incremental', now }));
+      await repository.completeRun(row.id, result.outcome);
+      return result;
+    };
+    await addActivity(activitySql, NEW_PURCHASES);
+    const opening = await incrementalRun(new Date(startedAt + everyMs));
+    await addActivity(activitySql, NEW_PURCHASES);
+    // The next scheduled run: its slice of the sweep is everyMs / periodMs.
+    const incremental = await incrementalRun(new Date(startedAt + 2 * everyMs));
+    await activitySql.end();
     // The run at the end of the cycle: the rest of the sweep, and the all-time totals.
     const completing = await timed(() =>
-      service.reconcile({ fixBalances: false, scope: 'incremental', now: new Date(Date.now() + everyMs + periodMs) }),
+      service.reconcile({ fixBalances: false, scope: 'incremental', now: new Date(startedAt + everyMs + periodMs) }),
     );
     await database.close();
 
@@ -253,6 +261,12 @@ async function benchOne(entries: number): Promise<void> {
         rssPeakMiB: full.rssPeakMiB,
         driftCount: full.outcome.driftCount,
         checked: full.outcome.checked,
+        openingIncremental: {
+          newPurchases: NEW_PURCHASES,
+          seconds: opening.seconds,
+          driftCount: opening.outcome.driftCount,
+          checked: opening.outcome.checked,
+        },
         incremental: {
           newPurchases: NEW_PURCHASES,
           everyMs,
