@@ -11,7 +11,8 @@
  *   npm run bench:reconcile -- 10000 10000000
  *
  * BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the server;
- * each size gets its own database, dropped afterwards unless BENCH_KEEP_DATABASE=true.
+ * each size gets its own database, dropped afterwards unless BENCH_KEEP_DATABASE=true;
+ * BENCH_REUSE_DATABASE=<name> measures a kept one again without filling it.
  */
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
@@ -197,16 +198,18 @@ async function timed(work: () => Promise<RunOutcome>): Promise<{ outcome: RunOut
 }
 
 async function benchOne(entries: number): Promise<void> {
-  const name = `wallet_bench_reconcile_${randomBytes(4).toString('hex')}`;
+  // BENCH_REUSE_DATABASE names a database this script filled and kept: measured again, not refilled.
+  const reused = process.env.BENCH_REUSE_DATABASE;
+  const name = reused ?? `wallet_bench_reconcile_${randomBytes(4).toString('hex')}`;
   const admin = postgres(SERVER_URL, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  if (!reused) await admin.unsafe(`CREATE DATABASE "${name}"`);
   const url = databaseUrl(name);
   const logger = new Logger('BenchReconcile');
   try {
     await migrateDatabase(url, logger);
     const fillSql = postgres(url, { max: 1, onnotice: () => undefined, connection: { statement_timeout: 0 } });
     const fillStarted = Date.now();
-    const filled = await fill(fillSql, entries);
+    const filled = reused ? { reused: true } : await fill(fillSql, entries);
     const [count] = await fillSql<{ n: string }[]>`SELECT count(*)::text AS n FROM ledger_entries`;
     await fillSql.end();
     const fillSeconds = (Date.now() - fillStarted) / 1_000;
