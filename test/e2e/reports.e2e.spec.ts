@@ -51,6 +51,11 @@ function expectReportEquals(result: any, books: Books, period: { from: string; t
     totalRefunded: 0,
     refundCount: 0,
     outstandingDebt: 0,
+    // Nobody settles or fails a payout in this file: every withdrawal is still pending (ADR 0018).
+    payoutsPending: books.withdrawn,
+    payoutsPaid: 0,
+    payoutsFailed: 0,
+    totalHeld: 0,
     from: period?.from ?? null,
     to: period?.to ?? null,
     generatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
