@@ -10,8 +10,8 @@ import { checkAllWallets, modelRuns, nextKey, reportProgress, RotatingApp, runIn
  * those of SOME serial order of the commands (linearizable money), the books must balance, and
  * a key sent twice in one batch must move money once. Batches mix purchases in both directions
  * between the same wallets (the lock order), refunds of one purchase racing each other and the
- * author's withdrawals, settlements and failures of one payout racing each other, and duplicates
- * of a call with its key.
+ * author's withdrawals, settlements and failures of one payout racing each other, captures and
+ * voids of one hold racing each other, and duplicates of a call with its key.
  */
 
 /** In a batch: an intent, or the same request as an earlier call of the batch (same key and body). */
@@ -20,7 +20,7 @@ type BatchIntent = Intent | { kind: 'duplicate'; of: number };
 const USERS = 4;
 
 const batchIntent: fc.Arbitrary<BatchIntent> = fc.oneof(
-  { weight: 8, arbitrary: intentArbitrary({ amountMax: 2_000 }).filter((i) => ['deposit', 'purchase', 'refund', 'withdraw', 'finishWithdrawal'].includes(i.kind)) },
+  { weight: 8, arbitrary: intentArbitrary({ amountMax: 2_000 }).filter((i) => ['deposit', 'purchase', 'refund', 'withdraw', 'finishWithdrawal', 'settleHold'].includes(i.kind)) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), of: fc.nat({ max: 5 }) }) },
 );
 

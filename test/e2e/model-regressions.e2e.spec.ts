@@ -20,26 +20,52 @@ describe('defects found by the model-based tests (e2e)', () => {
     await t.close();
   });
 
-  async function replay(intents: Intent[], options: { platformMayEmpty?: boolean } = {}): Promise<void> {
+  async function replay(intents: Intent[], options: { platformMayEmpty?: boolean; holdsOfItems?: boolean } = {}): Promise<void> {
     const { context, driver } = await startFundedRun(t);
     context.platformMayEmpty = options.platformMayEmpty ?? false;
+    context.holdsOfItems = options.holdsOfItems ?? false;
     for (const intent of intents) await runIntent(context, driver, intent, { books: true });
     await checkAllWallets(context, driver);
   }
 
-  // Open: the platform's revenue lands in balance slots (ADR 0013), which do not repay its debt
-  // (ADR 0017 says so), so the platform shows a balance and a debt at once where the contract
-  // has later credits repay the debt first. `failing` until the money functions repay it; then
-  // this test fails as "passed" and becomes a plain `it`.
-  it.failing('a platform in debt repays it from its next revenue before holding a balance', async () => {
+  // Fixed (ADR 0017): the platform's revenue went to balance slots, which did not repay its
+  // debt, so the platform showed a balance and a debt at once.
+  it('a platform in debt repays it from its next revenue before holding a balance', async () => {
     await replay(
       [
-        { kind: 'purchase', buyer: 1, author: 0, price: 1, item: null },
+        { kind: 'purchase', buyer: 1, author: 0, price: 1, item: null, hold: false },
         { kind: 'withdraw', wallet: 0, amount: 1, whole: true },
         { kind: 'refund', purchase: 0, amount: null, by: 'author' },
-        { kind: 'purchase', buyer: 1, author: 0, price: 1, item: null },
+        { kind: 'purchase', buyer: 1, author: 0, price: 1, item: null, hold: false },
       ],
       { platformMayEmpty: true },
+    );
+  });
+
+  // Open: the hold was made before the item had terms (royaltyTermsVersion null, the author it
+  // named), and terms set afterwards make its capture fail with 402 INSUFFICIENT_FUNDS although
+  // the money is held. The contract splits by the terms in force when the purchase was made.
+  it.failing('captures a hold of an item whose royalty terms were set after the authorization', async () => {
+    await replay(
+      [
+        { kind: 'purchase', buyer: 1, author: 0, price: 100, item: 0, hold: true },
+        { kind: 'setTerms', item: 0, firstPayee: 3, split: 0, royaltyPercent: null },
+        { kind: 'settleHold', purchase: 0, action: 'capture', percent: null, by: 'buyer' },
+      ],
+      { holdsOfItems: true },
+    );
+  });
+
+  // Open: a hold of an item with terms is refused (400, "authorWalletId is required when capture
+  // is false"), where the contract lets any purchase of an item with terms omit the author.
+  it.failing('authorizes and captures a hold of an item with terms, split among its payees at capture', async () => {
+    await replay(
+      [
+        { kind: 'setTerms', item: 0, firstPayee: 2, split: 1, royaltyPercent: 50 },
+        { kind: 'purchase', buyer: 1, author: 0, price: 99, item: 0, hold: true },
+        { kind: 'settleHold', purchase: 0, action: 'capture', percent: 50, by: 'buyer' },
+      ],
+      { holdsOfItems: true },
     );
   });
 });

@@ -271,7 +271,8 @@ export class MoneyModel {
       platformAmount: purchase.platformAmountCents,
       status: purchase.status,
       refundedAmount: purchase.refundedCents,
-      payees: purchase.payees.map((p, i) => ({ walletId: p.walletRef, amount: purchase.payeeAmountsCents?.[i] ?? null })),
+      // Nothing is paid to anyone until a hold is captured.
+      ...(purchase.payeeAmountsCents && { payees: purchase.payees.map((p, i) => ({ walletId: p.walletRef, amount: purchase.payeeAmountsCents![i] })) }),
     };
   }
 
@@ -286,9 +287,10 @@ export class MoneyModel {
     const purchase = this.purchases.find((p) => p.ref === input.purchaseRef);
     const buyer = purchase && this.wallets.get(purchase.buyerWalletRef);
     if (!purchase || !buyer || !(this.isAdmin(input.callerRef) || buyer.userRef === input.callerRef)) return { status: 404 };
-    if (input.amount !== undefined && (!isAmount(input.amount) || input.amount > purchase.itemPriceCents)) return { status: 400 };
+    if (input.amount !== undefined && !isAmount(input.amount)) return { status: 400 };
     return this.idempotent(input.callerRef, `capture:${purchase.ref}`, input.key, { amount: input.amount }, () => {
       if (purchase.status !== 'authorized') return { status: 409, code: 'PURCHASE_NOT_AUTHORIZED' };
+      if (input.amount !== undefined && input.amount > purchase.itemPriceCents) return { status: 422, code: 'CAPTURE_EXCEEDS_AUTHORIZED' };
       const captured = input.amount ?? purchase.itemPriceCents;
       buyer.heldCents -= purchase.itemPriceCents;
       // The part not captured is released: back to the balance, repaying no debt (it never left the wallet).
