@@ -91,6 +91,29 @@ describe('royalty terms and co-author splits (e2e)', () => {
     }
   });
 
+  it('lets the platform pay when every payee sweeps its carry on one sale (100% of 1 cent over three payees), and takes it back on refund', async () => {
+    const buyer = await createWallet(t.api, 1_000);
+    const payees = [await createWallet(t.api), await createWallet(t.api), await createWallet(t.api)];
+    const itemId = `tiny-${randomUUID()}`;
+    await putTerms(itemId, { royaltyPercent: 100, payees: payees.map((p, i) => ({ walletId: p.id, share: i === 2 ? 3334 : 3333 })) });
+    const sales = [];
+    for (let sale = 0; sale < 4; sale += 1) sales.push((await buy(buyer, { itemId, itemPrice: 1 })).body);
+    // Carries 33/33/34 per sale: the third sale sweeps the third payee, the fourth the other two.
+    expect(sales.map((sale) => [sale.payees.map((p: { amount: number }) => p.amount), sale.platformAmount])).toEqual([
+      [[0, 0, 0], 1],
+      [[0, 0, 0], 1],
+      [[0, 0, 1], 0],
+      [[1, 1, 0], -1],
+    ]);
+    for (const sale of sales) {
+      const refund = await t.api.post(`/purchases/${sale.id}/refunds`, { userId: ADMIN_USER_ID, idempotencyKey: randomUUID(), body: {} });
+      expect(refund.status).toBe(201);
+    }
+    for (const payee of payees) expect(await position(payee)).toEqual({ balance: 0, fractionalBalance: 0, debt: 0 });
+    expect((await position(buyer)).balance).toBe(1_000);
+    await expectBooksBalanced(t.db.sql);
+  });
+
   it('refuses a buyer among the payees, and an authorWalletId that is not a payee; without terms authorWalletId is required', async () => {
     const buyer = await createWallet(t.api, 1_000);
     const other = await createWallet(t.api);
