@@ -10,6 +10,8 @@
 -- An item whose itemId has royalty terms (ADR 0045) is split instead among the terms' payees by
 -- royalty_parts, each payee credited its part with its own carry; the purchase records the terms
 -- version, and purchase_payees each part. Items without terms do exactly what they did before.
+-- p_royalty_terms_versions (optional, per item): NULL uses the terms in force now; 0 none (one
+-- author); n exactly version n (a capture passes what its hold saw at authorization).
 -- outcome: completed | replayed | self_purchase | wallet_not_found | author_not_found |
 -- author_required | author_not_payee | insufficient_funds; a refused item moves nothing and does
 -- not disturb the others. The caller must not put one (user, key) in a batch twice.
@@ -17,7 +19,7 @@ CREATE OR REPLACE FUNCTION purchase_execute_batch(
   p_purchase_ids uuid[], p_user_ids uuid[], p_idempotency_keys text[], p_request_hashes text[],
   p_buyer_wallet_ids uuid[], p_author_wallet_ids uuid[], p_item_prices_cents bigint[],
   p_royalty_percent integer, p_platform_wallet_id uuid,
-  p_item_ids text[] DEFAULT NULL, p_metadata jsonb[] DEFAULT NULL
+  p_item_ids text[] DEFAULT NULL, p_metadata jsonb[] DEFAULT NULL, p_royalty_terms_versions integer[] DEFAULT NULL
 ) RETURNS TABLE (
   ordinal integer, outcome text, id uuid, request_hash text, buyer_wallet_id uuid, author_wallet_id uuid,
   item_price bigint, royalty_percent smallint, author_amount bigint, platform_amount bigint,
@@ -121,8 +123,11 @@ BEGIN
                    FROM purchase_payees pp WHERE pp.purchase_id = r.id) END;
   END LOOP;
   FOR i IN 1 .. coalesce(array_length(p_item_ids, 1), 0) LOOP
-    CONTINUE WHEN v_replayed[i] OR p_item_ids[i] IS NULL;
-    SELECT * INTO v_terms FROM royalty_terms t WHERE t.item_id = p_item_ids[i] ORDER BY t.version DESC LIMIT 1;
+    -- A version fixed by the caller (a capture: the terms its hold saw) wins; 0 means none.
+    CONTINUE WHEN v_replayed[i] OR p_item_ids[i] IS NULL OR p_royalty_terms_versions[i] = 0;
+    SELECT * INTO v_terms FROM royalty_terms t
+     WHERE t.item_id = p_item_ids[i] AND (p_royalty_terms_versions[i] IS NULL OR t.version = p_royalty_terms_versions[i])
+     ORDER BY t.version DESC LIMIT 1;
     CONTINUE WHEN NOT FOUND;
     v_terms_versions[i] := v_terms.version;
     v_payee_lock_ids := v_payee_lock_ids || v_terms.payee_wallet_ids;
