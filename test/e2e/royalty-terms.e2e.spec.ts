@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createWallet, TestWallet } from '../factories/wallets.factory';
 import { replayable, seededRandom } from '../setup/seeded';
 import { expectBooksBalanced } from '../setup/books';
-import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
+import { ADMIN_USER_ID, PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 import { movePayeePosition, payeeRefundParts, splitAmongPayees } from '../../src/purchases/royalty-split';
 
 /** Royalty terms per item and co-author splits (ADR 0045), over HTTP on real PostgreSQL. */
@@ -111,6 +111,29 @@ describe('royalty terms and co-author splits (e2e)', () => {
     }
     for (const payee of payees) expect(await position(payee)).toEqual({ balance: 0, fractionalBalance: 0, debt: 0 });
     expect((await position(buyer)).balance).toBe(1_000);
+    await expectBooksBalanced(t.db.sql);
+  });
+
+  it('splits by the terms version a caller fixes (a capture: what its hold saw), or by none with version 0', async () => {
+    const buyer = await createWallet(t.api, 1_000);
+    const [author, first, second] = [await createWallet(t.api), await createWallet(t.api), await createWallet(t.api)];
+    const itemId = `held-${randomUUID()}`;
+    await putTerms(itemId, { payees: [{ walletId: first.id, share: 10_000 }] });
+    await putTerms(itemId, { payees: [{ walletId: second.id, share: 10_000 }] });
+    const platform = (await t.api.post('/wallets', { userId: PLATFORM_USER_ID })).body.id as string;
+    const run = (version: number, authorWalletId: string | null) =>
+      t.db.sql<{ outcome: string; author_wallet_id: string; royalty_terms_version: number | null }[]>`
+        SELECT outcome, author_wallet_id, royalty_terms_version FROM purchase_execute_batch(
+          p_purchase_ids => ${[randomUUID()]}::uuid[], p_user_ids => ${[buyer.userId]}::uuid[],
+          p_idempotency_keys => ${[randomUUID()]}::text[], p_request_hashes => ${['h']}::text[],
+          p_buyer_wallet_ids => ${[buyer.id]}::uuid[], p_author_wallet_ids => ${[authorWalletId]}::uuid[],
+          p_item_prices_cents => ${['100']}::bigint[], p_royalty_percent => 70, p_platform_wallet_id => ${platform}::uuid,
+          p_item_ids => ${[itemId]}::text[], p_royalty_terms_versions => ${[version]}::integer[])`;
+    expect((await run(1, null))[0]).toMatchObject({ outcome: 'completed', author_wallet_id: first.id, royalty_terms_version: 1 });
+    expect((await run(0, author.id))[0]).toMatchObject({ outcome: 'completed', author_wallet_id: author.id, royalty_terms_version: null });
+    expect((await position(first)).balance).toBe(70);
+    expect((await position(second)).balance).toBe(0);
+    expect((await position(author)).balance).toBe(70);
     await expectBooksBalanced(t.db.sql);
   });
 
