@@ -40,6 +40,7 @@ describe('the service against the reference model (e2e)', () => {
         }, sequence);
         await checkAllWallets(run!.context, run!.driver);
         if (!booksEveryCommand) await run!.driver.checkBooks('the end of the sequence');
+        service.passed();
         reportProgress('serial', ++sequences, startedMs);
       }),
       { numRuns: runs, endOnFailure: process.env.MODEL_SHRINK === 'false' },

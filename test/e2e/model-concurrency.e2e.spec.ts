@@ -68,6 +68,7 @@ describe('the service against the reference model, concurrently (e2e)', () => {
           await driver.checkBooks(`batch ${b}`);
         }
         await checkAllWallets(context, driver);
+        service.passed();
         reportProgress('concurrent', ++scenarios, startedMs);
       }),
       { numRuns: runs },

@@ -211,17 +211,20 @@ export class MoneyModel {
     if (!buyer || buyer.userRef !== input.callerRef) return { status: 404 };
     const terms = input.itemId === undefined ? undefined : this.terms.get(input.itemId);
     const payees: Payee[] = terms ? terms.payees.map((p) => ({ ...p })) : [{ walletRef: input.authorWalletRef ?? '', shareBasisPoints: BASIS_POINTS_WHOLE }];
-    if (terms) {
-      // With terms the author may be omitted; when named it must be a payee. A buyer paying itself is refused.
-      if (input.authorWalletRef !== undefined && !payees.some((p) => p.walletRef === input.authorWalletRef)) return { status: 400 };
-      if (payees.some((p) => p.walletRef === buyer.ref)) return { status: 400, code: 'SELF_PURCHASE' };
-    } else {
+    if (!terms) {
       if (input.authorWalletRef === buyer.ref) return { status: 400, code: 'SELF_PURCHASE' };
       if (!input.authorWalletRef || !this.wallets.has(input.authorWalletRef)) return { status: 400 };
     }
     const price = input.itemPrice as number;
     const payload = { buyer: buyer.ref, author: input.authorWalletRef, price, itemId: input.itemId, capture: input.capture };
     return this.idempotent(input.callerRef, 'purchase', input.key, payload, () => {
+      // Refusals that depend on the item's terms come after the key, like funds: terms change, and
+      // a completed key answers for its first payload whatever they are now.
+      if (terms) {
+        // With terms the author may be omitted; when named it must be a payee. A buyer paying itself is refused.
+        if (input.authorWalletRef !== undefined && !payees.some((p) => p.walletRef === input.authorWalletRef)) return { status: 400 };
+        if (payees.some((p) => p.walletRef === buyer.ref)) return { status: 400, code: 'SELF_PURCHASE' };
+      }
       if (buyer.balanceCents < price) return { status: 402 };
       buyer.balanceCents -= price;
       const purchase: ModelPurchase = {
