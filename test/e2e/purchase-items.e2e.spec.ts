@@ -103,7 +103,7 @@ describe('purchase items and search (e2e)', () => {
       const items: any[] = [];
       let cursor: string | null = null;
       for (let page = 0; page < 20; page += 1) {
-        const response = await t.api.get(`/purchases?${query}&limit=3${cursor ? `&cursor=${cursor}` : ''}`, { userId });
+        const response: { status: number; body: any } = await t.api.get(`/purchases?${query}&limit=3${cursor ? `&cursor=${cursor}` : ''}`, { userId });
         expect(response.status).toBe(200);
         expect(response.body.items.length).toBeLessThanOrEqual(3);
         items.push(...response.body.items);
