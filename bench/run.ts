@@ -44,16 +44,19 @@ import {
   createFixture,
   createRefundablePurchases,
   createReplayOriginals,
+  createSplitItems,
   deposits,
   Fixture,
   holdsAuthorizeCapture,
   mixed,
   purchasesHotAuthor,
+  purchasesSplit,
   purchasesSpread,
   refunds,
   registerWebhook,
   ReportStats,
   replays,
+  SPLIT_ITEMS,
   startReportRequester,
   Tally,
 } from './workloads';
@@ -325,6 +328,8 @@ function workloads(fixture: () => Fixture, tally: Tally): Workload[] {
   return [
     { name: 'purchases-spread', prepare: async () => purchasesSpread(fixture(), tally) },
     { name: 'purchases-hot-author', prepare: async () => purchasesHotAuthor(fixture(), tally) },
+    // Co-author splits (ADR 0045): three payees per item, each credited its part with its own carry.
+    { name: 'purchases-split', prepare: async () => purchasesSplit(fixture(), await createSplitItems(fixture(), SPLIT_ITEMS), tally) },
     {
       name: 'replays',
       prepare: async () => {

@@ -449,3 +449,42 @@ export function holdsAuthorizeCapture(fixture: Fixture, tally: Tally): () => Cli
     };
   };
 }
+
+/** Items the split workload buys: each with three payees at 3333/3333/3334 basis points (ADR 0045). */
+export const SPLIT_ITEMS = 100;
+
+/** Sets royalty terms for `count` items as the admin, each naming three of the fixture's authors. */
+export async function createSplitItems(fixture: Fixture, count: number): Promise<string[]> {
+  const run = randomUUID().slice(0, 8);
+  return inParallel(count, 16, async (index) => {
+    const itemId = `bench-split-${run}-${index}`;
+    const payees = [0, 1, 2].map((offset) => fixture.authors[(3 * index + offset) % fixture.authors.length]!);
+    await expectStatus(
+      await request(fixture.port, {
+        method: 'PUT',
+        path: `/royalty-terms/${itemId}`,
+        headers: { 'X-User-Id': fixture.adminUserId },
+        body: JSON.stringify({ payees: payees.map((payee, i) => ({ walletId: payee.walletId, share: i === 2 ? 3334 : 3333 })) }),
+      }),
+      [201],
+      'PUT /royalty-terms',
+    );
+    return itemId;
+  });
+}
+
+/** Purchases of split items (no authorWalletId: the terms name the payees), spread over the items. */
+export function purchasesSplit(fixture: Fixture, itemIds: readonly string[], tally: Tally): () => ClientScript {
+  return () =>
+    moneyScript('purchases-split', tally, () => {
+      const buyer = pick(fixture.buyers);
+      const price = randomPrice();
+      const req: BenchRequest = {
+        method: 'POST',
+        path: '/purchases',
+        headers: { 'X-User-Id': buyer.userId, 'Idempotency-Key': randomUUID() },
+        body: JSON.stringify({ buyerWalletId: buyer.walletId, itemId: pick(itemIds), itemPrice: price }),
+      };
+      return { kind: 'purchase', request: req, amountCents: price };
+    });
+}
