@@ -561,7 +561,12 @@ export const pendingPayouts: ReconciliationCheck<PendingPayoutsComparison> = {
  */
 export const pendingHolds: ReconciliationCheck<PendingHoldsComparison> = {
   names: ['pending_holds'],
-  async run({ repository }, report) {
+  async run(context, report) {
+    // Sums over every wallet and the whole ledger: incremental runs take them in the run that
+    // completes the sweep cycle, like the running totals (ADR 0028).
+    const scope = incrementalScope(context);
+    if (scope && scope.slice.to < 1) return;
+    const { repository } = context;
     const held = await repository.comparePendingHolds();
     const drifted = held.heldBalancesCents !== held.holdsCents || held.accountCents !== held.holdsCents;
     report({
