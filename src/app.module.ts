@@ -16,6 +16,7 @@ import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { CallerThrottlerGuard } from './rate-limit/caller-throttler.guard';
 import { WalletsModule } from './wallets/wallets.module';
 import { PurchasesModule } from './purchases/purchases.module';
+import { PayoutScheduleModule } from './payouts/payout-schedule.module';
 import { PayoutsModule } from './payouts/payouts.module';
 import { ReportsModule } from './reports/reports.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
@@ -44,6 +45,7 @@ export class AppModule {
         WalletsModule,
         PurchasesModule,
         PayoutsModule,
+        PayoutScheduleModule.register(config),
         ReportsModule.register(config.role),
         ReconciliationModule.register(config.role),
         EventsModule,

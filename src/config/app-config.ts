@@ -66,6 +66,8 @@ export class AppConfig {
   readonly purchaseBatching!: { lanes: number; batchSizeMax: number };
   /** Withdrawals below it are refused; payout runs skip smaller balances (ADR 0018). */
   readonly payoutMinimumCents!: number;
+  /** Period of the scheduled payout run (ADR 0018); undefined = no schedule. */
+  readonly payoutRunEveryMs!: number | undefined;
   /** Purchase holds (ADR 0018): their lifetime, and how often workers void the expired ones. */
   readonly holds!: { ttlMs: number; sweepIntervalMs: number };
   /** Replayed results kept in process memory (ADR 0007); 0 = every replay asks Redis. */
@@ -152,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     authorRoyaltyPercent: e.AUTHOR_ROYALTY_PERCENT,
     purchaseBatching: { lanes: e.PURCHASE_LANES, batchSizeMax: e.PURCHASE_BATCH_SIZE_MAX },
     payoutMinimumCents: e.PAYOUT_MINIMUM_CENTS,
+    payoutRunEveryMs: e.PAYOUT_RUN_EVERY,
     holds: { ttlMs: e.HOLD_TTL, sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS },
     idempotencyMemoryResults: e.IDEMPOTENCY_MEMORY_RESULTS,
     swaggerEnabled: e.SWAGGER_ENABLED,

@@ -130,6 +130,17 @@ const holdTtlMs = z
   })
   .pipe(z.number().int().min(1_000, 'must be at least 1s').max(30 * 86_400_000, 'must be at most 30d'));
 
+/** How often the scheduled payout run comes: a duration from 1 second to 31 days (ADR 0018). */
+const payoutRunEveryMs = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'must be a duration such as 1d, 12h or 30m')
+  .transform((value) => {
+    const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value)!;
+    const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms']!;
+    return Number(match[1]) * factor;
+  })
+  .pipe(z.number().int().min(1_000, 'must be at least 1s').max(31 * 86_400_000, 'must be at most 31d'));
+
 /**
  * Every environment variable the service reads, with its default. Values arrive as strings
  * and leave typed; anything that does not parse stops the process with the variable named.
@@ -181,6 +192,8 @@ export const environmentSchema = z
     AUTHOR_ROYALTY_PERCENT: integer(0, 100).default('70'),
     // Smaller withdrawals are refused (422 PAYOUT_BELOW_MINIMUM); payout runs skip smaller balances (ADR 0018).
     PAYOUT_MINIMUM_CENTS: integer(1, 1_000_000_000).default('1'),
+    // Unset: no scheduled payout runs. Set: worker roles start one run per period, aligned to the Unix epoch (ADR 0018).
+    PAYOUT_RUN_EVERY: payoutRunEveryMs.optional(),
     // Purchase holds (ADR 0018): how long one lasts, and how often workers void the expired ones.
     HOLD_TTL: holdTtlMs.default('7d'),
     HOLD_SWEEP_INTERVAL_MS: integer(100, 3_600_000).default('5000'),

@@ -12,5 +12,6 @@ import { WalletWithdrawalsController, WithdrawalsController } from './withdrawal
   imports: [IdempotencyModule, WalletsModule],
   controllers: [WalletWithdrawalsController, WithdrawalsController, PayoutRunsController],
   providers: [PayoutsService, PayoutsRepository, PayoutsMetrics],
+  exports: [PayoutsService],
 })
 export class PayoutsModule {}

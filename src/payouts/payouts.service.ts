@@ -17,6 +17,7 @@ import {
 } from './dto/withdrawal.dto';
 import { PayoutBelowMinimumError, WithdrawalNotFoundError, WithdrawalNotPendingError } from './payout.errors';
 import { PayoutsRepository, WithdrawalStatus } from './payouts.repository';
+import { PAYOUT_SCHEDULE_REQUESTER_ID, scheduledPayoutRunKey } from './payout-schedule';
 import { decodeWithdrawalCursor, encodeWithdrawalCursor } from './withdrawal-cursor';
 
 /** Wallets a payout run locks and pays in one transaction; a run is as many chunks as it needs. */
@@ -117,11 +118,24 @@ export class PayoutsService {
    */
   async startPayoutRun(caller: Caller, idempotencyKey: string): Promise<{ body: PayoutRunDto; replayed: boolean }> {
     if (!caller.isAdmin) throw new ForbiddenError();
+    return this.executeRun({ requestedBy: caller.userId, idempotencyKey });
+  }
+
+  /**
+   * The scheduled run of the period starting at `periodStartMs` (PAYOUT_RUN_EVERY). Its key is
+   * the period's start under the schedule's own requester, so every worker that runs the
+   * period's job, or runs it again after a crash, resumes the same run and pays each wallet once.
+   */
+  runScheduled(periodStartMs: number): Promise<{ body: PayoutRunDto; replayed: boolean }> {
+    return this.executeRun({ requestedBy: PAYOUT_SCHEDULE_REQUESTER_ID, idempotencyKey: scheduledPayoutRunKey(periodStartMs) });
+  }
+
+  private async executeRun(call: { requestedBy: string; idempotencyKey: string }): Promise<{ body: PayoutRunDto; replayed: boolean }> {
     try {
       const { run, created } = await this.repository.startRun({
         runId: randomUUID(),
-        requestedBy: caller.userId,
-        idempotencyKey,
+        requestedBy: call.requestedBy,
+        idempotencyKey: call.idempotencyKey,
         minimumCents: this.config.payoutMinimumCents,
       });
       if (run.completedAt !== null) {
