@@ -1,6 +1,7 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job } from 'bullmq';
+import { closeWorkerWithin, JobsInFlight, WORKER_DRAIN_TIMEOUT_MS, WorkerErrorLog } from '../queue/worker-shutdown';
 import { ReconciliationBusyError } from './reconciliation.errors';
 import { RECONCILIATION_QUEUE, RECONCILIATION_WORKER_OPTIONS, ReconciliationJobData } from './reconciliation.queue';
 import { ReconciliationService, RunResult } from './reconciliation.service';
@@ -13,8 +14,13 @@ const SCHEDULE_CHECK_INTERVAL_MS = 60_000;
  * a provider only in the worker and all roles.
  */
 @Processor(RECONCILIATION_QUEUE, RECONCILIATION_WORKER_OPTIONS)
-export class ReconciliationProcessor extends WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconciliationProcessor
+  extends WorkerHost
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(ReconciliationProcessor.name);
+  private readonly jobs = new JobsInFlight();
+  private readonly errors = new WorkerErrorLog(RECONCILIATION_QUEUE, this.logger);
   private scheduleWatch: NodeJS.Timeout | undefined;
 
   constructor(private readonly reconciliation: ReconciliationService) {
@@ -40,7 +46,21 @@ export class ReconciliationProcessor extends WorkerHost implements OnApplication
     clearInterval(this.scheduleWatch);
   }
 
-  async process(job: Job<ReconciliationJobData>): Promise<RunResult> {
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.errors.report(error);
+  }
+
+  /** Before @nestjs/bullmq's own close, which would wait without bound (see closeWorkerWithin). */
+  beforeApplicationShutdown(): Promise<void> {
+    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS, logger: this.logger });
+  }
+
+  process(job: Job<ReconciliationJobData>): Promise<RunResult> {
+    return this.jobs.track(() => this.run(job));
+  }
+
+  private async run(job: Job<ReconciliationJobData>): Promise<RunResult> {
     const { runId } = job.data;
     if (runId === undefined) return this.reconciliation.runScheduled();
     try {

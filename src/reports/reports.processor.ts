@@ -1,7 +1,8 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { MetricsService } from '../metrics/metrics.service';
+import { closeWorkerWithin, JobsInFlight, WORKER_DRAIN_TIMEOUT_MS, WorkerErrorLog } from '../queue/worker-shutdown';
 import { ReportPeriodInvalidError } from './report.errors';
 import { FinancialReportJobData, REPORT_WORKER_OPTIONS, REPORTS_QUEUE } from './reports.queue';
 import { ReportRunOutcome, ReportsService } from './reports.service';
@@ -11,8 +12,10 @@ import { ReportRunOutcome, ReportsService } from './reports.service';
  * is marked failed only when no attempt is left, or at once when retrying cannot help.
  */
 @Processor(REPORTS_QUEUE, REPORT_WORKER_OPTIONS)
-export class ReportsProcessor extends WorkerHost {
+export class ReportsProcessor extends WorkerHost implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ReportsProcessor.name);
+  private readonly jobs = new JobsInFlight();
+  private readonly errors = new WorkerErrorLog(REPORTS_QUEUE, this.logger);
 
   constructor(
     private readonly reports: ReportsService,
@@ -21,7 +24,21 @@ export class ReportsProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job<FinancialReportJobData>): Promise<ReportRunOutcome> {
+  process(job: Job<FinancialReportJobData>): Promise<ReportRunOutcome> {
+    return this.jobs.track(() => this.run(job));
+  }
+
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.errors.report(error);
+  }
+
+  /** Before @nestjs/bullmq's own close, which would wait without bound (see closeWorkerWithin). */
+  beforeApplicationShutdown(): Promise<void> {
+    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS, logger: this.logger });
+  }
+
+  private async run(job: Job<FinancialReportJobData>): Promise<ReportRunOutcome> {
     const { reportId } = job.data;
     try {
       const outcome = await this.reports.runFinancialReport(reportId);

@@ -1,15 +1,18 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, OnModuleInit } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
+import { closeWorkerWithin, JobsInFlight, WORKER_DRAIN_TIMEOUT_MS, WorkerErrorLog } from '../queue/worker-shutdown';
 import { AttemptOutcome, WebhookDeliveryService } from './webhook-delivery.service';
 import { DeliverJobData, WEBHOOK_WORKER_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.queue';
 
 /** Runs delivery attempts; the job only wakes the attempt, the outcome is recorded in PostgreSQL. */
 @Processor(WEBHOOKS_QUEUE, WEBHOOK_WORKER_OPTIONS)
-export class WebhookDeliveryProcessor extends WorkerHost implements OnModuleInit {
+export class WebhookDeliveryProcessor extends WorkerHost implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDeliveryProcessor.name);
+  private readonly jobs = new JobsInFlight();
+  private readonly errors = new WorkerErrorLog(WEBHOOKS_QUEUE, this.logger);
 
   constructor(
     private readonly deliveries: WebhookDeliveryService,
@@ -25,7 +28,17 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnModuleInit
   }
 
   process(job: Job<DeliverJobData>): Promise<AttemptOutcome> {
-    return this.deliveries.attempt(job.data);
+    return this.jobs.track(() => this.deliveries.attempt(job.data));
+  }
+
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.errors.report(error);
+  }
+
+  /** Before @nestjs/bullmq's own close, which would wait without bound (see closeWorkerWithin). */
+  beforeApplicationShutdown(): Promise<void> {
+    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS, logger: this.logger });
   }
 
   @OnWorkerEvent('completed')
