@@ -2,11 +2,14 @@ import { Logger } from '@nestjs/common';
 import type { Worker } from 'bullmq';
 
 /**
- * How long shutdown waits for the jobs a worker is running. A job cut off then is not lost: its
- * lock expires and the stalled-job check of a live worker runs it again (report and
- * reconciliation claims are conditional updates; webhook attempts are recorded in PostgreSQL).
+ * How long shutdown waits for the jobs a worker is running: half of SHUTDOWN_TIMEOUT_MS, so that
+ * closing the connections afterwards still fits in it. A job cut off then is not lost: its lock
+ * expires and the stalled-job check of a live worker runs it again (report and reconciliation
+ * claims are conditional updates; webhook attempts are recorded in PostgreSQL).
  */
-export const WORKER_DRAIN_TIMEOUT_MS = 10_000;
+export function workerDrainTimeoutMs(shutdownTimeoutMs: number): number {
+  return Math.floor(shutdownTimeoutMs / 2);
+}
 
 /** The same worker error is logged at warn at most once per this interval, then at debug. */
 const WORKER_ERROR_WARN_INTERVAL_MS = 60_000;

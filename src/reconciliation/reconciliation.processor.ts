@@ -1,7 +1,8 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Job } from 'bullmq';
-import { closeWorkerWithin, JobsInFlight, WORKER_DRAIN_TIMEOUT_MS, WorkerErrorLog } from '../queue/worker-shutdown';
+import { AppConfig } from '../config/app-config';
+import { closeWorkerWithin, JobsInFlight, WorkerErrorLog, workerDrainTimeoutMs } from '../queue/worker-shutdown';
 import { ReconciliationBusyError } from './reconciliation.errors';
 import { RECONCILIATION_QUEUE, RECONCILIATION_WORKER_OPTIONS, ReconciliationJobData } from './reconciliation.queue';
 import { ReconciliationService, RunResult } from './reconciliation.service';
@@ -23,7 +24,10 @@ export class ReconciliationProcessor
   private readonly errors = new WorkerErrorLog(RECONCILIATION_QUEUE, this.logger);
   private scheduleWatch: NodeJS.Timeout | undefined;
 
-  constructor(private readonly reconciliation: ReconciliationService) {
+  constructor(
+    private readonly reconciliation: ReconciliationService,
+    private readonly config: AppConfig,
+  ) {
     super();
   }
 
@@ -53,7 +57,7 @@ export class ReconciliationProcessor
 
   /** Before @nestjs/bullmq's own close, which would wait without bound (see closeWorkerWithin). */
   beforeApplicationShutdown(): Promise<void> {
-    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS, logger: this.logger });
+    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: workerDrainTimeoutMs(this.config.http.shutdownTimeoutMs), logger: this.logger });
   }
 
   process(job: Job<ReconciliationJobData>): Promise<RunResult> {

@@ -1,8 +1,9 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
+import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { closeWorkerWithin, JobsInFlight, WORKER_DRAIN_TIMEOUT_MS, WorkerErrorLog } from '../queue/worker-shutdown';
+import { closeWorkerWithin, JobsInFlight, WorkerErrorLog, workerDrainTimeoutMs } from '../queue/worker-shutdown';
 import { ReportPeriodInvalidError } from './report.errors';
 import { FinancialReportJobData, REPORT_WORKER_OPTIONS, REPORTS_QUEUE } from './reports.queue';
 import { ReportRunOutcome, ReportsService } from './reports.service';
@@ -20,6 +21,7 @@ export class ReportsProcessor extends WorkerHost implements BeforeApplicationShu
   constructor(
     private readonly reports: ReportsService,
     private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
   ) {
     super();
   }
@@ -35,7 +37,7 @@ export class ReportsProcessor extends WorkerHost implements BeforeApplicationShu
 
   /** Before @nestjs/bullmq's own close, which would wait without bound (see closeWorkerWithin). */
   beforeApplicationShutdown(): Promise<void> {
-    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS, logger: this.logger });
+    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: workerDrainTimeoutMs(this.config.http.shutdownTimeoutMs), logger: this.logger });
   }
 
   private async run(job: Job<FinancialReportJobData>): Promise<ReportRunOutcome> {

@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Logger, OnModuleInit } from '@nestjs/common'
 import { Job } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { closeWorkerWithin, JobsInFlight, WORKER_DRAIN_TIMEOUT_MS, WorkerErrorLog } from '../queue/worker-shutdown';
+import { closeWorkerWithin, JobsInFlight, WorkerErrorLog, workerDrainTimeoutMs } from '../queue/worker-shutdown';
 import { AttemptOutcome, WebhookDeliveryService } from './webhook-delivery.service';
 import { DeliverJobData, WEBHOOK_WORKER_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.queue';
 
@@ -38,7 +38,7 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnModuleInit
 
   /** Before @nestjs/bullmq's own close, which would wait without bound (see closeWorkerWithin). */
   beforeApplicationShutdown(): Promise<void> {
-    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS, logger: this.logger });
+    return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: workerDrainTimeoutMs(this.config.http.shutdownTimeoutMs), logger: this.logger });
   }
 
   @OnWorkerEvent('completed')
