@@ -254,9 +254,14 @@ export class IncrementalReconciliationRepository {
                ) r
            ) rf ON true
            LEFT JOIN LATERAL (
-             SELECT sum(d.debt_repaid)::bigint AS total,
-                    coalesce(sum(d.debt_repaid) FILTER (WHERE d.created_at < ${through}), 0)::bigint AS before_through
-               FROM deposits d WHERE d.wallet_id = b.id AND d.debt_repaid > 0 AND d.created_at >= b.lower_bound
+             -- Debt repaid by deposits, and the platform's by its purchase revenue (ADR 0017).
+             SELECT sum(x.debt_repaid)::bigint AS total,
+                    coalesce(sum(x.debt_repaid) FILTER (WHERE x.created_at < ${through}), 0)::bigint AS before_through
+               FROM (SELECT d.debt_repaid, d.created_at FROM deposits d
+                      WHERE d.wallet_id = b.id AND d.debt_repaid > 0 AND d.created_at >= b.lower_bound
+                     UNION ALL
+                     SELECT p.platform_debt_repaid, p.created_at FROM purchases p
+                      WHERE b.id = ${platform}::uuid AND p.platform_debt_repaid > 0 AND p.created_at >= b.lower_bound) x
            ) dep ON true
         ), checkpointed AS (
           INSERT INTO wallet_ledger_checkpoints AS c (wallet_id, through, balance, carry, debt)
@@ -356,11 +361,15 @@ export class IncrementalReconciliationRepository {
            WHERE f.wallet_id > ${after}::uuid AND f.wallet_id <= ${params.upTo}::uuid
            GROUP BY f.wallet_id
         ), repaid AS (
-          SELECT d.wallet_id, sum(d.debt_repaid)::bigint AS debt_repaid
-            FROM deposits d
-           WHERE d.debt_repaid > 0 AND d.created_at < ${through}
-             AND d.wallet_id > ${after}::uuid AND d.wallet_id <= ${params.upTo}::uuid
-           GROUP BY d.wallet_id
+          -- Debt repaid by deposits, and the platform's by its purchase revenue (ADR 0017).
+          SELECT f.wallet_id, sum(f.debt_repaid)::bigint AS debt_repaid
+            FROM (SELECT d.wallet_id, d.debt_repaid FROM deposits d
+                   WHERE d.debt_repaid > 0 AND d.created_at < ${through}
+                  UNION ALL
+                  SELECT ${platform}::uuid, p.platform_debt_repaid FROM purchases p
+                   WHERE p.platform_debt_repaid > 0 AND p.created_at < ${through}) f
+           WHERE f.wallet_id > ${after}::uuid AND f.wallet_id <= ${params.upTo}::uuid
+           GROUP BY f.wallet_id
         ), written AS (
           INSERT INTO wallet_ledger_checkpoints AS c (wallet_id, through, balance, carry, debt)
           SELECT w.id, ${through}, coalesce(l.balance, 0), coalesce(s.carry, 0) - coalesce(r.carry, 0),
