@@ -28,8 +28,11 @@ function parse(text: string): Samples {
   return samples;
 }
 
-/** A scrape that does not answer in time is skipped: the tail figures then say fewer processes. */
-const SCRAPE_TIMEOUT_MS = 5_000;
+/**
+ * A scrape that does not answer in time is skipped: the tail figures then say fewer processes. A
+ * saturated service answers a scrape only after the requests queued before it.
+ */
+const SCRAPE_TIMEOUT_MS = 20_000;
 
 /** Never rejects: the phase's own figures must not be lost to a scrape that failed. */
 export async function scrapeMetrics(port: number, processes: number): Promise<MetricsSnapshot> {
