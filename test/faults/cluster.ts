@@ -200,10 +200,22 @@ export class ServiceProcess {
       for (const line of lines) this.collect(line);
     });
     child.stderr!.on('data', (chunk: Buffer) => this.rawOutput.push(chunk.toString('utf8')));
-    if (this.role === 'api') {
-      await waitFor(`${this.name} ready`, async () => (await fetch(`${this.baseUrl}/health/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200);
-    } else {
-      await waitFor(`${this.name} started`, async () => this.logs.some((line) => String(line.msg ?? '').startsWith('started role=worker')));
+    const startedAt = this.logs.length;
+    try {
+      if (this.role === 'api') {
+        await waitFor(`${this.name} ready`, async () => (await fetch(`${this.baseUrl}/health/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200);
+      } else {
+        await waitFor(`${this.name} started`, async () =>
+          this.logs.slice(startedAt).some((line) => String(line.msg ?? '').startsWith('started role=worker')),
+        );
+      }
+    } catch (error) {
+      // Say why: a process that exited, or what it last warned about.
+      const warnings = this.logs.slice(startedAt).filter((line) => (line.level ?? 0) >= 40).slice(-3);
+      throw new Error(
+        `${(error as Error).message}; ${this.name} ${this.exitStatus ?? 'still runs'}; last warnings: ${JSON.stringify(warnings).slice(0, 1_500)}; ` +
+          `last stderr: ${this.rawOutput.slice(-3).join(' ').slice(-1_000)}`,
+      );
     }
   }
 

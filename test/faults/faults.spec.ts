@@ -626,3 +626,342 @@ describe('fault injection: crashes and outages under load', () => {
     );
   });
 });
+
+/**
+ * Holds (ADR 0018) through crashes and lost jobs, on a cluster of their own (the checks above
+ * count every purchase and event, and holds would change both). Two API processes authorize with
+ * a long HOLD_TTL, a third with a short one; two workers sweep expired holds every 200 ms.
+ *
+ * (1) Holds are authorized; captures (whole or part), voids, and captures racing voids of the
+ * same hold run and are retried with the same Idempotency-Key while both long-TTL API processes
+ * and one worker are SIGKILLed and restarted, and short-TTL holds expire meanwhile. (2) Holds
+ * with the short TTL are authorized while Redis is flushed and then restarted empty. Afterwards
+ * every hold ended exactly once (one release transaction, one purchase if captured, one event),
+ * what a client was told matches what the database holds, every buyer has exactly its deposits
+ * minus what was captured from it, and the books balance.
+ */
+describe('fault injection: holds through crashes and lost jobs', () => {
+  const SHORT_TTL_MS = 2_000;
+  const BUYERS = 4;
+  const DEPOSIT_CENTS = 200_000;
+  /** Bound on waiting for the sweepers once no hold is captured or voided any more. */
+  const EXPIRY_DEADLINE_MS = 30_000;
+  let pg: PrivatePostgres;
+  let redis: PrivateRedis;
+  let apis: ServiceProcess[];
+  let shortTtlApi: ServiceProcess;
+  let workers: ServiceProcess[];
+  let sql: Sql;
+  const pick = seededRandom(200);
+  const jitter = seededRandom(201);
+  const statuses: (number | 'network' | 'timeout')[] = [];
+
+  interface Party {
+    userId: string;
+    walletId: string;
+  }
+  interface Hold {
+    id: string;
+    buyer: Party;
+    amountCents: number;
+    shortTtl: boolean;
+  }
+  /** What a client was told about a capture or void: 200, or 409 naming the state the hold was in. */
+  interface Resolution {
+    holdId: string;
+    action: 'capture' | 'void';
+    requestedCents: number | undefined;
+    answer: 'ok' | 'not-authorized';
+    /** For 'not-authorized': the state the 409 named. */
+    namedState?: string;
+    attempts: number;
+  }
+
+  beforeAll(async () => {
+    pg = await PrivatePostgres.start();
+    redis = await PrivateRedis.start();
+    const env = {
+      DATABASE_URL: pg.url,
+      DATABASE_POOL_MAX: '6',
+      REDIS_URL: redis.url,
+      PLATFORM_ACCOUNT_ID: PLATFORM_USER_ID,
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      HOLD_TTL: '10m',
+      HOLD_SWEEP_INTERVAL_MS: '200',
+    };
+    apis = [
+      new ServiceProcess('holds-api-1', 'api', await stablePort(), env),
+      new ServiceProcess('holds-api-2', 'api', await stablePort(), env),
+    ];
+    shortTtlApi = new ServiceProcess('holds-api-short-ttl', 'api', await stablePort(), { ...env, HOLD_TTL: `${SHORT_TTL_MS}ms` });
+    workers = [
+      new ServiceProcess('holds-worker-1', 'worker', await stablePort(), env),
+      new ServiceProcess('holds-worker-2', 'worker', await stablePort(), env),
+    ];
+    await apis[0]!.start();
+    await Promise.all([apis[1]!.start(), shortTtlApi.start(), ...workers.map((w) => w.start())]);
+    sql = postgres(pg.url, { max: 2, onnotice: () => undefined });
+  }, 120_000);
+
+  afterAll(async () => {
+    await sql?.end({ timeout: 5 }).catch(() => undefined);
+    for (const service of [...(apis ?? []), shortTtlApi, ...(workers ?? [])]) await service?.kill('SIGKILL');
+    await redis?.kill();
+    await pg?.stop();
+  });
+
+  async function send(
+    instances: ServiceProcess[],
+    path: string,
+    userId: string,
+    body: unknown,
+    key?: string,
+  ): Promise<{ status: number; body: any } | undefined> {
+    const instance = instances[Math.floor(pick() * instances.length)]!;
+    const headers: Record<string, string> = { 'x-user-id': userId, 'content-type': 'application/json' };
+    if (key) headers['idempotency-key'] = key;
+    try {
+      const response = await fetch(`${instance.baseUrl}${path}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const text = await response.text();
+      statuses.push(response.status);
+      return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+    } catch (error) {
+      statuses.push((error as Error).name === 'TimeoutError' ? 'timeout' : 'network');
+      return undefined;
+    }
+  }
+
+  /** Sent again with the same key until the answer is definitive: 2xx, or a 4xx other than "still in flight". */
+  async function untilDefinitive(instances: () => ServiceProcess[], path: string, userId: string, body: unknown) {
+    const key = randomUUID();
+    for (let attempt = 1; attempt <= ATTEMPTS_MAX; attempt++) {
+      const response = await send(instances(), path, userId, body, key);
+      const inFlight = response?.status === 409 && response.body?.code === 'IDEMPOTENCY_KEY_IN_FLIGHT';
+      if (response && response.status < 500 && !inFlight) return { ...response, attempts: attempt };
+      await sleep(50 + jitter() * 150);
+    }
+    throw new Error(`POST ${path}: no definitive answer after ${ATTEMPTS_MAX} attempts`);
+  }
+
+  async function createParty(): Promise<Party> {
+    const userId = randomUUID();
+    const created = await untilDefinitive(() => apis, '/wallets', userId, {});
+    expect([200, 201]).toContain(created.status);
+    return { userId, walletId: created.body.id as string };
+  }
+
+  async function authorize(buyer: Party, author: Party, amountCents: number, shortTtl: boolean): Promise<Hold> {
+    const answer = await untilDefinitive(() => (shortTtl ? [shortTtlApi] : apis), '/purchases', buyer.userId, {
+      buyerWalletId: buyer.walletId,
+      authorWalletId: author.walletId,
+      itemPrice: amountCents,
+      capture: false,
+    });
+    expect({ status: answer.status, state: answer.body.status }).toEqual({ status: 201, state: 'authorized' });
+    return { id: answer.body.id as string, buyer, amountCents, shortTtl };
+  }
+
+  async function resolve(hold: Hold, action: 'capture' | 'void', requestedCents: number | undefined): Promise<Resolution> {
+    const answer = await untilDefinitive(
+      () => apis,
+      `/purchases/${hold.id}/${action}`,
+      hold.buyer.userId,
+      action === 'capture' && requestedCents !== undefined ? { amount: requestedCents } : {},
+    );
+    if (answer.status === 200) return { holdId: hold.id, action, requestedCents, answer: 'ok', attempts: answer.attempts };
+    // The only definitive refusal here: another transition (or an expiry) won. The 409 says which.
+    expect({ status: answer.status, code: answer.body?.code }).toEqual({ status: 409, code: 'PURCHASE_NOT_AUTHORIZED' });
+    const namedState = /it is (\w+)/.exec(String(answer.body.detail ?? answer.body.message ?? ''))?.[1];
+    return { holdId: hold.id, action, requestedCents, answer: 'not-authorized', namedState, attempts: answer.attempts };
+  }
+
+  async function allReady(services: ServiceProcess[]): Promise<void> {
+    for (const api of services) {
+      await waitFor(`${api.name} ready again`, async () => {
+        const response = await fetch(`${api.baseUrl}/health/ready`, { signal: AbortSignal.timeout(2_000) });
+        return response.status === 200;
+      });
+    }
+  }
+
+  /** Every hold resolved: bounded, since expiry depends on the sweepers alone. */
+  async function noHoldAuthorized(): Promise<void> {
+    await waitFor(
+      'every hold resolved',
+      async () => (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM holds WHERE status = 'authorized'`)[0]!.n === 0,
+      EXPIRY_DEADLINE_MS,
+    );
+  }
+
+  /** Each hold ended once: one release transaction, a purchase only if captured, one event of its ending. */
+  async function expectEachHoldEndedOnce(holds: Hold[]) {
+    const rows = await sql<{ id: string; status: string; amount: string; captured_amount: string | null; releases: number; purchases: number; purchase_price: string | null; voided_events: number; completed_events: number }[]>`
+      SELECT h.id, h.status, h.amount::text, h.captured_amount::text,
+             (SELECT count(*)::int FROM ledger_transactions t WHERE t.id = h.release_id) AS releases,
+             (SELECT count(*)::int FROM purchases p WHERE p.id = h.id) AS purchases,
+             (SELECT p.item_price::text FROM purchases p WHERE p.id = h.id) AS purchase_price,
+             (SELECT count(*)::int FROM events e WHERE e.type = 'purchase.voided' AND e.data->>'id' = h.id::text) AS voided_events,
+             (SELECT count(*)::int FROM events e WHERE e.type = 'purchase.completed' AND e.data->>'id' = h.id::text) AS completed_events
+        FROM holds h WHERE h.id = ANY(${holds.map((h) => h.id)}::uuid[])`;
+    expect(rows.length).toBe(holds.length);
+    const wrong = rows.filter((row) =>
+      row.status === 'captured'
+        ? !(row.releases === 1 && row.purchases === 1 && row.purchase_price === row.captured_amount && row.voided_events === 0 && row.completed_events === 1)
+        : !(['voided', 'expired'].includes(row.status) && row.releases === 1 && row.purchases === 0 && row.voided_events === 1 && row.completed_events === 0),
+    );
+    expect(wrong).toEqual([]);
+    // Nothing released twice: every hold_release transaction is some hold's release.
+    const [orphans] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM ledger_transactions t
+       WHERE t.type = 'hold_release' AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.release_id = t.id)`;
+    expect(orphans!.n).toBe(0);
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
+  /** Every buyer has exactly its deposit less what was captured from it; the books balance. */
+  async function expectMoneyExact(buyers: Party[]): Promise<void> {
+    const rows = await sql<{ wallet_id: string; balance: string; held: string; captured: string }[]>`
+      SELECT w.id AS wallet_id, w.balance::text, w.held_balance::text AS held,
+             (SELECT coalesce(sum(h.captured_amount), 0) FROM holds h WHERE h.buyer_wallet_id = w.id AND h.status = 'captured')::text AS captured
+        FROM wallets w WHERE w.id = ANY(${buyers.map((b) => b.walletId)}::uuid[])`;
+    expect(rows.filter((row) => Number(row.balance) !== DEPOSIT_CENTS - Number(row.captured) || Number(row.held) !== 0)).toEqual([]);
+    const books = await expectBooksBalanced(sql);
+    expect(books.holds).toEqual({ authorized: 0, heldBalances: 0, account: 0 });
+    const [captured] = await sql<{ cents: string; n: number }[]>`
+      SELECT coalesce(sum(captured_amount), 0)::text AS cents, count(*)::int AS n FROM holds WHERE status = 'captured'`;
+    expect(books.totals.purchaseVolume).toBe(Number(captured!.cents));
+    expect(books.totals.purchaseCount).toBe(captured!.n);
+  }
+
+  let buyers: Party[];
+  let authors: Party[];
+  let totalHolds = 0;
+
+  it('ends every hold exactly once when API processes and a worker are SIGKILLed mid-capture', async () => {
+    const random = seededRandom(210);
+    buyers = await Promise.all(Array.from({ length: BUYERS }, () => createParty()));
+    authors = await Promise.all(Array.from({ length: BUYERS }, () => createParty()));
+    for (const buyer of buyers) {
+      const deposited = await untilDefinitive(() => apis, `/wallets/${buyer.walletId}/deposit`, buyer.userId, { amount: DEPOSIT_CENTS });
+      expect(deposited.status).toBe(201);
+    }
+    const authorOf = (index: number) => authors[(index + 1 + randomInt(random, 0, BUYERS - 2)) % BUYERS]!;
+    const holds: Hold[] = [];
+    for (let index = 0; index < 60; index++) {
+      const buyerIndex = index % BUYERS;
+      // One in six with the short TTL: never captured, they expire while the processes are down.
+      holds.push(await authorize(buyers[buyerIndex]!, authorOf(buyerIndex), randomInt(random, 1, 3_000), index % 6 === 5));
+    }
+    totalHolds += holds.length;
+
+    // A plan per long-TTL hold, fixed before anything runs: capture all or part, void, or both racing.
+    const plans = holds
+      .filter((hold) => !hold.shortTtl)
+      .map((hold) => {
+        const roll = random();
+        const part = random() < 0.5 ? undefined : randomInt(random, 1, hold.amountCents);
+        return { hold, actions: roll < 0.5 ? (['capture'] as const) : roll < 0.75 ? (['void'] as const) : (['capture', 'void'] as const), part };
+      });
+    const resolutions: Resolution[] = [];
+    // Four lanes, each resolving its plans one after another with a pause, so that many are in flight at the kill.
+    const lanes = Array.from({ length: 4 }, (_, lane) =>
+      (async () => {
+        for (const plan of plans.filter((_, index) => index % 4 === lane)) {
+          resolutions.push(...(await Promise.all(plan.actions.map((action) => resolve(plan.hold, action, action === 'capture' ? plan.part : undefined)))));
+          await sleep(100 + jitter() * 200);
+        }
+      })(),
+    );
+    await waitFor('some holds resolved', async () => resolutions.length >= 8, 30_000);
+    const resolvedBeforeKill = resolutions.length;
+    const killedAt = Date.now();
+    await Promise.all([...apis.map((api) => api.kill('SIGKILL')), workers[0]!.kill('SIGKILL')]);
+    await sleep(1_000);
+    await Promise.all([...apis.map((api) => api.start()), workers[0]!.start()]);
+    const downMs = Date.now() - killedAt;
+    await Promise.all(lanes);
+    await noHoldAuthorized();
+
+    const byId = await expectEachHoldEndedOnce(holds);
+    // What each client was told is what happened: a 200 capture is that capture, a 200 void that
+    // void, and a 409 names the state the hold ended in.
+    const mismatches = resolutions.filter((r) => {
+      const row = byId.get(r.holdId)!;
+      if (r.answer === 'not-authorized') return r.namedState !== row.status;
+      if (r.action === 'void') return row.status !== 'voided';
+      return row.status !== 'captured' || Number(row.captured_amount) !== (r.requestedCents ?? Number(row.amount));
+    });
+    expect(mismatches).toEqual([]);
+    // Two transitions of one hold never both succeed.
+    const okPerHold = new Map<string, number>();
+    for (const r of resolutions.filter((r) => r.answer === 'ok')) okPerHold.set(r.holdId, (okPerHold.get(r.holdId) ?? 0) + 1);
+    expect([...okPerHold.values()].filter((n) => n > 1)).toEqual([]);
+    // The short-TTL holds were not touched by any client: the sweepers expired them.
+    expect(holds.filter((h) => h.shortTtl && byId.get(h.id)!.status !== 'expired')).toEqual([]);
+    await expectMoneyExact(buyers);
+
+    const count = (status: string) => [...byId.values()].filter((row) => row.status === status).length;
+    // A capture that committed while its process died, retried with its key: Redis never got the
+    // answer, so the retry learns of its own capture as 409 "captured" (ADR 0018: the key replays
+    // only what Redis kept) and the client reads the state.
+    const unreplayed = resolutions.filter((r) => r.answer === 'not-authorized' && !okPerHold.has(r.holdId)).length;
+    const retried = resolutions.filter((r) => r.attempts > 1).length;
+    expect(retried).toBeGreaterThan(0);
+    process.stdout.write(
+      `faults, holds (SIGKILL): ${holds.length} holds: ${count('captured')} captured, ${count('voided')} voided, ` +
+        `${count('expired')} expired; ${resolutions.length} captures/voids (${resolvedBeforeKill} answered before the kill, ` +
+        `${retried} retried with their key, ${resolutions.filter((r) => r.answer === 'not-authorized').length} lost a race or ` +
+        `found the hold ended, ${unreplayed} of them with no 200 for the hold at all); processes down ${downMs} ms; ` +
+        `${statuses.filter((s) => s === 'network').length} network errors, ${statuses.filter((s) => s === 503).length} 503s\n`,
+    );
+  });
+
+  it('expires every hold exactly once although Redis lost all its jobs', async () => {
+    const random = seededRandom(220);
+    const expiredLoggedBefore = workers.map((worker) => worker.logs.length);
+    const holds: Hold[] = [];
+    const authorizeSome = async (n: number) => {
+      for (let index = 0; index < n; index++) {
+        const buyerIndex = randomInt(random, 0, BUYERS - 1);
+        holds.push(await authorize(buyers[buyerIndex]!, authors[(buyerIndex + 1) % BUYERS]!, randomInt(random, 1, 3_000), true));
+      }
+    };
+    await authorizeSome(15);
+    // Every key Redis holds is gone (queues, schedulers, idempotency results) while holds wait.
+    const flushed = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    expect(await flushed.flushall()).toBe('OK');
+    flushed.disconnect();
+    await authorizeSome(15);
+    // Then Redis dies and comes back empty (no persistence).
+    await redis.kill();
+    await sleep(500);
+    await redis.resume();
+    await allReady([...apis, shortTtlApi]);
+    await authorizeSome(15);
+    totalHolds += holds.length;
+    await noHoldAuthorized();
+
+    const byId = await expectEachHoldEndedOnce(holds);
+    expect(holds.filter((h) => byId.get(h.id)!.status !== 'expired')).toEqual([]);
+    await expectMoneyExact(buyers);
+    // The workers' own count of what they expired, summed: each hold once, whoever swept it.
+    const expiredBy = workers.map((worker, index) =>
+      worker.logs.slice(expiredLoggedBefore[index]).reduce((sum, line) => sum + (line.msg === 'expired holds voided' ? Number(line.expired) : 0), 0),
+    );
+    expect(expiredBy.reduce((a, b) => a + b, 0)).toBe(holds.length);
+    expect([...apis, shortTtlApi, ...workers].map((s) => `${s.name} ${s.exitStatus ?? 'running'}`)).toEqual(
+      [...apis, shortTtlApi, ...workers].map((s) => `${s.name} running`),
+    );
+    process.stdout.write(
+      `faults, holds (Redis lost): ${holds.length} holds with a ${SHORT_TTL_MS} ms TTL across FLUSHALL and a Redis restart, ` +
+        `all expired once (worker-1 ${expiredBy[0]}, worker-2 ${expiredBy[1]}); ${totalHolds} holds in both cases\n`,
+    );
+  });
+});
