@@ -1,9 +1,11 @@
 -- Captures a hold (all of it or a smaller amount): the held cents go back to the buyer and the purchase runs at once, in one transaction (ADR 0018).
 -- The split is purchase_execute_batch's, the one implementation of a purchase, with the carry as it
--- is now; the purchase takes the hold's id, and its idempotency key is the hold's ('hold:<id>'),
--- so the client's key stays the hold's. The rest of the hold stays with the buyer. Locks: the
--- hold row, then the buyer's and author's wallets in id order (ADR 0006) before the release, so
--- the batch that locks them again finds them held. Only an 'authorized' hold whose expires_at has
+-- is now and the royalty terms version the hold recorded at authorization (0: one author), so terms
+-- set on the item after the authorization do not change its split; the purchase takes the hold's
+-- id, and its idempotency key is the hold's ('hold:<id>'), so the client's key stays the hold's.
+-- The rest of the hold stays with the buyer. Locks: the hold row, then the buyer's, author's and
+-- the recorded terms' payees' wallets in id order (ADR 0006) before the release, so the batch that
+-- locks them again finds them held. Only an 'authorized' hold whose expires_at has
 -- not passed is captured. Outcome: 'captured' | 'hold_not_found' | 'not_authorized' |
 -- 'exceeds_hold'; a purchase refusal (insufficient funds after the buyer fell into debt, a
 -- wallet gone) is raised and rolls everything back.
@@ -16,6 +18,7 @@ DECLARE
   v_hold holds%ROWTYPE;
   v_amount_cents bigint;
   v_purchase record;
+  v_payee_wallet_ids uuid[] := '{}';
 BEGIN
   SELECT * INTO v_hold FROM holds h WHERE h.id = p_hold_id FOR UPDATE;
   IF NOT FOUND OR NOT (p_caller_is_admin OR v_hold.user_id = p_caller_user_id) THEN
@@ -32,7 +35,12 @@ BEGIN
     RETURN;
   END IF;
 
-  PERFORM FROM wallets w WHERE w.id IN (v_hold.buyer_wallet_id, v_hold.author_wallet_id) ORDER BY w.id FOR UPDATE;
+  IF v_hold.royalty_terms_version >= 1 THEN
+    SELECT t.payee_wallet_ids INTO v_payee_wallet_ids FROM royalty_terms t
+     WHERE t.item_id = v_hold.item_id AND t.version = v_hold.royalty_terms_version;
+  END IF;
+  PERFORM FROM wallets w WHERE w.id = ANY (ARRAY[v_hold.buyer_wallet_id, v_hold.author_wallet_id] || v_payee_wallet_ids)
+   ORDER BY w.id FOR UPDATE;
   INSERT INTO ledger_transactions (id, type, created_at) VALUES (p_release_id, 'hold_release', v_at);
   PERFORM pending_release(p_transaction_id => p_release_id, p_pending_account => 'holds',
                           p_wallet_id => v_hold.buyer_wallet_id, p_amount_cents => v_hold.amount, p_at => v_at);
@@ -47,7 +55,7 @@ BEGIN
       p_buyer_wallet_ids => ARRAY[v_hold.buyer_wallet_id], p_author_wallet_ids => ARRAY[v_hold.author_wallet_id],
       p_item_prices_cents => ARRAY[v_amount_cents], p_royalty_percent => p_royalty_percent,
       p_platform_wallet_id => p_platform_wallet_id, p_item_ids => ARRAY[v_hold.item_id],
-      p_metadata => ARRAY[v_hold.metadata]) b;
+      p_metadata => ARRAY[v_hold.metadata], p_royalty_terms_versions => ARRAY[v_hold.royalty_terms_version]) b;
   IF v_purchase.outcome IS DISTINCT FROM 'completed' THEN
     RAISE EXCEPTION 'hold_capture: the purchase was refused (%)', v_purchase.outcome USING ERRCODE = 'HC001';
   END IF;

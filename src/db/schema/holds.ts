@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { ledgerTransactions, wallets } from './index';
 
 // As in index.ts: millisecond timestamps and cents as JavaScript numbers.
@@ -27,11 +27,14 @@ export const holds = pgTable(
     buyerWalletId: uuid('buyer_wallet_id')
       .notNull()
       .references(() => wallets.id),
-    authorWalletId: uuid('author_wallet_id')
-      .notNull()
-      .references(() => wallets.id),
+    // NULL when the item's terms name the payees (an authorization may omit the author then).
+    authorWalletId: uuid('author_wallet_id').references(() => wallets.id),
     amountCents: cents('amount').notNull(),
     itemId: text('item_id'),
+    // The item's royalty terms version when the hold was authorized (0: none, one author), so the
+    // capture splits as the authorization saw it (ADR 0018). NULL only for holds authorized
+    // before it was recorded: their capture uses the terms in force then, as it always did.
+    royaltyTermsVersion: integer('royalty_terms_version'),
     metadata: jsonb('metadata').$type<Record<string, string>>(),
     status: text('status').notNull().default('authorized'),
     capturedCents: cents('captured_amount'),
@@ -49,6 +52,9 @@ export const holds = pgTable(
     check('holds_amount_range', sql`${t.amountCents} BETWEEN 1 AND 1000000000`),
     check('holds_status', sql`${t.status} IN ('authorized', 'captured', 'voided', 'expired')`),
     check('holds_not_self', sql`${t.buyerWalletId} <> ${t.authorWalletId}`),
+    check('holds_royalty_terms_version', sql`${t.royaltyTermsVersion} >= 0`),
+    // Without terms (version 0, or not recorded) the hold has one author.
+    check('holds_author', sql`${t.authorWalletId} IS NOT NULL OR ${t.royaltyTermsVersion} >= 1`),
     check(
       'holds_captured_amount',
       sql`(${t.status} = 'captured') = (${t.capturedCents} IS NOT NULL) AND coalesce(${t.capturedCents}, 1) BETWEEN 1 AND ${t.amountCents}`,
