@@ -65,10 +65,11 @@ BEGIN
                      amount, item_id, metadata, royalty_terms_version, expires_at, created_at)
   VALUES (p_hold_id, p_authorization_id, p_user_id, p_idempotency_key, p_request_hash, p_buyer_wallet_id,
           p_author_wallet_id, p_amount_cents, p_item_id, p_metadata, v_terms_version, p_expires_at, v_at);
-  -- The outbox (ADR 0030): the hold as the API returns it.
+  -- The outbox (ADR 0030): the hold as the API returns it; the counterparty is the author it
+  -- shows (the first payee with terms), as for a purchase.
   PERFORM events_append(
     p_type => 'purchase.authorized', p_wallet_ids => ARRAY[p_buyer_wallet_id],
-    p_counterparty_wallet_ids => v_payee_wallet_ids, p_data => ARRAY[hold_json(p_hold_id)], p_at => v_at);
+    p_counterparty_wallet_ids => ARRAY[v_payee_wallet_ids[1]], p_data => ARRAY[hold_json(p_hold_id)], p_at => v_at);
   RETURN QUERY SELECT 'authorized'::text, p_request_hash, hold_json(p_hold_id);
 END
 $$;
