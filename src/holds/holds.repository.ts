@@ -11,6 +11,7 @@ export interface HoldView {
   id: string;
   idempotencyKey: string;
   buyerWalletId: string;
+  /** The author named, or the first payee of the terms the hold recorded. */
   authorWalletId: string;
   itemPrice: number;
   authorAmount: null;
@@ -19,6 +20,8 @@ export interface HoldView {
   expiresAt: string;
   itemId: string | null;
   metadata: Record<string, string> | null;
+  /** The item's terms version the capture will split by; null without terms. */
+  royaltyTermsVersion: number | null;
   createdAt: string;
 }
 
@@ -29,7 +32,8 @@ export interface AuthorizeCall {
   idempotencyKey: string;
   requestHash: string;
   buyerWalletId: string;
-  authorWalletId: string;
+  /** Null when the item's royalty terms name the payees. */
+  authorWalletId: string | null;
   amountCents: number;
   expiresAt: Date;
   itemId?: string;
@@ -38,8 +42,7 @@ export interface AuthorizeCall {
 
 export type AuthorizeOutcome =
   | { outcome: 'authorized' | 'replayed'; hold: HoldView; requestHash: string }
-  | { outcome: 'self_purchase' }
-  | { outcome: 'author_not_found' };
+  | { outcome: 'self_purchase' | 'author_not_found' | 'author_required' | 'author_not_payee' };
 
 export type TransitionOutcome =
   | { outcome: 'released' | 'captured'; hold: HoldView }
@@ -73,8 +76,7 @@ export class HoldsRepository {
       rethrowWalletSqlError,
     );
     const row = firstRow(rows, 'hold_authorize');
-    if (row.outcome === 'self_purchase') return { outcome: 'self_purchase' };
-    if (row.outcome === 'author_not_found') return { outcome: 'author_not_found' };
+    if (row.outcome !== 'authorized' && row.outcome !== 'replayed') return { outcome: row.outcome };
     return { outcome: row.outcome, hold: parseJson(row.data!), requestHash: row.request_hash! };
   }
 
@@ -116,12 +118,20 @@ export class HoldsRepository {
     return toTransition(firstRow(rows, 'hold_capture'));
   }
 
-  /** A hold as the API shows it, with its buyer's user id (who may read it besides admins). */
-  async findHold(holdId: string): Promise<{ hold: HoldView; userId: string; authorUserId: string } | undefined> {
-    const [row] = await this.database.sql<{ data: HoldView | string; user_id: string; author_user_id: string }[]>`
-      SELECT hold_json(h.id) AS data, h.user_id, a.user_id AS author_user_id
-        FROM holds h JOIN wallets a ON a.id = h.author_wallet_id WHERE h.id = ${holdId}::uuid`;
-    return row ? { hold: parseJson(row.data), userId: row.user_id, authorUserId: row.author_user_id } : undefined;
+  /**
+   * A hold as the API shows it, with its buyer's user id and the user ids of its author or of the
+   * payees of the terms it recorded (who may read it besides admins).
+   */
+  async findHold(holdId: string): Promise<{ hold: HoldView; userId: string; payeeUserIds: string[] } | undefined> {
+    const [row] = await this.database.sql<{ data: HoldView | string; user_id: string; payee_user_ids: string[] }[]>`
+      SELECT hold_json(h.id) AS data, h.user_id,
+             ARRAY(SELECT w.user_id FROM wallets w
+                    WHERE w.id = h.author_wallet_id
+                       OR w.id = ANY ((SELECT t.payee_wallet_ids FROM royalty_terms t
+                                        WHERE t.item_id = h.item_id AND t.version = h.royalty_terms_version)::uuid[]))
+               AS payee_user_ids
+        FROM holds h WHERE h.id = ${holdId}::uuid`;
+    return row ? { hold: parseJson(row.data), userId: row.user_id, payeeUserIds: row.payee_user_ids } : undefined;
   }
 
   /** Holds still authorized whose expires_at has passed, oldest first (the sweeper's query). */

@@ -68,9 +68,6 @@ export class HoldsService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The body of a purchase with `capture: false`, run inside the purchase's idempotency scope. */
   async authorize(caller: Caller, request: AuthorizeRequest): Promise<ExecutionResult<HoldView>> {
-    if (request.authorWalletId === undefined) {
-      throw new RequestValidationError([{ field: 'authorWalletId', message: 'authorWalletId is required when capture is false' }]);
-    }
     const result = await this.repository.authorize({
       holdId: randomUUID(),
       authorizationId: randomUUID(),
@@ -78,17 +75,22 @@ export class HoldsService implements OnApplicationBootstrap, OnModuleDestroy {
       idempotencyKey: request.idempotencyKey,
       requestHash: request.requestHash,
       buyerWalletId: request.buyerWalletId,
-      authorWalletId: request.authorWalletId,
+      authorWalletId: request.authorWalletId ?? null,
       amountCents: request.itemPriceCents,
       expiresAt: new Date(Date.now() + this.config.holds.ttlMs),
       itemId: request.itemId,
       metadata: request.metadata,
     });
-    if (result.outcome === 'self_purchase') {
-      throw new DomainError('bad_request', 'SELF_PURCHASE', 'buyerWalletId and authorWalletId must be different wallets');
-    }
-    if (result.outcome === 'author_not_found') {
-      throw new DomainError('bad_request', 'AUTHOR_WALLET_NOT_FOUND', 'authorWalletId does not name an existing wallet');
+    // The same answers as an immediate purchase of the item (purchase_execute_batch's refusals).
+    switch (result.outcome) {
+      case 'self_purchase':
+        throw new DomainError('bad_request', 'SELF_PURCHASE', 'buyerWalletId and authorWalletId must be different wallets');
+      case 'author_not_found':
+        throw new DomainError('bad_request', 'AUTHOR_WALLET_NOT_FOUND', 'authorWalletId does not name an existing wallet');
+      case 'author_required':
+        throw new RequestValidationError([{ field: 'authorWalletId', message: 'authorWalletId is required unless itemId has royalty terms' }]);
+      case 'author_not_payee':
+        throw new RequestValidationError([{ field: 'authorWalletId', message: "authorWalletId is not a payee of the item's royalty terms" }]);
     }
     this.metrics?.recordOperation('hold_authorize', result.outcome === 'replayed' ? 'replayed' : 'completed');
     return { body: result.hold, replayed: result.outcome === 'replayed', storedFingerprint: result.requestHash };
@@ -122,11 +124,11 @@ export class HoldsService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.settled('hold_void', result);
   }
 
-  /** The hold as a purchase, for its buyer, its author or an admin; undefined when there is none. */
+  /** The hold as a purchase, for its buyer, its author or payees, or an admin; undefined when there is none. */
   async findReadable(caller: Caller, holdId: string): Promise<HoldView | undefined> {
     const found = await this.repository.findHold(holdId);
     if (!found) return undefined;
-    return caller.isAdmin || found.userId === caller.userId || found.authorUserId === caller.userId ? found.hold : undefined;
+    return caller.isAdmin || found.userId === caller.userId || found.payeeUserIds.includes(caller.userId) ? found.hold : undefined;
   }
 
   /** Voids every hold whose expires_at has passed, a batch at a time. */

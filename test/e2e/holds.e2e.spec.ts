@@ -173,4 +173,57 @@ describe('purchase holds (e2e)', () => {
     expect((events.body.items as { data: { id: string } }[]).some((event) => event.data.id === held.body.id)).toBe(true);
     await expectBooksBalanced(t.db.sql);
   });
+
+  it('a hold of an item splits at capture by the terms in force at authorization, and may omit the author when there are terms', async () => {
+    const putTerms = (itemId: string, body: unknown) =>
+      t.api.request('PUT', `/royalty-terms/${encodeURIComponent(itemId)}`, { userId: ADMIN_USER_ID, body });
+    const [buyer, first, second, later] = await Promise.all([createWallet(t.api, 1_000), createWallet(t.api), createWallet(t.api), createWallet(t.api)]);
+    const hold = (body: Record<string, unknown>) =>
+      t.api.post('/purchases', { userId: buyer.userId, idempotencyKey: randomUUID(), body: { buyerWalletId: buyer.id, capture: false, ...body } });
+
+    const splitItem = `holds-split-${randomUUID()}`;
+    expect((await putTerms(splitItem, { royaltyPercent: 50, payees: [{ walletId: first.id, share: 5000 }, { walletId: second.id, share: 5000 }] })).status).toBe(201);
+    const split = await hold({ itemPrice: 100, itemId: splitItem });
+    expect(split.status).toBe(201);
+    expect(split.body).toMatchObject({ authorWalletId: first.id, royaltyTermsVersion: 1, status: 'authorized', payees: [] });
+    expect((await t.api.get(`/purchases/${split.body.id}`, { userId: second.userId })).status).toBe(200);
+    // Terms changed after the authorization do not change the hold's split.
+    expect((await putTerms(splitItem, { payees: [{ walletId: later.id, share: 10000 }] })).status).toBe(201);
+    const capturedSplit = await capture(t, split.body.id, buyer.userId);
+    expect(capturedSplit.status).toBe(200);
+    expect(capturedSplit.body).toMatchObject({
+      status: 'completed',
+      royaltyTermsVersion: 1,
+      authorAmount: 50,
+      platformAmount: 50,
+      payees: [{ walletId: first.id, amount: 25 }, { walletId: second.id, amount: 25 }],
+    });
+
+    // A hold made before its item had terms keeps its one author, even if the terms leave it out.
+    const plainItem = `holds-plain-${randomUUID()}`;
+    const plain = await hold({ itemPrice: 100, itemId: plainItem, authorWalletId: first.id });
+    expect(plain.status).toBe(201);
+    expect(plain.body.royaltyTermsVersion).toBeNull();
+    expect((await putTerms(plainItem, { payees: [{ walletId: later.id, share: 10000 }] })).status).toBe(201);
+    const capturedPlain = await capture(t, plain.body.id, buyer.userId);
+    expect(capturedPlain.status).toBe(200);
+    expect(capturedPlain.body).toMatchObject({ authorWalletId: first.id, royaltyTermsVersion: null, authorAmount: 70, payees: [{ walletId: first.id, amount: 70 }] });
+
+    // The same validation as an immediate purchase; a refusal holds nothing.
+    const notPayee = await hold({ itemPrice: 100, itemId: splitItem, authorWalletId: first.id });
+    expect(notPayee.status).toBe(400);
+    expect(JSON.stringify(notPayee.body)).toContain('authorWalletId');
+    const noAuthor = await hold({ itemPrice: 100, itemId: `holds-none-${randomUUID()}` });
+    expect(noAuthor.status).toBe(400);
+    expect(JSON.stringify(noAuthor.body)).toContain('authorWalletId');
+    const buyerPaid = await t.api.post('/purchases', {
+      userId: later.userId,
+      idempotencyKey: randomUUID(),
+      body: { buyerWalletId: later.id, itemPrice: 1, itemId: splitItem, capture: false },
+    });
+    expect(buyerPaid.body.code).toBe('SELF_PURCHASE');
+    expect(await balanceOf(t, buyer)).toBe(800);
+    expect((await t.api.get(`/wallets/${buyer.id}`, { userId: buyer.userId })).body.heldBalance).toBe(0);
+    await expectBooksBalanced(t.db.sql);
+  });
 });

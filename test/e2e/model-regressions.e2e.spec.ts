@@ -42,10 +42,10 @@ describe('defects found by the model-based tests (e2e)', () => {
     );
   });
 
-  // Open: the hold was made before the item had terms (royaltyTermsVersion null, the author it
-  // named), and terms set afterwards make its capture fail with 402 INSUFFICIENT_FUNDS although
-  // the money is held. The contract splits by the terms in force when the purchase was made.
-  it.failing('captures a hold of an item whose royalty terms were set after the authorization', async () => {
+  // Was a defect: the hold was made before the item had terms (royaltyTermsVersion null, the
+  // author it named), and terms set afterwards made its capture fail with 402 although the money
+  // was held. The hold now records the terms version it saw (none) and its capture splits by it.
+  it('captures a hold of an item whose royalty terms were set after the authorization', async () => {
     await replay(
       [
         { kind: 'purchase', buyer: 1, author: 0, price: 100, item: 0, hold: true },
@@ -56,9 +56,9 @@ describe('defects found by the model-based tests (e2e)', () => {
     );
   });
 
-  // Open: a hold of an item with terms is refused (400, "authorWalletId is required when capture
-  // is false"), where the contract lets any purchase of an item with terms omit the author.
-  it.failing('authorizes and captures a hold of an item with terms, split among its payees at capture', async () => {
+  // Was a defect: a hold of an item with terms was refused (400, "authorWalletId is required
+  // when capture is false"), where the contract lets any purchase of an item with terms omit the author.
+  it('authorizes and captures a hold of an item with terms, split among its payees at capture', async () => {
     await replay(
       [
         { kind: 'setTerms', item: 0, firstPayee: 2, split: 1, royaltyPercent: 50 },

@@ -256,6 +256,7 @@ export function toHoldPurchaseDto(hold: {
   expiresAt: string;
   itemId: string | null;
   metadata: Record<string, string> | null;
+  royaltyTermsVersion: number | null;
   createdAt: string;
 }): PurchaseDto {
   return {
@@ -272,7 +273,8 @@ export function toHoldPurchaseDto(hold: {
     refunds: [],
     itemId: hold.itemId,
     metadata: hold.metadata,
-    royaltyTermsVersion: null,
+    // The terms the capture will split by, recorded at authorization.
+    royaltyTermsVersion: hold.royaltyTermsVersion,
     payees: [],
     expiresAt: hold.expiresAt,
     createdAt: new Date(hold.createdAt),
