@@ -426,13 +426,15 @@ describe('fault injection: crashes and outages under load', () => {
     // postgres.js 3.4.9 can kill a process whose transaction's connection PostgreSQL closed (an
     // uncaught write to the closed socket, porsager/postgres#1154; patches/README.md). A
     // supervisor restarts such a process; so does this test, and nothing may be lost meanwhile.
-    if (worker.exitStatus !== undefined) {
-      workerDiedOfPostgresRestart = worker.exitStatus;
-      await worker.start();
-    }
     await allReady();
     outages.postgres = Date.now() - downSince;
     await sleep(1_500);
+    // Checked once the APIs are back and a moment later: the worker may die on its first write to
+    // a connection closed by the restart, after the restart itself has returned.
+    if (worker.exitStatus !== undefined) {
+      workerDiedOfPostgresRestart = `${worker.exitStatus} (last stderr: ${worker.rawOutput.slice(-2).join(' ').slice(-300)})`;
+      await worker.start();
+    }
 
     // (d) The receiver is down (connections refused) while money keeps moving, then comes back.
     phase = 'receiver-down';
