@@ -6,6 +6,9 @@
 /** Balances and totals are bigint in PostgreSQL and read back only while they are safe integers. */
 export const SAFE_INTEGER_MAX = Number.MAX_SAFE_INTEGER;
 
+/** The largest PostgreSQL integer (int4): versions and other counters stored as `integer`. */
+export const INT32_MAX = 2_147_483_647;
+
 /** Money in integer cents: a JSON integer, never a float or a string. */
 export const CENTS = { type: 'integer', format: 'int64' } as const;
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateBy, ValidateIf } from 'class-validator';
-import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
+import { CENTS, INSTANT, INT32_MAX, UUID } from '../../common/http/api-schema';
 import { IDEMPOTENCY_KEY_SCHEMA } from '../../common/http/idempotency-key.decorator';
 import type { PurchaseRow } from '../purchases.repository';
 import type { RefundRow } from '../refunds.repository';
@@ -219,6 +219,7 @@ export class PurchaseDto {
     type: 'integer',
     format: 'int32',
     minimum: 1,
+    maximum: INT32_MAX,
     nullable: true,
     description: 'The version of the royalty terms of itemId this purchase was split by; null for a one-author purchase',
     example: null,

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, IsUUID, Max, Min, ValidateNested } from 'class-validator';
-import { INSTANT, UUID } from '../../common/http/api-schema';
+import { INSTANT, INT32_MAX, UUID } from '../../common/http/api-schema';
 import { PAYEES_MAX, SHARE_BASIS_POINTS_TOTAL } from '../royalty-split';
 import type { RoyaltyTermsRow } from '../royalty-terms.repository';
 import { ITEM_ID_LENGTH_MAX, ITEM_ID_PATTERN } from './purchase.dto';
@@ -65,7 +65,14 @@ export class RoyaltyTermsDto {
   @ApiProperty({ type: String, pattern: ITEM_ID_PATTERN.source, minLength: 1, maxLength: ITEM_ID_LENGTH_MAX, example: 'ebook:978-0-13-468599-1' })
   itemId!: string;
 
-  @ApiProperty({ type: 'integer', format: 'int32', minimum: 1, description: 'Each change adds a version; purchases record the one they used', example: 1 })
+  @ApiProperty({
+    type: 'integer',
+    format: 'int32',
+    minimum: 1,
+    maximum: INT32_MAX,
+    description: 'Each change adds a version; purchases record the one they used',
+    example: 1,
+  })
   version!: number;
 
   @ApiProperty({ type: 'integer', format: 'int32', minimum: 0, maximum: 100, example: 70 })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, MaxLength, IsOptional } from 'class-validator';
-import { CENTS, INSTANT, UUID } from '../../common/http/api-schema';
+import { CENTS, INSTANT, SAFE_INTEGER_MAX, UUID } from '../../common/http/api-schema';
 import { ISO_INSTANT_PATTERN } from '../../reports/report-period';
 
 const INSTANT_TEXT_LENGTH_MAX = 40;
@@ -24,7 +24,7 @@ export class BalanceAtDto {
   @ApiProperty({ ...INSTANT, example: '2026-12-31T23:59:59.999Z' })
   at!: Date;
 
-  @ApiProperty({ ...CENTS, minimum: 0, description: 'Integer cents the wallet held at that instant', example: 1399 })
+  @ApiProperty({ ...CENTS, minimum: 0, maximum: SAFE_INTEGER_MAX, description: 'Integer cents the wallet held at that instant', example: 1399 })
   balance!: number;
 
   @ApiProperty({ type: 'integer', format: 'int32', minimum: 0, maximum: 99, description: 'Its royalty carry in centi-cents', example: 30 })
