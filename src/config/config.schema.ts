@@ -301,13 +301,6 @@ export const environmentSchema = z
         message: 'is required when DATABASE_POOL_MODE=transaction (migrations and advisory locks need a session of their own)',
       });
     }
-    if (env.DATABASE_POOL_MODE === 'transaction' && env.DATABASE_DIRECT_URL === undefined) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['DATABASE_DIRECT_URL'],
-        message: 'is required when DATABASE_POOL_MODE=transaction (migrations and advisory locks need a session of their own)',
-      });
-    }
     if (env.AUTH_MODE === 'jwt' && !env.JWT_SECRET && !env.JWT_PUBLIC_KEY) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
