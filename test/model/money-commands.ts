@@ -133,12 +133,12 @@ export interface RunContext {
   keyCount: number;
   /** Whether a whole-balance withdrawal may empty the platform's wallet (serial specs only). */
   platformMayEmpty: boolean;
-  /** Whether holds may name an item (regression tests only). */
+  /** Whether holds may name an item (on since holds record the terms they saw, ADR 0018). */
   holdsOfItems: boolean;
 }
 
 export function newRunContext(model: MoneyModel, keyPrefix: string): RunContext {
-  return { model, keyed: [], keyPrefix, keyCount: 0, platformMayEmpty: false, holdsOfItems: false };
+  return { model, keyed: [], keyPrefix, keyCount: 0, platformMayEmpty: false, holdsOfItems: true };
 }
 
 const pick = <T>(items: T[], index: number): T | undefined => (items.length === 0 ? undefined : items[index % items.length]);
