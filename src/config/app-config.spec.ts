@@ -65,7 +65,7 @@ describe('loadConfig', () => {
     expect(config.authorRoyaltyPercent).toBe(0);
     expect(config.swaggerEnabled).toBe(false);
     expect(config.role).toBe('worker');
-    expect(config.reconciliation).toEqual({ everyMs: 30_000, fixBalances: true });
+    expect(config.reconciliation).toEqual({ everyMs: 30_000, fixBalances: true, incremental: true, sweepPeriodMs: 86_400_000 });
     expect(config.redis.url).toBe('rediss://cache.internal:6380/2');
   });
 
