@@ -70,8 +70,10 @@ describe('defects found by the model-based tests (e2e)', () => {
   });
 
   // Open (found by the long profile, seed 2026, sequence 7,818): capturing this hold answers
-  // 402 where the model completes the purchase with the money already held. The sequence has
-  // the platform wallet buy, and its wallet emptied and refunded, before the capture.
+  // 402 where the model completes the purchase with the money already held. The hold's buyer
+  // fell into debt after the authorization (it had sold, withdrawn everything, and the sale was
+  // refunded); hold_capture releases the held cents to its wallet, where they repay the debt
+  // first, and the purchase then finds no balance. The capture should be paid from the hold.
   // `failing` until fixed; then this test fails as "passed" and becomes a plain `it`.
   it.failing('captures a hold after the platform bought, was emptied and was refunded', async () => {
     await replay(
