@@ -1,5 +1,5 @@
 /**
- * The reference model of the money API: the contract (/work/shared/api-contract.md, v1 and v2)
+ * The reference model of the money API: the target API contract (v1 and v2)
  * as a small pure state machine, with no I/O and nothing taken from the service's code. The
  * model-based tests (test/e2e/model-based.e2e.spec.ts) drive the real service and this model
  * with the same commands and require the same answers and the same wallets after every step.
