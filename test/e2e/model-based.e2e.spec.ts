@@ -17,7 +17,7 @@ describe('the service against the reference model (e2e)', () => {
     await service.close();
   });
 
-  const runs = modelRuns(60);
+  const runs = modelRuns(200);
   // The long profile may check the books once per sequence (`--books sequence`): most of a
   // command's cost is the books check, and a failure still shrinks to the sequence that broke them.
   const booksEveryCommand = process.env.MODEL_BOOKS !== 'sequence';

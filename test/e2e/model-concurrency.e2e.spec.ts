@@ -32,7 +32,7 @@ const scenario = fc.record({
 
 describe('the service against the reference model, concurrently (e2e)', () => {
   const service = new RotatingApp(50);
-  const runs = modelRuns(30, 'MODEL_CONCURRENT_RUNS');
+  const runs = modelRuns(60, 'MODEL_CONCURRENT_RUNS');
 
   afterAll(async () => {
     await service.close();
