@@ -723,7 +723,7 @@ export interface components {
              */
             transactionId: string;
             /**
-             * @description `withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id); `hold`: a purchase authorized with capture: false; `hold_release`: the hold coming back (void, expiry, or just before its capture, whose purchase posting follows)
+             * @description `withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id); `hold`: a purchase authorized with capture: false; `hold_release`: the hold coming back (void, expiry, or the part its capture did not take: a capture is paid from the held money, so its purchase posts nothing to the buyer)
              * @example purchase
              * @enum {string}
              */

@@ -1228,15 +1228,15 @@ export class ReconciliationRepository {
       return sql<CountedRows<PurchaseCountColumns, PurchaseDriftColumns>>`
         WITH chunk AS (
           SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount, author_debt_repaid,
-                 platform_debt_repaid, royalty_terms_version
+                 platform_debt_repaid, royalty_terms_version, paid_from_hold
             FROM purchases ${purchasesAfter} ORDER BY id LIMIT ${purchaseLimit}
         ), legs AS (
           -- Royalty cents that repaid the author's debt go to receivables (no wallet id), and so do
           -- the platform's cents that repaid its own. A split purchase's author side is its payees'
-          -- legs (ADR 0045).
+          -- legs (ADR 0045). A capture's price leaves the holds account, not the buyer's wallet (ADR 0018).
           SELECT c.id, leg.wallet_id, leg.amount
             FROM chunk c CROSS JOIN LATERAL (
-              VALUES (c.buyer_wallet_id, -c.item_price),
+              VALUES (CASE WHEN c.paid_from_hold THEN NULL ELSE c.buyer_wallet_id END, -c.item_price),
                      (c.author_wallet_id, CASE WHEN c.royalty_terms_version IS NULL THEN c.author_amount - c.author_debt_repaid ELSE 0 END),
                      (NULL::uuid, CASE WHEN c.royalty_terms_version IS NULL THEN c.author_debt_repaid ELSE 0 END),
                      (${platform}::uuid, c.platform_amount - c.platform_debt_repaid),

@@ -69,13 +69,12 @@ describe('defects found by the model-based tests (e2e)', () => {
     );
   });
 
-  // Open (found by the long profile, seed 2026, sequence 7,818): capturing this hold answers
-  // 402 where the model completes the purchase with the money already held. The hold's buyer
-  // fell into debt after the authorization (it had sold, withdrawn everything, and the sale was
-  // refunded); hold_capture releases the held cents to its wallet, where they repay the debt
-  // first, and the purchase then finds no balance. The capture should be paid from the hold.
-  // `failing` until fixed; then this test fails as "passed" and becomes a plain `it`.
-  it.failing('captures a hold after the platform bought, was emptied and was refunded', async () => {
+  // Found by the long profile (seed 2026, sequence 7,818): capturing this hold answered 402 where
+  // the model completes the purchase with the money already held. The hold's buyer fell into
+  // debt after the authorization (it had sold, withdrawn everything, and the sale was refunded);
+  // hold_capture released the held cents to its wallet, where they repaid the debt first, and the
+  // purchase then found no balance. A capture is now paid from the holds account (ADR 0018).
+  it('captures a hold after the platform bought, was emptied and was refunded', async () => {
     await replay(
       [
         { kind: 'purchase', buyer: 0, author: 4, price: 2, item: null, hold: false },
@@ -83,6 +82,26 @@ describe('defects found by the model-based tests (e2e)', () => {
         { kind: 'withdraw', wallet: 6, amount: 1, whole: true },
         { kind: 'refund', purchase: 0, amount: null, by: 'author' },
         { kind: 'settleHold', purchase: 0, action: 'capture', percent: null, by: 'buyer' },
+      ],
+      { platformMayEmpty: true },
+    );
+  });
+
+  // The same buyer in debt, and a hold that comes back in part or in whole: the released cents
+  // are a credit and repay the debt before any reaches the balance (the contract's rule for
+  // credits; a wallet never shows a balance and a debt at once). The model first let them
+  // bypass the debt; the service's rule is the one kept (ADR 0063).
+  it.each([
+    ['captures half of a hold while its buyer is in debt', { action: 'capture' as const, percent: 50 }],
+    ['voids a hold while its buyer is in debt', { action: 'void' as const, percent: null }],
+  ])('%s: the released cents repay the debt first', async (_name, settle) => {
+    await replay(
+      [
+        { kind: 'purchase', buyer: 0, author: 4, price: 40, item: null, hold: false },
+        { kind: 'purchase', buyer: 2, author: 0, price: 10, item: null, hold: true },
+        { kind: 'withdraw', wallet: 6, amount: 1, whole: true },
+        { kind: 'refund', purchase: 0, amount: null, by: 'author' },
+        { kind: 'settleHold', purchase: 0, action: settle.action, percent: settle.percent, by: 'buyer' },
       ],
       { platformMayEmpty: true },
     );

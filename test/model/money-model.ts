@@ -296,8 +296,10 @@ export class MoneyModel {
       if (input.amount !== undefined && input.amount > purchase.itemPriceCents) return { status: 422, code: 'CAPTURE_EXCEEDS_AUTHORIZED' };
       const captured = input.amount ?? purchase.itemPriceCents;
       buyer.heldCents -= purchase.itemPriceCents;
-      // The part not captured is released: back to the balance, repaying no debt (it never left the wallet).
-      buyer.balanceCents += purchase.itemPriceCents - captured;
+      // The captured part is paid from the hold itself: a debt the buyer ran up since the
+      // authorization does not take it. The part not captured comes back as a credit, which
+      // repays debt first (a wallet never shows a balance and a debt at once).
+      this.credit(buyer, purchase.itemPriceCents - captured);
       purchase.itemPriceCents = captured;
       this.split(purchase);
       return { status: 200, body: this.purchaseBody(purchase) };
@@ -311,7 +313,8 @@ export class MoneyModel {
     return this.idempotent(input.callerRef, `void:${purchase.ref}`, input.key, {}, () => {
       if (purchase.status !== 'authorized') return { status: 409, code: 'PURCHASE_NOT_AUTHORIZED' };
       buyer.heldCents -= purchase.itemPriceCents;
-      buyer.balanceCents += purchase.itemPriceCents;
+      // Released cents come back as a credit, which repays debt first.
+      this.credit(buyer, purchase.itemPriceCents);
       purchase.status = 'voided';
       return { status: 200, body: this.purchaseBody(purchase) };
     });

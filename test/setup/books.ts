@@ -78,12 +78,15 @@ export async function readBooks(sql: Sql): Promise<Books> {
     SELECT (SELECT coalesce(sum(debt), 0) FROM wallets)::text AS wallets,
            (SELECT coalesce(-sum(amount), 0) FROM ledger_entries WHERE system_account = 'receivables')::text AS receivables`;
   // The buyer's debit is a purchase's only negative leg; when the platform wallet buys, its
-  // platform credit names the same wallet, so only the negative entries are the debit.
+  // platform credit names the same wallet, so only the negative entries are the debit. A
+  // capture's debit is the holds account's (ADR 0018).
   const [splitOff] = await sql`
     SELECT count(*)::int AS n FROM purchases p
      WHERE p.author_amount + p.platform_amount <> p.item_price
         OR (SELECT coalesce(sum(amount), 0) FROM ledger_entries e
-             WHERE e.transaction_id = p.id AND e.wallet_id = p.buyer_wallet_id AND e.amount < 0) <> -p.item_price
+             WHERE e.transaction_id = p.id AND e.amount < 0
+               AND CASE WHEN p.paid_from_hold THEN e.system_account = 'holds' ELSE e.wallet_id = p.buyer_wallet_id END)
+           <> -p.item_price
         -- A split purchase's parts add up to the whole, in centi-cents and in cents.
         OR p.royalty_terms_version IS NOT NULL AND (
              SELECT (sum(x.part_centi_cents)::bigint, sum(x.amount_cents)::bigint) FROM purchase_payees x WHERE x.purchase_id = p.id)

@@ -12,6 +12,9 @@
 -- version, and purchase_payees each part. Items without terms do exactly what they did before.
 -- p_royalty_terms_versions (optional, per item): NULL uses the terms in force now; 0 none (one
 -- author); n exactly version n (a capture passes what its hold saw at authorization).
+-- p_paid_from_holds (optional, per item): true takes the price from the holds account instead of
+-- the buyer's balance (a capture, ADR 0018: the caller holds the hold's lock and has released
+-- only the part it does not capture); the buyer's balance is then neither checked nor debited.
 -- outcome: completed | replayed | self_purchase | wallet_not_found | author_not_found |
 -- author_required | author_not_payee | insufficient_funds; a refused item moves nothing and does
 -- not disturb the others. The caller must not put one (user, key) in a batch twice.
@@ -19,7 +22,8 @@ CREATE OR REPLACE FUNCTION purchase_execute_batch(
   p_purchase_ids uuid[], p_user_ids uuid[], p_idempotency_keys text[], p_request_hashes text[],
   p_buyer_wallet_ids uuid[], p_author_wallet_ids uuid[], p_item_prices_cents bigint[],
   p_royalty_percent integer, p_platform_wallet_id uuid,
-  p_item_ids text[] DEFAULT NULL, p_metadata jsonb[] DEFAULT NULL, p_royalty_terms_versions integer[] DEFAULT NULL
+  p_item_ids text[] DEFAULT NULL, p_metadata jsonb[] DEFAULT NULL, p_royalty_terms_versions integer[] DEFAULT NULL,
+  p_paid_from_holds boolean[] DEFAULT NULL
 ) RETURNS TABLE (
   ordinal integer, outcome text, id uuid, request_hash text, buyer_wallet_id uuid, author_wallet_id uuid,
   item_price bigint, royalty_percent smallint, author_amount bigint, platform_amount bigint,
@@ -34,7 +38,6 @@ DECLARE
   v_replayed boolean[] := array_fill(false, ARRAY[v_count]);
   v_terms_versions integer[] := array_fill(NULL::integer, ARRAY[v_count]);
   v_payee_lock_ids uuid[] := '{}';
-  v_existing purchases%ROWTYPE;
   v_terms royalty_terms%ROWTYPE;
   -- The batch's wallets, in id order as locked: working copies of their rows.
   w_ids uuid[];
@@ -89,6 +92,7 @@ DECLARE
   c_metadata jsonb[] := '{}';
   c_terms_versions integer[] := '{}';
   c_payees json[] := '{}';
+  c_paid_from_holds boolean[] := '{}';
   -- The payees of split purchases, one element per payee.
   cp_purchase_ids uuid[] := '{}';
   cp_positions smallint[] := '{}';
@@ -207,20 +211,23 @@ BEGIN
     END IF;
 
     -- The debit, by wallet_try_debit's rule: only the balance counts, and a hot wallet's slots are
-    -- folded into its row when the row alone does not cover the price.
-    IF w_balances_cents[v_buyer] < p_item_prices_cents[i] THEN
-      v_folded_cents := wallet_fold_slots(p_wallet_id => w_ids[v_buyer]);
-      w_balances_cents[v_buyer] := w_balances_cents[v_buyer] + v_folded_cents;
-      w_changed[v_buyer] := w_changed[v_buyer] OR v_folded_cents > 0;
+    -- folded into its row when the row alone does not cover the price. A capture was paid when
+    -- its hold was authorized: the held cents fund it.
+    IF p_paid_from_holds[i] IS NOT TRUE THEN
+      IF w_balances_cents[v_buyer] < p_item_prices_cents[i] THEN
+        v_folded_cents := wallet_fold_slots(p_wallet_id => w_ids[v_buyer]);
+        w_balances_cents[v_buyer] := w_balances_cents[v_buyer] + v_folded_cents;
+        w_changed[v_buyer] := w_changed[v_buyer] OR v_folded_cents > 0;
+      END IF;
+      IF w_balances_cents[v_buyer] < p_item_prices_cents[i] THEN
+        RETURN QUERY SELECT i, 'insufficient_funds'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
+          NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
+          NULL::integer, NULL::json;
+        CONTINUE;
+      END IF;
+      w_balances_cents[v_buyer] := w_balances_cents[v_buyer] - p_item_prices_cents[i];
+      w_changed[v_buyer] := true;
     END IF;
-    IF w_balances_cents[v_buyer] < p_item_prices_cents[i] THEN
-      RETURN QUERY SELECT i, 'insufficient_funds'::text, NULL::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint,
-        NULL::smallint, NULL::bigint, NULL::bigint, NULL::smallint, NULL::smallint, NULL::timestamptz, NULL::text, NULL::jsonb,
-        NULL::integer, NULL::json;
-      CONTINUE;
-    END IF;
-    w_balances_cents[v_buyer] := w_balances_cents[v_buyer] - p_item_prices_cents[i];
-    w_changed[v_buyer] := true;
 
     IF v_terms_versions[i] IS NULL THEN
       v_carry_before_centi_cents := w_carries_centi_cents[v_author];
@@ -296,6 +303,7 @@ BEGIN
     c_metadata := c_metadata || p_metadata[i];
     c_terms_versions := c_terms_versions || v_terms_versions[i];
     c_payees := c_payees || v_payees;
+    c_paid_from_holds := c_paid_from_holds || (p_paid_from_holds[i] IS TRUE);
     v_platform_total_cents := v_platform_total_cents + v_platform_amount_cents;
     v_volume_cents := v_volume_cents + p_item_prices_cents[i];
     v_royalties_cents := v_royalties_cents + v_author_amount_cents;
@@ -335,26 +343,28 @@ BEGIN
   INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id,
                          item_price, royalty_percent, author_amount, platform_amount,
                          fractional_before, fractional_after, author_debt_repaid, platform_debt_repaid, item_id, metadata,
-                         royalty_terms_version, created_at)
+                         royalty_terms_version, paid_from_hold, created_at)
   SELECT c.id, c.user_id, c.key, c.hash, c.buyer, c.author, c.price, c.percent, c.author_amount,
          c.platform_amount, c.before, c.after, c.debt_repaid, c.platform_debt_repaid, c.item_id, c.metadata,
-         c.terms_version, v_at
+         c.terms_version, c.paid_from_hold, v_at
     FROM unnest(c_ids, c_users, c_keys, c_hashes, c_buyers, c_authors, c_prices_cents, c_percents, c_author_amounts_cents,
                 c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents,
-                c_platform_debts_repaid_cents, c_item_ids, c_metadata, c_terms_versions)
+                c_platform_debts_repaid_cents, c_item_ids, c_metadata, c_terms_versions, c_paid_from_holds)
       AS c (id, user_id, key, hash, buyer, author, price, percent, author_amount, platform_amount, before, after,
-            debt_repaid, platform_debt_repaid, item_id, metadata, terms_version);
+            debt_repaid, platform_debt_repaid, item_id, metadata, terms_version, paid_from_hold);
 
   -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing. Royalty cents that
   -- repaid the author's debt go to the receivables account, not the author's wallet, and so do
   -- the platform's cents that repaid its own. A split purchase's author legs are its payees',
-  -- posted below.
+  -- posted below. A capture's price leaves the holds account, not the buyer's wallet.
   INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
   SELECT leg.transaction_id, leg.wallet_id, leg.system_account, leg.amount, v_at
     FROM unnest(c_ids, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents,
-                c_debts_repaid_cents, c_platform_debts_repaid_cents, c_terms_versions)
-      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid, platform_debt_repaid, terms_version)
-   CROSS JOIN LATERAL (VALUES (c.id, c.buyer, NULL, -c.price),
+                c_debts_repaid_cents, c_platform_debts_repaid_cents, c_terms_versions, c_paid_from_holds)
+      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid, platform_debt_repaid, terms_version,
+            paid_from_hold)
+   CROSS JOIN LATERAL (VALUES (c.id, CASE WHEN c.paid_from_hold THEN NULL ELSE c.buyer END,
+                               CASE WHEN c.paid_from_hold THEN 'holds' END, -c.price),
                               (c.id, c.author, NULL, CASE WHEN c.terms_version IS NULL THEN c.author_amount - c.debt_repaid ELSE 0 END),
                               (c.id, NULL, 'receivables', CASE WHEN c.terms_version IS NULL THEN c.debt_repaid ELSE 0 END),
                               (c.id, p_platform_wallet_id, NULL, c.platform_amount - c.platform_debt_repaid),

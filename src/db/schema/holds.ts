@@ -8,8 +8,8 @@ const cents = (name: string) => bigint(name, { mode: 'number' });
 
 /**
  * Authorized purchases (ADR 0018): the buyer's cents wait in the holds account until the hold is
- * captured (released and bought in one transaction, the purchase taking the hold's id), voided or
- * expired (released). `status` moves once, from `authorized`, under the row's lock; a trigger
+ * captured (the purchase, taking the hold's id, is paid from the holds account and the rest is
+ * released, in one transaction), voided or expired (released). `status` moves once, from `authorized`, under the row's lock; a trigger
  * refuses any other change (hold_guard).
  */
 export const holds = pgTable(

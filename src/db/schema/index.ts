@@ -239,6 +239,10 @@ export const purchases = pgTable(
     // payees, its fractional_before/after the sums of their carries (so the carry CHECK below
     // holds for the whole), and purchase_payees holds each payee's part.
     royaltyTermsVersion: integer('royalty_terms_version'),
+    // The buyer's leg was paid from the holds account, not the buyer's wallet: a capture (ADR 0018)
+    // buys with the held cents themselves, so a buyer who fell into debt since the authorization
+    // does not repay it with them first.
+    paidFromHold: boolean('paid_from_hold').notNull().default(false),
     createdAt: timestamptz('created_at').notNull(),
   },
   (t) => [

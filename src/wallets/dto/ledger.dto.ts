@@ -80,8 +80,8 @@ export class LedgerEntryDto {
     enum: LEDGER_ENTRY_TYPES,
     description:
       '`withdrawal_failed`: a failed payout returning to the wallet (its transactionId is not the withdrawal id); `hold`: ' +
-      'a purchase authorized with capture: false; `hold_release`: the hold coming back (void, expiry, or just before its ' +
-      'capture, whose purchase posting follows)',
+      'a purchase authorized with capture: false; `hold_release`: the hold coming back (void, expiry, or the part its ' +
+      'capture did not take: a capture is paid from the held money, so its purchase posts nothing to the buyer)',
     example: 'purchase',
   })
   type!: LedgerEntryType;

@@ -1,0 +1,1 @@
+ALTER TABLE "purchases" ADD COLUMN "paid_from_hold" boolean DEFAULT false NOT NULL;
