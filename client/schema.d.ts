@@ -456,7 +456,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Top authors by royalties in [from, to) (admin); ties by authorWalletId ascending */
+        /** Top authors (each payee with its own part) by royalties in [from, to), optionally of one itemId (admin); ties by authorWalletId ascending */
         get: operations["ReportsController_topAuthors"];
         put?: never;
         post?: never;
@@ -1489,7 +1489,7 @@ export interface components {
              * @example wallet_balances
              * @enum {string}
              */
-            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "wallet_balances" | "wallet_carries" | "wallet_debts" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "refund_legs" | "orphan_entries" | "pending_payouts" | "pending_holds";
+            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "item_author_hourly_rollups" | "wallet_balances" | "wallet_carries" | "wallet_debts" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "refund_legs" | "orphan_entries" | "pending_payouts" | "pending_holds";
             /**
              * @description Which row or group drifted
              * @example {
@@ -4976,6 +4976,8 @@ export interface operations {
                 to: string;
                 /** @description How many authors, 1 to 100 (default 10) */
                 limit?: number;
+                /** @description Only the sales and refunds of this item (the itemId its purchases named): its authors and payees, each with its own part */
+                itemId?: string;
             };
             header?: never;
             path?: never;

@@ -124,7 +124,8 @@ export class IncrementalReconciliationRepository {
              date_trunc('day', least((SELECT min(created_at) FROM ledger_entries), (SELECT min(created_at) FROM purchases),
                                      (SELECT min(bucket_start) FROM hourly_rollups),
                                      (SELECT min(bucket_start) FROM author_hourly_rollups),
-                                     (SELECT min(day_start) FROM author_daily_rollups)), 'UTC'),
+                                     (SELECT min(day_start) FROM author_daily_rollups),
+                                     (SELECT min(bucket_start) FROM item_author_hourly_rollups)), 'UTC'),
              date_trunc('day', ${now}::timestamptz, 'UTC')
       ON CONFLICT DO NOTHING
       RETURNING id, started_at, period_ms::text, swept_fraction, entry_id_min::text, entry_id_max::text, first_day, last_day`;

@@ -3,6 +3,7 @@ import { dayAt, entryIdAt, IncrementalScope, uuidAt, uuidBefore, windowsOf } fro
 import {
   AuthorBucketDrift,
   BucketDrift,
+  ItemBucketDrift,
   ChunkKeys,
   LedgerSnapshot,
   PendingHoldsComparison,
@@ -207,6 +208,22 @@ function authorRollups(
 
 export const authorHourlyRollups = authorRollups('hour', 'author_hourly_rollups', 'authorHourlyBuckets');
 export const authorDailyRollups = authorRollups('day', 'author_daily_rollups', 'authorDailyBuckets');
+
+/** Per-item rollups (ADR 0066), a day at a time, against the purchases that name an item. */
+export const itemAuthorHourlyRollups: ReconciliationCheck<ItemBucketDrift> = {
+  names: ['item_author_hourly_rollups'],
+  run: (context, report) =>
+    eachWindowInScope(context, 'hour', async (window) => {
+      const repair = await context.repository.repairItemRollups(window, DETAIL_ROWS_PER_STATEMENT);
+      report(repairStep('item_author_hourly_rollups', { itemAuthorHourlyBuckets: repair.groupsChecked }, repair));
+    }),
+  describe: (drift) => ({
+    check: 'item_author_hourly_rollups',
+    key: { itemId: drift.itemId, authorWalletId: drift.authorWalletId, bucketStart: drift.bucketStart.toISOString() },
+    before: { ...drift.kept },
+    expected: { ...drift.ledger },
+  }),
+};
 
 type WalletDrift = { check: 'orphan_entries' | 'wallet_balances' | 'wallet_carries' | 'wallet_debts'; wallet: WalletComparison };
 
@@ -594,6 +611,7 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck<unknown>[] = [
   hourlyRollups,
   authorHourlyRollups,
   authorDailyRollups,
+  itemAuthorHourlyRollups,
   walletBooks,
   doubleEntry,
   purchaseLegs,

@@ -99,6 +99,11 @@ export interface AuthorBucketDrift {
   ledger: AuthorFigures;
 }
 
+/** An item rollup row (ADR 0066): one payee's sales of one item in one UTC hour. */
+export interface ItemBucketDrift extends AuthorBucketDrift {
+  itemId: string;
+}
+
 export interface WalletComparison {
   walletId: string;
   /** No wallet row carries this id: the ledger rows are orphans. */
@@ -246,6 +251,9 @@ interface AuthorDriftColumns {
   kept_refunded_volume: string;
   kept_royalty_refunded: string;
 }
+interface ItemDriftColumns extends AuthorDriftColumns {
+  item_id: string;
+}
 interface WalletCountColumns {
   wallets: number;
   last_id: string | null;
@@ -348,6 +356,24 @@ const keptTotalsOf = (row: KeptTotalsColumns): TotalsFigures => ({
   refundCount: toSafeInteger(row.kept_refund_count),
   payoutsPaid: toSafeInteger(row.kept_payouts_paid),
   payoutsFailed: toSafeInteger(row.kept_payouts_failed),
+});
+
+/** A compared author (or item) rollup row's figures: as kept, and as the sales give them. */
+const authorFiguresOf = (row: AuthorDriftColumns): { kept: AuthorFigures; ledger: AuthorFigures } => ({
+  kept: {
+    salesCount: toSafeInteger(row.kept_sales_count),
+    grossVolume: toSafeInteger(row.kept_gross_volume),
+    royalty: toSafeInteger(row.kept_royalty),
+    refundedVolume: toSafeInteger(row.kept_refunded_volume),
+    royaltyRefunded: toSafeInteger(row.kept_royalty_refunded),
+  },
+  ledger: {
+    salesCount: toSafeInteger(row.sales_count),
+    grossVolume: toSafeInteger(row.gross_volume),
+    royalty: toSafeInteger(row.royalty),
+    refundedVolume: toSafeInteger(row.refunded_volume),
+    royaltyRefunded: toSafeInteger(row.royalty_refunded),
+  },
 });
 
 /** The author rollup tables by grain, and the column that names their UTC hour or day. */
@@ -677,7 +703,9 @@ export class ReconciliationRepository {
                (SELECT min(created_at) FROM purchases WHERE created_at >= ${from}::timestamptz),
                (SELECT min(bucket_start) FROM hourly_rollups WHERE bucket_start >= ${from}::timestamptz),
                (SELECT min(bucket_start) FROM author_hourly_rollups WHERE bucket_start >= ${from}::timestamptz),
-               (SELECT min(day_start) FROM author_daily_rollups WHERE day_start >= ${from}::timestamptz)), 'UTC') AS next`;
+               (SELECT min(day_start) FROM author_daily_rollups WHERE day_start >= ${from}::timestamptz),
+               (SELECT min(bucket_start) FROM item_author_hourly_rollups WHERE bucket_start >= ${from}::timestamptz)), 'UTC')
+             AS next`;
     return row?.next ? toDate(row.next) : undefined;
   }
 
@@ -937,20 +965,97 @@ export class ReconciliationRepository {
       drifts: detailRows<WindowCountColumns, AuthorDriftColumns>(rows, 'bucket_start').map((row) => ({
         authorWalletId: row.author_wallet_id,
         bucketStart: toDate(row.bucket_start),
-        kept: {
-          salesCount: toSafeInteger(row.kept_sales_count),
-          grossVolume: toSafeInteger(row.kept_gross_volume),
-          royalty: toSafeInteger(row.kept_royalty),
-          refundedVolume: toSafeInteger(row.kept_refunded_volume),
-          royaltyRefunded: toSafeInteger(row.kept_royalty_refunded),
-        },
-        ledger: {
-          salesCount: toSafeInteger(row.sales_count),
-          grossVolume: toSafeInteger(row.gross_volume),
-          royalty: toSafeInteger(row.royalty),
-          refundedVolume: toSafeInteger(row.refunded_volume),
-          royaltyRefunded: toSafeInteger(row.royalty_refunded),
-        },
+        ...authorFiguresOf(row),
+      })),
+    };
+  }
+
+  /**
+   * Item rollups (ADR 0066) in [from, to) (hour-aligned) against the purchases that name an item
+   * and their refunds, grouped by item, payee and UTC hour, counted as the author rollups count
+   * (each payee of a split purchase with its own part); drifted rows get their delta.
+   */
+  async repairItemRollups(window: { from: Date; to: Date }, detailLimit: number): Promise<WindowRepair<ItemBucketDrift>> {
+    const from = window.from.toISOString();
+    const to = window.to.toISOString();
+    const rows = await this.withTimeout(
+      (sql) => sql<CountedRows<WindowCountColumns, ItemDriftColumns>>`
+        WITH flows AS (
+          SELECT item_id, author_wallet_id, created_at, 1::bigint AS sales_count, item_price AS gross_volume,
+                 author_amount AS royalty, 0::bigint AS refunded_volume, 0::bigint AS royalty_refunded
+            FROM purchases
+           WHERE created_at >= ${from} AND created_at < ${to} AND item_id IS NOT NULL AND royalty_terms_version IS NULL
+          UNION ALL
+          SELECT p.item_id, p.author_wallet_id, r.created_at, 0, 0, 0, r.amount, r.author_amount
+            FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+           WHERE r.created_at >= ${from} AND r.created_at < ${to} AND p.item_id IS NOT NULL AND r.royalty_terms_version IS NULL
+          UNION ALL
+          SELECT p.item_id, x.wallet_id, x.created_at, 1, p.item_price, x.amount_cents, 0, 0
+            FROM purchase_payees x JOIN purchases p ON p.id = x.purchase_id
+           WHERE x.created_at >= ${from} AND x.created_at < ${to} AND p.item_id IS NOT NULL
+          UNION ALL
+          SELECT p.item_id, x.wallet_id, x.created_at, 0, 0, 0, r.amount, x.amount_cents
+            FROM refund_payees x JOIN refunds r ON r.id = x.refund_id JOIN purchases p ON p.id = r.purchase_id
+           WHERE x.created_at >= ${from} AND x.created_at < ${to} AND p.item_id IS NOT NULL
+        ), ledger AS (
+          SELECT item_id, author_wallet_id, date_trunc('hour', created_at, 'UTC') AS bucket_start,
+                 sum(sales_count)::bigint AS sales_count, sum(gross_volume)::bigint AS gross_volume,
+                 sum(royalty)::bigint AS royalty, sum(refunded_volume)::bigint AS refunded_volume,
+                 sum(royalty_refunded)::bigint AS royalty_refunded
+            FROM flows
+           GROUP BY 1, 2, 3
+        ), kept AS (
+          SELECT item_id, author_wallet_id, bucket_start, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded
+            FROM item_author_hourly_rollups WHERE bucket_start >= ${from} AND bucket_start < ${to}
+        ), compared AS (
+          SELECT coalesce(l.item_id, k.item_id) AS item_id,
+                 coalesce(l.author_wallet_id, k.author_wallet_id) AS author_wallet_id,
+                 coalesce(l.bucket_start, k.bucket_start) AS bucket_start,
+                 coalesce(k.sales_count, 0) AS kept_sales_count, coalesce(k.gross_volume, 0) AS kept_gross_volume,
+                 coalesce(k.royalty, 0) AS kept_royalty, coalesce(k.refunded_volume, 0) AS kept_refunded_volume,
+                 coalesce(k.royalty_refunded, 0) AS kept_royalty_refunded,
+                 coalesce(l.sales_count, 0) AS sales_count, coalesce(l.gross_volume, 0) AS gross_volume,
+                 coalesce(l.royalty, 0) AS royalty, coalesce(l.refunded_volume, 0) AS refunded_volume,
+                 coalesce(l.royalty_refunded, 0) AS royalty_refunded
+            FROM ledger l
+            FULL JOIN kept k
+              ON k.item_id = l.item_id AND k.author_wallet_id = l.author_wallet_id AND k.bucket_start = l.bucket_start
+        ), drift AS (
+          SELECT * FROM compared
+           WHERE (sales_count, gross_volume, royalty, refunded_volume, royalty_refunded)
+                 IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty, kept_refunded_volume,
+                                   kept_royalty_refunded)
+        ), repaired AS (
+          INSERT INTO item_author_hourly_rollups AS a
+            (item_id, author_wallet_id, bucket_start, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded)
+          SELECT item_id, author_wallet_id, bucket_start, sales_count - kept_sales_count, gross_volume - kept_gross_volume,
+                 royalty - kept_royalty, refunded_volume - kept_refunded_volume, royalty_refunded - kept_royalty_refunded
+            FROM drift
+          ON CONFLICT (item_id, bucket_start, author_wallet_id) DO UPDATE SET
+            sales_count = a.sales_count + excluded.sales_count,
+            gross_volume = a.gross_volume + excluded.gross_volume,
+            royalty = a.royalty + excluded.royalty,
+            refunded_volume = a.refunded_volume + excluded.refunded_volume,
+            royalty_refunded = a.royalty_refunded + excluded.royalty_refunded
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,
+               (SELECT count(*) FROM repaired)::int AS repaired_rows, d.*
+          FROM (SELECT 1) one
+          LEFT JOIN LATERAL (
+            SELECT * FROM drift ORDER BY bucket_start, item_id, author_wallet_id LIMIT ${detailLimit}
+          ) d ON true`,
+    );
+    const head = firstRow(rows, 'the item rollup repair');
+    return {
+      groupsChecked: head.groups_checked,
+      driftCount: head.drift_count,
+      repairedRows: head.repaired_rows,
+      drifts: detailRows<WindowCountColumns, ItemDriftColumns>(rows, 'bucket_start').map((row) => ({
+        itemId: row.item_id,
+        authorWalletId: row.author_wallet_id,
+        bucketStart: toDate(row.bucket_start),
+        ...authorFiguresOf(row),
       })),
     };
   }

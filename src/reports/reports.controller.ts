@@ -109,7 +109,7 @@ export class ReportsController {
 
   @Get('authors/top')
   @ApiOperation({
-    summary: 'Top authors by royalties in [from, to) (admin); ties by authorWalletId ascending',
+    summary: 'Top authors (each payee with its own part) by royalties in [from, to), optionally of one itemId (admin); ties by authorWalletId ascending',
   })
   @ApiOkResponse({ type: TopAuthorsDto })
   @ApiProblems(400, 403)

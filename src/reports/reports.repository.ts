@@ -248,7 +248,8 @@ export class ReportsRepository {
 
   /**
    * One author's sales: whole days and hours from the author rollups (all of the author's days
-   * when there is no period), edges from the author's purchases, and the current carry.
+   * when there is no period), edges from the author's purchases and its own parts of split
+   * purchases, and the current carry.
    */
   async readAuthorFigures(authorWalletId: string, segments: PeriodSegments | null): Promise<AuthorFigures | undefined> {
     return this.snapshot(async (sql) => {
@@ -266,12 +267,8 @@ export class ReportsRepository {
           WITH sales AS (
             SELECT sales_count, gross_volume, royalty, refunded_volume, royalty_refunded FROM (${rolled}) rolled
             UNION ALL
-            SELECT 1::bigint, item_price, author_amount, 0::bigint, 0::bigint FROM purchases
-             WHERE author_wallet_id = ${authorWalletId} AND (${inRanges(sql, 'created_at', edges)})
-            UNION ALL
-            SELECT 0::bigint, 0::bigint, 0::bigint, r.amount, r.author_amount
-              FROM refunds r JOIN purchases p ON p.id = r.purchase_id
-             WHERE p.author_wallet_id = ${authorWalletId} AND (${inRanges(sql, 'r.created_at', edges)})
+            SELECT sales_count, gross_volume, royalty, refunded_volume, royalty_refunded
+              FROM (${edgeSales(sql, edges, { authorWalletId })}) edge
           )
           SELECT coalesce(sum(sales_count), 0)::text AS sales_count, coalesce(sum(gross_volume), 0)::text AS gross_volume,
                  coalesce(sum(royalty), 0)::text AS royalty, coalesce(sum(refunded_volume), 0)::text AS refunded_volume,
@@ -283,21 +280,28 @@ export class ReportsRepository {
     });
   }
 
-  /** Authors ranked by royalties in the period; ties by wallet id, so the order is total. */
-  async topAuthors(segments: PeriodSegments, limit: number): Promise<AuthorRanking[]> {
+  /**
+   * Authors (each payee of a split purchase with its own part) ranked by royalties in the period;
+   * ties by wallet id, so the order is total. With `itemId`, only that item's sales and refunds:
+   * whole hours from the item rollups (ADR 0066), edges from the item's purchases.
+   */
+  async topAuthors(segments: PeriodSegments, limit: number, itemId?: string): Promise<AuthorRanking[]> {
     return this.snapshot(async (sql) => {
+      const rolled =
+        itemId === undefined
+          ? authorRollupRows(sql, segments)
+          : sql`
+              SELECT author_wallet_id, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded
+                FROM item_author_hourly_rollups
+               WHERE item_id = ${itemId} AND (${inRanges(sql, 'bucket_start', segments.wholeBuckets ? [segments.wholeBuckets] : [])})`;
       // Ranked by royalties net of refunds: what the author kept of the period's activity.
       const rows = await sql<(AuthorSalesSqlRow & { author_wallet_id: string })[]>`
         WITH sales AS (
           SELECT author_wallet_id, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded
-            FROM (${authorRollupRows(sql, segments)}) rolled
+            FROM (${rolled}) rolled
           UNION ALL
-          SELECT author_wallet_id, 1::bigint, item_price, author_amount, 0::bigint, 0::bigint FROM purchases
-           WHERE ${inRanges(sql, 'created_at', segments.edges)}
-          UNION ALL
-          SELECT p.author_wallet_id, 0::bigint, 0::bigint, 0::bigint, r.amount, r.author_amount
-            FROM refunds r JOIN purchases p ON p.id = r.purchase_id
-           WHERE ${inRanges(sql, 'r.created_at', segments.edges)}
+          SELECT author_wallet_id, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded
+            FROM (${edgeSales(sql, segments.edges, { itemId })}) edge
         )
         SELECT author_wallet_id, sum(sales_count)::text AS sales_count, sum(gross_volume)::text AS gross_volume,
                sum(royalty)::text AS royalty, sum(refunded_volume)::text AS refunded_volume,
@@ -364,13 +368,45 @@ function authorRollupRows(sql: ReadTransaction, segments: PeriodSegments, author
 }
 
 /**
+ * Sales and refunds in the edges (each within one hour), as the author rollups count them: a
+ * one-author purchase for its author, a split purchase (ADR 0045) for each payee with its own
+ * part from purchase_payees and refund_payees; refunded volume is the whole refund for each, as
+ * each payee's gross volume is the whole price. Optionally one author's (or payee's), or one
+ * item's. Columns: author_wallet_id, sales_count, gross_volume, royalty, refunded_volume,
+ * royalty_refunded.
+ */
+function edgeSales(sql: ReadTransaction, edges: readonly Period[], only: { authorWalletId?: string; itemId?: string }) {
+  const { authorWalletId, itemId } = only;
+  const purchaseOf = itemId === undefined ? sql`` : sql`AND p.item_id = ${itemId}`;
+  const soleAuthor = authorWalletId === undefined ? sql`` : sql`AND p.author_wallet_id = ${authorWalletId}`;
+  const payee = authorWalletId === undefined ? sql`` : sql`AND x.wallet_id = ${authorWalletId}`;
+  return sql`
+    SELECT p.author_wallet_id, 1::bigint AS sales_count, p.item_price AS gross_volume, p.author_amount AS royalty,
+           0::bigint AS refunded_volume, 0::bigint AS royalty_refunded
+      FROM purchases p
+     WHERE p.royalty_terms_version IS NULL ${soleAuthor} ${purchaseOf} AND (${inRanges(sql, 'p.created_at', edges)})
+    UNION ALL
+    SELECT x.wallet_id, 1::bigint, p.item_price, x.amount_cents, 0::bigint, 0::bigint
+      FROM purchases p JOIN purchase_payees x ON x.purchase_id = p.id
+     WHERE p.royalty_terms_version IS NOT NULL ${payee} ${purchaseOf} AND (${inRanges(sql, 'p.created_at', edges)})
+    UNION ALL
+    SELECT p.author_wallet_id, 0::bigint, 0::bigint, 0::bigint, r.amount, r.author_amount
+      FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+     WHERE r.royalty_terms_version IS NULL ${soleAuthor} ${purchaseOf} AND (${inRanges(sql, 'r.created_at', edges)})
+    UNION ALL
+    SELECT x.wallet_id, 0::bigint, 0::bigint, 0::bigint, r.amount, x.amount_cents
+      FROM refunds r JOIN refund_payees x ON x.refund_id = r.id JOIN purchases p ON p.id = r.purchase_id
+     WHERE r.royalty_terms_version IS NOT NULL ${payee} ${purchaseOf} AND (${inRanges(sql, 'r.created_at', edges)})`;
+}
+
+/**
  * `column` within any of the half-open ranges, as plain range conditions (an index range scan
  * each); `false` for none. Only the ranges present are written: a NULL placeholder for an absent
  * one would leave the planner a generic plan that cannot rule it out.
  */
 function inRanges(
   sql: ReadTransaction,
-  column: 'created_at' | 'r.created_at' | 'bucket_start' | 'day_start',
+  column: 'created_at' | 'p.created_at' | 'r.created_at' | 'bucket_start' | 'day_start',
   ranges: readonly Period[],
 ) {
   if (ranges.length === 0) return sql`false`;

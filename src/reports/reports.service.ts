@@ -142,12 +142,12 @@ export class ReportsService {
     return toAuthorRoyaltiesDto(walletId, period, figures);
   }
 
-  async topAuthors(caller: Caller, input: { from?: string; to?: string; limit?: string }): Promise<TopAuthorsDto> {
+  async topAuthors(caller: Caller, input: { from?: string; to?: string; limit?: string; itemId?: string }): Promise<TopAuthorsDto> {
     if (!caller.isAdmin) throw new ForbiddenError();
     // A period is required: an all-time ranking would read every author-hour ever recorded.
     const period = parsePeriod(input, { required: true });
     const limit = input.limit === undefined ? TOP_AUTHORS_LIMIT_DEFAULT : Number(input.limit);
-    const rows = await this.repository.topAuthors(periodSegments(period), limit);
+    const rows = await this.repository.topAuthors(periodSegments(period), limit, input.itemId);
     return { from: period.from.toISOString(), to: period.to.toISOString(), items: rows.map(toAuthorRankingDto) };
   }
 }

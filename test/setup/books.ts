@@ -22,7 +22,7 @@ export interface Books {
   };
   totalsFromLedger: Books['totals'];
   rollupsMatchTotals: boolean;
-  /** Author-hour and author-day rollup rows that disagree with the purchases and refunds they count. */
+  /** Author-hour, author-day and item-payee-hour rollup rows that disagree with the purchases and refunds they count. */
   authorRollupsOffSales: number;
   /** Purchases refunded beyond their price, or refunds whose split does not add up. */
   refundsOffPurchase: number;
@@ -151,7 +151,33 @@ export async function readBooks(sql: Sql): Promise<Books> {
            IS DISTINCT FROM (coalesce(a.sales_count, 0), coalesce(a.gross_volume, 0), coalesce(a.royalty, 0),
                              coalesce(a.refunded_volume, 0), coalesce(a.royalty_refunded, 0))`);
   };
-  const [[hoursOff], [daysOff]] = await Promise.all([authorRollupsOff('hour'), authorRollupsOff('day')]);
+  // Item rollups (ADR 0066): the same figures per item, payee and hour, for purchases naming an item.
+  const itemRollupsOff = sql`
+    SELECT count(*)::int AS n FROM (
+      SELECT item_id, author_wallet_id, bucket, sum(sales_count) AS sales_count, sum(gross_volume) AS gross_volume,
+             sum(royalty) AS royalty, sum(refunded_volume) AS refunded_volume, sum(royalty_refunded) AS royalty_refunded
+        FROM (SELECT item_id, author_wallet_id, date_trunc('hour', created_at, 'UTC') AS bucket, 1 AS sales_count,
+                     item_price AS gross_volume, author_amount AS royalty, 0 AS refunded_volume, 0 AS royalty_refunded
+                FROM purchases WHERE royalty_terms_version IS NULL AND item_id IS NOT NULL
+              UNION ALL
+              SELECT p.item_id, p.author_wallet_id, date_trunc('hour', r.created_at, 'UTC'), 0, 0, 0, r.amount, r.author_amount
+                FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+               WHERE p.royalty_terms_version IS NULL AND p.item_id IS NOT NULL
+              UNION ALL
+              SELECT p.item_id, x.wallet_id, date_trunc('hour', x.created_at, 'UTC'), 1, p.item_price, x.amount_cents, 0, 0
+                FROM purchase_payees x JOIN purchases p ON p.id = x.purchase_id WHERE p.item_id IS NOT NULL
+              UNION ALL
+              SELECT p.item_id, x.wallet_id, date_trunc('hour', x.created_at, 'UTC'), 0, 0, 0, r.amount, x.amount_cents
+                FROM refund_payees x JOIN refunds r ON r.id = x.refund_id JOIN purchases p ON p.id = r.purchase_id
+               WHERE p.item_id IS NOT NULL) flows
+       GROUP BY 1, 2, 3) p
+    FULL JOIN item_author_hourly_rollups a
+      ON a.item_id = p.item_id AND a.author_wallet_id = p.author_wallet_id AND a.bucket_start = p.bucket
+   WHERE (coalesce(p.sales_count, 0), coalesce(p.gross_volume, 0), coalesce(p.royalty, 0),
+          coalesce(p.refunded_volume, 0), coalesce(p.royalty_refunded, 0))
+         IS DISTINCT FROM (coalesce(a.sales_count, 0), coalesce(a.gross_volume, 0), coalesce(a.royalty, 0),
+                           coalesce(a.refunded_volume, 0), coalesce(a.royalty_refunded, 0))`;
+  const [[hoursOff], [daysOff], [itemHoursOff]] = await Promise.all([authorRollupsOff('hour'), authorRollupsOff('day'), itemRollupsOff]);
   const toTotals = (row: Record<string, string>) => ({
     deposited: Number(row.deposited),
     withdrawn: Number(row.withdrawn),
@@ -198,7 +224,7 @@ export async function readBooks(sql: Sql): Promise<Books> {
     totals: kept,
     totalsFromLedger: toTotals(ledger as Record<string, string>),
     rollupsMatchTotals: JSON.stringify(toTotals(rollups as Record<string, string>)) === JSON.stringify(kept),
-    authorRollupsOffSales: (hoursOff!.n as number) + (daysOff!.n as number),
+    authorRollupsOffSales: (hoursOff!.n as number) + (daysOff!.n as number) + (itemHoursOff!.n as number),
     refundsOffPurchase: refundsOff!.n as number,
     debt: { wallets: Number(debt!.wallets), receivables: Number(debt!.receivables) },
     pendingPayouts: { withdrawals: Number(pending!.withdrawals), account: Number(pending!.account) },

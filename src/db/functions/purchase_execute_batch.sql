@@ -104,6 +104,7 @@ DECLARE
   cp_carries_after smallint[] := '{}';
   cp_debts_repaid_cents bigint[] := '{}';
   cp_prices_cents bigint[] := '{}';
+  cp_item_ids text[] := '{}';
 BEGIN
   -- Retries of purchases that already committed are answered first, without taking locks: one
   -- statement probing the unique (user, key) index once per item. A same-key purchase that commits after its
@@ -276,6 +277,7 @@ BEGIN
         cp_carries_after := cp_carries_after || (v_payee_owed_centi_cents % 100)::smallint;
         cp_debts_repaid_cents := cp_debts_repaid_cents || v_payee_repaid_cents;
         cp_prices_cents := cp_prices_cents || p_item_prices_cents[i];
+        cp_item_ids := cp_item_ids || p_item_ids[i];
         v_author_amount_cents := v_author_amount_cents + v_payee_cents;
         v_carry_before_centi_cents := v_carry_before_centi_cents + v_payee_carry_before;
         v_carry_after_centi_cents := v_carry_after_centi_cents + (v_payee_owed_centi_cents % 100)::integer;
@@ -420,6 +422,25 @@ BEGIN
     sales_count = a.sales_count + excluded.sales_count,
     gross_volume = a.gross_volume + excluded.gross_volume,
     royalty = a.royalty + excluded.royalty;
+
+  -- The same per item (ADR 0066), for the purchases that name one: a batch without any skips it.
+  IF cardinality(array_remove(c_item_ids, NULL)) > 0 THEN
+    INSERT INTO item_author_hourly_rollups AS a (item_id, author_wallet_id, bucket_start, sales_count, gross_volume, royalty)
+    SELECT s.item_id, s.author, date_trunc('hour', v_at, 'UTC'), count(*), sum(s.price), sum(s.author_amount)
+      FROM (SELECT c.item_id, c.author, c.price, c.author_amount
+              FROM unnest(c_item_ids, c_authors, c_prices_cents, c_author_amounts_cents, c_terms_versions)
+                AS c (item_id, author, price, author_amount, terms_version)
+             WHERE c.item_id IS NOT NULL AND c.terms_version IS NULL
+            UNION ALL
+            SELECT p.item_id, p.wallet, p.price, p.amount
+              FROM unnest(cp_item_ids, cp_wallets, cp_prices_cents, cp_amounts_cents) AS p (item_id, wallet, price, amount)) AS s
+     GROUP BY s.item_id, s.author
+     ORDER BY s.item_id, s.author
+    ON CONFLICT (item_id, bucket_start, author_wallet_id) DO UPDATE SET
+      sales_count = a.sales_count + excluded.sales_count,
+      gross_volume = a.gross_volume + excluded.gross_volume,
+      royalty = a.royalty + excluded.royalty;
+  END IF;
 
   -- The outbox (ADR 0030): one purchase.completed per completed purchase, one statement for the
   -- batch. data is the purchase as toPurchaseDto returns it (test/e2e/events.e2e.spec.ts checks).

@@ -213,6 +213,20 @@ BEGIN
     refunded_volume = a.refunded_volume + excluded.refunded_volume,
     royalty_refunded = a.royalty_refunded + excluded.royalty_refunded;
 
+  -- The same per item (ADR 0066), only for purchases that name one.
+  IF v_purchase.item_id IS NOT NULL THEN
+    INSERT INTO item_author_hourly_rollups AS a (item_id, author_wallet_id, bucket_start, refunded_volume, royalty_refunded)
+    SELECT v_purchase.item_id, v_purchase.author_wallet_id, date_trunc('hour', v_at, 'UTC'), v_amount_cents, v_author_amount_cents
+     WHERE v_purchase.royalty_terms_version IS NULL
+    UNION ALL
+    SELECT v_purchase.item_id, v_payee_ids[p.position], date_trunc('hour', v_at, 'UTC'), v_amount_cents, p.cents
+      FROM unnest(cp_positions, cp_cents) AS p (position, cents)
+     ORDER BY 2
+    ON CONFLICT (item_id, bucket_start, author_wallet_id) DO UPDATE SET
+      refunded_volume = a.refunded_volume + excluded.refunded_volume,
+      royalty_refunded = a.royalty_refunded + excluded.royalty_refunded;
+  END IF;
+
   -- The outbox (ADR 0030): data is the refund as toRefundDto returns it.
   PERFORM events_append(
     p_type => 'refund.created', p_wallet_ids => ARRAY[v_purchase.buyer_wallet_id],

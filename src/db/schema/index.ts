@@ -493,6 +493,29 @@ export const authorHourlyRollups = pgTable(
 );
 
 /**
+ * Per-item sales per payee and UTC hour (ADR 0066), for the leaderboard of one item: written in
+ * the purchase's (and refund's) transaction only for purchases that name an item, so purchases
+ * without one pay nothing. Keyed item first, so one item's period is one index range.
+ */
+export const itemAuthorHourlyRollups = pgTable(
+  'item_author_hourly_rollups',
+  {
+    itemId: text('item_id').notNull(),
+    authorWalletId: uuid('author_wallet_id').notNull(),
+    bucketStart: timestamptz('bucket_start').notNull(),
+    salesCount: bigint('sales_count', { mode: 'number' }).notNull().default(0),
+    grossVolumeCents: cents('gross_volume').notNull().default(0),
+    royaltyCents: cents('royalty').notNull().default(0),
+    refundedVolumeCents: cents('refunded_volume').notNull().default(0),
+    royaltyRefundedCents: cents('royalty_refunded').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.itemId, t.bucketStart, t.authorWalletId] }),
+    index('item_author_hourly_rollups_bucket_start_idx').on(t.bucketStart),
+  ],
+);
+
+/**
  * The same per-author sales per UTC day, kept beside the hourly rows in the purchase's
  * transaction, so a long period's leaderboard reads one row per author and day.
  */

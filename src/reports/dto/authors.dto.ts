@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { CENTS, COUNT, INSTANT, SAFE_INTEGER_MAX, UUID } from '../../common/http/api-schema';
+import { ITEM_ID_LENGTH_MAX, ITEM_ID_PATTERN } from '../../purchases/dto/purchase.dto';
 import type { AuthorFigures, AuthorRanking } from '../reports.repository';
 import { RequiredPeriodDto } from './period.dto';
 
@@ -34,6 +35,18 @@ export class TopAuthorsQueryDto extends RequiredPeriodDto {
   @IsOptional()
   @Matches(/^(?:[1-9]|[1-9]\d|100)$/, { message: `limit must be a whole number from 1 to ${TOP_AUTHORS_LIMIT_MAX}` })
   limit?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    pattern: ITEM_ID_PATTERN.source,
+    minLength: 1,
+    maxLength: ITEM_ID_LENGTH_MAX,
+    description: 'Only the sales and refunds of this item (the itemId its purchases named): its authors and payees, each with its own part',
+    example: 'ebook:978-0-13-468599-1',
+  })
+  @IsOptional()
+  @Matches(ITEM_ID_PATTERN, { message: 'itemId must be 1 to 200 characters of A-Z a-z 0-9 _ . : / -' })
+  itemId?: string;
 }
 
 export class AuthorRankingDto {
