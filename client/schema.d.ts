@@ -124,7 +124,7 @@ export interface paths {
         };
         /**
          * The wallet's balance and royalty carry as they were at an instant (owner or admin)
-         * @description Postings made at or before `at` count. Exact to the millisecond, from the ledger (ADR 0046).
+         * @description Postings made at or before `at` count. Exact to the millisecond: the latest position snapshot at or before `at` plus the postings and royalty rows made after it, so the cost does not grow with the history of the wallet (ADR 0068).
          */
         get: operations["WalletsController_balanceAt"];
         put?: never;
@@ -1489,7 +1489,7 @@ export interface components {
              * @example wallet_balances
              * @enum {string}
              */
-            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "item_author_hourly_rollups" | "wallet_balances" | "wallet_carries" | "wallet_debts" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "refund_legs" | "orphan_entries" | "pending_payouts" | "pending_holds";
+            check: "running_totals" | "hourly_rollups" | "author_hourly_rollups" | "author_daily_rollups" | "item_author_hourly_rollups" | "wallet_balances" | "wallet_carries" | "wallet_debts" | "ledger_sum" | "transaction_balance" | "purchase_legs" | "refund_legs" | "orphan_entries" | "pending_payouts" | "pending_holds" | "position_snapshots";
             /**
              * @description Which row or group drifted
              * @example {

@@ -15,6 +15,7 @@ import { HealthModule } from './health/health.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { CallerThrottlerGuard } from './rate-limit/caller-throttler.guard';
 import { WalletsModule } from './wallets/wallets.module';
+import { PositionSnapshotsModule } from './wallets/position-snapshots.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { PayoutScheduleModule } from './payouts/payout-schedule.module';
 import { PayoutsModule } from './payouts/payouts.module';
@@ -43,6 +44,7 @@ export class AppModule {
         HealthModule,
         RateLimitModule,
         WalletsModule,
+        PositionSnapshotsModule.register(config.role),
         PurchasesModule,
         PayoutsModule,
         PayoutScheduleModule.register(config),

@@ -1,4 +1,5 @@
 import { IncrementalReconciliationRepository } from './reconciliation-incremental.repository';
+import { positionSnapshots } from './position-snapshots.check';
 import { dayAt, entryIdAt, IncrementalScope, uuidAt, uuidBefore, windowsOf } from './reconciliation-incremental';
 import {
   AuthorBucketDrift,
@@ -618,4 +619,5 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck<unknown>[] = [
   refundLegs,
   pendingPayouts,
   pendingHolds,
+  positionSnapshots,
 ];

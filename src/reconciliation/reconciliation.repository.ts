@@ -117,6 +117,38 @@ export interface WalletComparison {
   ledgerDebt: number;
 }
 
+/** Where a position snapshot check resumes (ADR 0068): the last snapshot seen and its wallet's expected figures there. */
+export interface PositionCursor {
+  walletId: string;
+  /** ISO instant, or '-infinity' / 'infinity' at a wallet's edge. */
+  asOf: string;
+  balanceCents: number;
+  carryCentiCents: number;
+  postings: number;
+}
+
+/** A position snapshot as kept and as its wallet's ledger gives it. */
+export interface PositionSnapshotCheck {
+  walletId: string;
+  asOf: Date;
+  kept: { balance: number; fractionalBalance: number; postings: number };
+  ledger: { balance: number; fractionalBalance: number; postings: number };
+  /** Deleted because it differed. */
+  removed: boolean;
+}
+
+interface PositionSnapshotColumns {
+  wallet_id: string;
+  as_of: Date | string;
+  balance_cents: string;
+  carry_centi_cents: string;
+  postings: string;
+  expected_balance: string;
+  expected_carry: string;
+  expected_postings: string;
+  removed: boolean;
+}
+
 export interface WalletChunk {
   walletsChecked: number;
   lastWalletId: string | undefined;
@@ -1527,5 +1559,67 @@ export class ReconciliationRepository {
         },
       })),
     };
+  }
+
+  /**
+   * The next `limit` position snapshots (ADR 0068) after `cursor` in (wallet, as_of) order, up
+   * to wallet `upTo`, each against its wallet's ledger: the expected figures are the cursor's
+   * (for its wallet; zero for the others) plus wallet_position_added over each span between
+   * consecutive snapshots, so a wallet's history is read once across the chunks. A snapshot
+   * that differs is deleted in the same statement (a derived cache: reads then start from the
+   * snapshot before it). The sweep's row lock is taken first, so that no sweep builds a new
+   * snapshot on a wrong one while this one looks.
+   */
+  async checkPositionSnapshots(params: {
+    cursor: PositionCursor;
+    upTo: string;
+    limit: number;
+  }): Promise<PositionSnapshotCheck[]> {
+    const { cursor, upTo, limit } = params;
+    const rows = await this.withTimeout(async (sql) => {
+      await sql`SELECT 1 FROM wallet_position_sweep WHERE id = 1 FOR UPDATE`;
+      return sql<PositionSnapshotColumns[]>`
+        WITH chunk AS MATERIALIZED (
+          SELECT s.wallet_id, s.as_of, s.balance_cents, s.carry_centi_cents, s.postings
+            FROM wallet_position_snapshots s
+           WHERE (s.wallet_id, s.as_of) > (${cursor.walletId}::uuid, ${cursor.asOf}::timestamptz) AND s.wallet_id <= ${upTo}::uuid
+           ORDER BY s.wallet_id, s.as_of
+           LIMIT ${limit}
+        ), spans AS MATERIALIZED (
+          SELECT c.*, d.balance_cents AS span_balance, d.carry_centi_cents AS span_carry, d.postings AS span_postings
+            FROM (SELECT c.*, coalesce(lag(c.as_of) OVER (PARTITION BY c.wallet_id ORDER BY c.as_of),
+                                       CASE WHEN c.wallet_id = ${cursor.walletId}::uuid THEN ${cursor.asOf}::timestamptz
+                                            ELSE '-infinity'::timestamptz END) AS after
+                    FROM chunk c) c
+           CROSS JOIN LATERAL wallet_position_added(p_wallet_id => c.wallet_id, p_after => c.after, p_at => c.as_of) d
+        ), expected AS MATERIALIZED (
+          SELECT s.wallet_id, s.as_of, s.balance_cents, s.carry_centi_cents, s.postings,
+                 sum(s.span_balance) OVER w + CASE WHEN s.wallet_id = ${cursor.walletId}::uuid THEN ${cursor.balanceCents}::bigint ELSE 0 END AS expected_balance,
+                 sum(s.span_carry) OVER w + CASE WHEN s.wallet_id = ${cursor.walletId}::uuid THEN ${cursor.carryCentiCents}::bigint ELSE 0 END AS expected_carry,
+                 sum(s.span_postings) OVER w + CASE WHEN s.wallet_id = ${cursor.walletId}::uuid THEN ${cursor.postings}::bigint ELSE 0 END AS expected_postings
+            FROM spans s
+          WINDOW w AS (PARTITION BY s.wallet_id ORDER BY s.as_of)
+        ), removed AS (
+          DELETE FROM wallet_position_snapshots s USING expected x
+           WHERE s.wallet_id = x.wallet_id AND s.as_of = x.as_of
+             AND (x.balance_cents, x.carry_centi_cents, x.postings) IS DISTINCT FROM (x.expected_balance, x.expected_carry, x.expected_postings)
+          RETURNING s.wallet_id, s.as_of
+        )
+        SELECT x.wallet_id, x.as_of, x.balance_cents::text, x.carry_centi_cents::text, x.postings::text,
+               x.expected_balance::text, x.expected_carry::text, x.expected_postings::text, r.wallet_id IS NOT NULL AS removed
+          FROM expected x LEFT JOIN removed r ON r.wallet_id = x.wallet_id AND r.as_of = x.as_of
+         ORDER BY x.wallet_id, x.as_of`;
+    });
+    return rows.map((row) => ({
+      walletId: row.wallet_id,
+      asOf: toDate(row.as_of),
+      kept: { balance: toSafeInteger(row.balance_cents), fractionalBalance: toSafeInteger(row.carry_centi_cents), postings: toSafeInteger(row.postings) },
+      ledger: {
+        balance: toSafeInteger(row.expected_balance),
+        fractionalBalance: toSafeInteger(row.expected_carry),
+        postings: toSafeInteger(row.expected_postings),
+      },
+      removed: row.removed,
+    }));
   }
 }

@@ -19,6 +19,7 @@ export const CHECK_NAMES = [
   'orphan_entries',
   'pending_payouts',
   'pending_holds',
+  'position_snapshots',
 ] as const;
 
 export type CheckName = (typeof CHECK_NAMES)[number];
@@ -55,6 +56,7 @@ export const CHECKED_COUNTERS = [
   'refunds',
   'pendingPayouts',
   'pendingHolds',
+  'positionSnapshots',
 ] as const;
 
 export type CheckedCounter = (typeof CHECKED_COUNTERS)[number];
@@ -74,6 +76,7 @@ export const NOTHING_CHECKED: Readonly<CheckedCounts> = {
   refunds: 0,
   pendingPayouts: 0,
   pendingHolds: 0,
+  positionSnapshots: 0,
 };
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;

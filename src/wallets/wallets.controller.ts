@@ -62,7 +62,9 @@ export class WalletsController {
   @Get(':walletId/balance')
   @ApiOperation({
     summary: "The wallet's balance and royalty carry as they were at an instant (owner or admin)",
-    description: 'Postings made at or before `at` count. Exact to the millisecond, from the ledger (ADR 0046).',
+    description:
+      'Postings made at or before `at` count. Exact to the millisecond: the latest position snapshot at or before `at` ' +
+      'plus the postings and royalty rows made after it, so the cost does not grow with the history of the wallet (ADR 0068).',
   })
   @ApiOkResponse({ type: BalanceAtDto })
   @ApiProblems(400, 'WALLET_NOT_FOUND')

@@ -165,29 +165,17 @@ export class WalletsRepository {
   }
 
   /**
-   * The wallet's balance and carry as they were at `at` (postings made at or before it): the sum
-   * of its postings, and the carry its royalty identity leaves (ADR 0046). Exact; the cost grows
-   * with the wallet's postings before `at` (a balance-after column or snapshots would bound it).
+   * The wallet's balance and carry as they were at `at` (postings made at or before it): its
+   * latest position snapshot at or before `at` plus the postings and royalty rows since
+   * (wallet_position_at, ADR 0068), so the cost is bounded by the snapshot cadence, not by the
+   * wallet's history. Exact: the snapshots are sums of the same rows, taken below every open
+   * transaction.
    */
   async positionAt(walletId: string, at: Date): Promise<{ balanceCents: number; carryCentiCents: number }> {
-    const sql = this.database.sql;
-    const atText = at.toISOString();
-    const [row] = await sql<{ balance: string; carry: string }[]>`
-      SELECT (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e
-               WHERE e.wallet_id = ${walletId} AND e.created_at <= ${atText}::timestamptz)::text AS balance,
-             (SELECT coalesce(sum(f.owed) - 100 * sum(f.credited), 0) FROM (
-                SELECT p.item_price * p.royalty_percent AS owed, p.author_amount AS credited FROM purchases p
-                 WHERE p.author_wallet_id = ${walletId} AND p.royalty_terms_version IS NULL AND p.created_at <= ${atText}::timestamptz
-                UNION ALL
-                SELECT -r.amount * r.royalty_percent, -r.author_amount FROM refunds r JOIN purchases p ON p.id = r.purchase_id
-                 WHERE p.author_wallet_id = ${walletId} AND p.royalty_terms_version IS NULL AND r.created_at <= ${atText}::timestamptz
-                UNION ALL
-                SELECT x.part_centi_cents, x.amount_cents FROM purchase_payees x
-                 WHERE x.wallet_id = ${walletId} AND x.created_at <= ${atText}::timestamptz
-                UNION ALL
-                SELECT -x.part_centi_cents, -x.amount_cents FROM refund_payees x
-                 WHERE x.wallet_id = ${walletId} AND x.created_at <= ${atText}::timestamptz) f)::text AS carry`;
-    return { balanceCents: toSafeInteger(row!.balance), carryCentiCents: toSafeInteger(row!.carry) };
+    const [row] = await this.database.sql<{ balance_cents: string; carry_centi_cents: string }[]>`
+      SELECT balance_cents::text, carry_centi_cents::text
+        FROM wallet_position_at(p_wallet_id => ${walletId}, p_at => ${at.toISOString()}::timestamptz)`;
+    return { balanceCents: toSafeInteger(row!.balance_cents), carryCentiCents: toSafeInteger(row!.carry_centi_cents) };
   }
 
   /**

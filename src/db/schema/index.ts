@@ -26,6 +26,8 @@ export * from './events';
 // Payout outcomes, destinations and runs, and purchase holds (ADR 0018).
 export * from './payouts';
 export * from './holds';
+// Position snapshots for balance at an instant (ADR 0068).
+export * from './positions';
 
 export const users = pgTable('users', {
   id: uuid('id').primaryKey(),
@@ -428,7 +430,8 @@ export const refundPayees = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.refundId, t.position] }),
-    index('refund_payees_wallet_id_idx').on(t.walletId),
+    // A wallet's split refunds by time: balance at an instant reads those after its snapshot (ADR 0068).
+    index('refund_payees_wallet_id_created_at_idx').on(t.walletId, t.createdAt),
     check(
       'refund_payees_carry_identity',
       sql`100 * ${t.amountCents} + ${t.carryBeforeCentiCents} = ${t.partCentiCents} + ${t.carryAfterCentiCents}`,
