@@ -9,9 +9,10 @@
 CREATE OR REPLACE FUNCTION wallet_position_added(p_wallet_id uuid, p_after timestamptz, p_at timestamptz)
 RETURNS TABLE (balance_cents bigint, carry_centi_cents bigint, postings bigint)
 LANGUAGE sql STABLE AS $$
-  SELECT (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e
-           WHERE e.wallet_id = p_wallet_id AND e.created_at > p_after AND e.created_at <= p_at)::bigint,
-         (SELECT coalesce(sum(f.part_centi_cents) - 100 * sum(f.amount_cents), 0) FROM (
+  SELECT l.balance_cents, r.carry_centi_cents, l.postings
+    FROM (SELECT coalesce(sum(e.amount), 0)::bigint AS balance_cents, count(*) AS postings FROM ledger_entries e
+           WHERE e.wallet_id = p_wallet_id AND e.created_at > p_after AND e.created_at <= p_at) AS l,
+         (SELECT coalesce(sum(f.part_centi_cents) - 100 * sum(f.amount_cents), 0)::bigint AS carry_centi_cents FROM (
             SELECT p.item_price * p.royalty_percent, p.author_amount FROM purchases p
              WHERE p.author_wallet_id = p_wallet_id AND p.royalty_terms_version IS NULL
                AND p.created_at > p_after AND p.created_at <= p_at
@@ -25,7 +26,5 @@ LANGUAGE sql STABLE AS $$
             UNION ALL
             SELECT -x.part_centi_cents, -x.amount_cents FROM refund_payees x
              WHERE x.wallet_id = p_wallet_id AND x.created_at > p_after AND x.created_at <= p_at
-          ) AS f (part_centi_cents, amount_cents))::bigint,
-         (SELECT count(*) FROM ledger_entries e
-           WHERE e.wallet_id = p_wallet_id AND e.created_at > p_after AND e.created_at <= p_at)
+          ) AS f (part_centi_cents, amount_cents)) AS r
 $$;
