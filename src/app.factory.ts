@@ -12,6 +12,7 @@ import { createRootLogger, logRequests, PinoLoggerService } from './common/loggi
 import { requestIdFor } from './common/http/request-id';
 import { setSecurityHeaders } from './common/http/security-headers';
 import { MetricsService } from './metrics/metrics.service';
+import { IdempotencyService } from './idempotency/idempotency.service';
 import { createValidationPipe } from './common/http/validation';
 import { setupSwagger } from './swagger';
 import type { Tracing } from './tracing/tracing.types';
@@ -120,6 +121,13 @@ export async function createHttpApp(config: AppConfig, tracing: Tracing | null =
       problems.catch(error, new ExecutionContextHost([request, reply]));
       return reply;
     }
+  });
+  // A money request's idempotency claim, made with its rate limit, is released before its
+  // answer leaves if the request failed before its service call took the claim (ADR 0069).
+  const idempotency = app.get(IdempotencyService);
+  fastify.addHook('onSend', (request, _reply, payload, done) => {
+    if (!idempotency.hasEarlyClaim(request)) return done(null, payload);
+    void idempotency.releaseUnadopted(request).then(() => done(null, payload));
   });
   logRequests(fastify, logger);
   const metrics = app.get(MetricsService);

@@ -42,11 +42,44 @@ interface CachedResult {
   body: unknown;
 }
 
-const CLAIM_SCRIPT = `
-local stored = redis.call('GET', KEYS[1])
+/** Where a request's claim made ahead of its service call is found again (see `adopt`). */
+export interface EarlyClaim {
+  resultKey: string;
+  lockKey: string;
+  token: string;
+}
+
+type AdoptedClaim = { token: string } & ({ state: 'claimed' | 'no_cache' } | { state: 'result'; cached: CachedResult });
+
+/** The early claim a request made, on the Fastify request, for the release after its answer. */
+const EARLY_CLAIM = Symbol('earlyIdempotencyClaim');
+type WithEarlyClaim = { [EARLY_CLAIM]?: EarlyClaim };
+
+/**
+ * Claims waiting for their request's service call, at most this many per process; each is
+ * forgotten when its lock expires (IN_FLIGHT_TTL_MS) at the latest.
+ */
+const ADOPTED_CLAIMS_MAX = 50_000;
+
+/**
+ * The claim script's lines, over the expressions that name its keys and arguments, so that the
+ * rate limiter's combined script (ADR 0069) runs the very same lines after its own.
+ */
+export function claimLua(resultKey: string, lockKey: string, token: string, ttlMs: string): string {
+  return `
+local stored = redis.call('GET', ${resultKey})
 if stored then return {'result', stored} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'claimed'} end
+if redis.call('SET', ${lockKey}, ${token}, 'NX', 'PX', ${ttlMs}) then return {'claimed'} end
 return {'in_flight'}`;
+}
+
+const CLAIM_SCRIPT = claimLua('KEYS[1]', 'KEYS[2]', 'ARGV[1]', 'ARGV[2]');
+
+/**
+ * What a claim script answers: a stored result, the lock taken, or the lock held by another
+ * request; `no_cache` when Redis did not answer.
+ */
+export type ClaimAnswer = [string, string?];
 
 const COMPLETE_SCRIPT = `
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
@@ -58,7 +91,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 type IdempotencyRedis = RedisClient & {
-  idempotencyClaim(resultKey: string, lockKey: string, token: string, ttlMs: number): Promise<[string, string?]>;
+  idempotencyClaim(resultKey: string, lockKey: string, token: string, ttlMs: number): Promise<ClaimAnswer>;
   idempotencyComplete(resultKey: string, lockKey: string, token: string, result: string, ttlSeconds: number): Promise<number>;
   idempotencyRelease(lockKey: string, token: string): Promise<number>;
 };
@@ -78,6 +111,13 @@ export class IdempotencyService {
    * Redis round trip. Only replayed keys are kept: most keys are never retried at all.
    */
   private readonly replayed: LRUCache<string, CachedResult> | undefined;
+  /**
+   * Claims made ahead of the service call by the rate limiter, in the same script call as the
+   * limit (ADR 0069), by result key: the request's service call takes its claim from here
+   * instead of asking Redis again. A request that never gets there (refused by validation,
+   * say) releases its claim before its answer leaves (`releaseUnadopted`).
+   */
+  private readonly adopted = new LRUCache<string, AdoptedClaim>({ max: ADOPTED_CLAIMS_MAX, ttl: IN_FLIGHT_TTL_MS });
 
   constructor(
     @Inject(REDIS_CACHE) redis: RedisClient,
@@ -92,6 +132,62 @@ export class IdempotencyService {
       redis.defineCommand('idempotencyRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
     }
     this.redis = redis as IdempotencyRedis;
+  }
+
+  /** The Redis keys of a scope: one hash tag for both (ADR 0056). */
+  earlyClaimOf(scope: IdempotencyScope, token: string): EarlyClaim {
+    const resultKey = resultKeyOf(scope);
+    return { resultKey, lockKey: `${resultKey}:lock`, token };
+  }
+
+  /** Whether this process answers the scope's replays from memory, with no Redis round trip. */
+  remembers(claim: EarlyClaim): boolean {
+    return this.replayed?.has(claim.resultKey) ?? false;
+  }
+
+  /**
+   * Keeps what a claim made ahead of the service call answered, for that request's service call.
+   * A lock held by another request is not kept: the service call asks again, so that the 409
+   * comes after validation, as it always did. `no_cache` (Redis did not answer in time) is kept
+   * with its token: the script may still have taken the lock, and the service call must neither
+   * wait for Redis again nor find that lock held by "another" request; its completion frees
+   * the lock by that token. `request` remembers the claim for its release.
+   */
+  adopt(request: object, claim: EarlyClaim, [state, stored]: ClaimAnswer): void {
+    if (state === 'claimed') {
+      this.adopted.set(claim.resultKey, { state, token: claim.token });
+    } else if (state === 'no_cache' && !this.adopted.has(claim.resultKey)) {
+      this.adopted.set(claim.resultKey, { state, token: claim.token });
+    } else if (state === 'result' && !this.adopted.has(claim.resultKey)) {
+      const cached = parsedResult(stored);
+      // Unreadable: the service call asks again and treats it as its own claim would.
+      if (cached === undefined) return;
+      this.adopted.set(claim.resultKey, { state, token: claim.token, cached });
+    } else {
+      return;
+    }
+    (request as WithEarlyClaim)[EARLY_CLAIM] = claim;
+  }
+
+  /**
+   * Called before every answer leaves: frees the lock of an early claim that no service call
+   * took (the request failed before it), so that a retry finds the key free, as it would had
+   * the claim been made by the service call.
+   */
+  async releaseUnadopted(request: object): Promise<void> {
+    const claim = (request as WithEarlyClaim)[EARLY_CLAIM];
+    if (claim === undefined) return;
+    (request as WithEarlyClaim)[EARLY_CLAIM] = undefined;
+    const adopted = this.adopted.get(claim.resultKey);
+    if (adopted?.token !== claim.token) return;
+    this.adopted.delete(claim.resultKey);
+    // As before for a claim that got no answer: its lock, if the script took it, simply expires.
+    if (adopted.state === 'claimed') await this.bestEffort(() => this.redis.idempotencyRelease(claim.lockKey, claim.token));
+  }
+
+  /** Whether `request` holds an early claim not yet released (for the answer's hook to skip a promise). */
+  hasEarlyClaim(request: object): boolean {
+    return (request as WithEarlyClaim)[EARLY_CLAIM] !== undefined;
   }
 
   async execute<T>(
@@ -129,15 +225,17 @@ export class IdempotencyService {
     fingerprint: string,
     operation: () => Promise<ExecutionResult<T>>,
   ): Promise<IdempotentOutcome<T>> {
-    // One hash tag for both keys: the claim script reads and writes them together, which a
-    // Redis Cluster allows only within one slot (ADR 0056).
-    const resultKey = `idem:{${scope.operation}:${scope.callerId}:${scope.key}}`;
+    const resultKey = resultKeyOf(scope);
     const lockKey = `${resultKey}:lock`;
     const remembered = this.replayed?.get(resultKey);
     if (remembered) return replayOf<T>(remembered, fingerprint);
-    const token = randomUUID();
+    // A claim made ahead of this call, in the rate limiter's script call (ADR 0069); its token,
+    // whichever request of this key made it: only one holds the lock at a time.
+    const adopted = this.adopted.get(resultKey);
+    if (adopted) this.adopted.delete(resultKey);
+    const token = adopted?.token ?? randomUUID();
 
-    const claim = await this.claim(resultKey, lockKey, token);
+    const claim = adopted ?? (await this.claim(resultKey, lockKey, token));
     if (claim.state === 'result') {
       this.replayed?.set(resultKey, claim.cached);
       return replayOf<T>(claim.cached, fingerprint);
@@ -185,6 +283,22 @@ export class IdempotencyService {
     } catch (error) {
       this.logger.debug({ err: (error as Error).message }, 'idempotency cache write skipped');
     }
+  }
+}
+
+/**
+ * One hash tag for both keys of a scope: the claim script reads and writes them together, which
+ * a Redis Cluster allows only within one slot (ADR 0056).
+ */
+function resultKeyOf(scope: IdempotencyScope): string {
+  return `idem:{${scope.operation}:${scope.callerId}:${scope.key}}`;
+}
+
+function parsedResult(stored: string | undefined): CachedResult | undefined {
+  try {
+    return JSON.parse(stored!) as CachedResult;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
 import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
-import { RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
+import { IdempotentOperation, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import {
@@ -26,6 +26,7 @@ export class WalletWithdrawalsController {
   constructor(private readonly payouts: PayoutsService) {}
 
   @Post(':walletId/withdrawals')
+  @IdempotentOperation('withdrawal')
   @HttpCode(201)
   @ApiOperation({
     summary: 'Withdraw cents from your wallet: a pending payout until the payment rail settles or fails it',

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
 import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
-import { OptionalIdempotencyKey, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
+import { IdempotentOperation, OptionalIdempotencyKey, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { CapturePurchaseDto, CreatePurchaseDto, PurchaseDto } from './dto/purchase.dto';
@@ -19,6 +19,7 @@ export class PurchasesController {
 
   @Post()
   @HttpCode(201)
+  @IdempotentOperation('purchase')
   @ApiOperation({
     summary: 'Buy an item: charge the buyer, pay the author 70% (with centi-cent carry), the platform the rest',
     description:
@@ -61,6 +62,7 @@ export class PurchasesController {
   }
 
   @Post(':purchaseId/capture')
+  @IdempotentOperation('capture')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Capture a hold (all of it, or a smaller amount): the split happens now, the rest goes back to the buyer',
@@ -93,6 +95,7 @@ export class PurchasesController {
   }
 
   @Post(':purchaseId/void')
+  @IdempotentOperation('void')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Void a hold: the money goes back to the buyer (the buyer wallet\'s owner, or an admin)',

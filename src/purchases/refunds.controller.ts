@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
 import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
-import { RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
+import { IdempotentOperation, RequiredIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { CreateRefundDto, RefundDto } from './dto/refund.dto';
@@ -17,6 +17,7 @@ export class RefundsController {
   constructor(private readonly refunds: RefundsService) {}
 
   @Post(':purchaseId/refunds')
+  @IdempotentOperation('refund')
   @HttpCode(201)
   @ApiOperation({
     summary: "Refund a purchase, fully or in part: the buyer gets the cents back, the author's royalty is taken back to the centi-cent",

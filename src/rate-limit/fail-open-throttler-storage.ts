@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-
-type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+import type { EarlyClaim } from '../idempotency/idempotency.service';
+import type { LimitAndClaimOutcome, LimitWindow, ScriptCachedThrottlerStorage, ThrottlerStorageRecord } from './script-cached-throttler-storage';
 
 /**
  * Wraps the Redis-backed counter so that a Redis outage lets requests through instead of
@@ -11,7 +11,12 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage {
   private readonly logger = new Logger('RateLimit');
   private reportedDown = false;
 
-  constructor(private readonly inner: ThrottlerStorage) {}
+  constructor(private readonly inner: ScriptCachedThrottlerStorage) {}
+
+  /** Whether `incrementAndClaim` may be used (not on a Redis Cluster). */
+  get canClaim(): boolean {
+    return this.inner.canClaim;
+  }
 
   async increment(
     key: string,
@@ -20,16 +25,26 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
+    const record = await this.failOpen(() => this.inner.increment(key, ttl, limit, blockDuration, throttlerName));
+    return record ?? { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+  }
+
+  /** Redis down: not limited and not claimed; the service's own claim then finds Redis down too. */
+  async incrementAndClaim(windows: readonly LimitWindow[], claim: EarlyClaim, claimTtlMs: number): Promise<LimitAndClaimOutcome> {
+    return (await this.failOpen(() => this.inner.incrementAndClaim(windows, claim, claimTtlMs))) ?? { kind: 'unavailable' };
+  }
+
+  private async failOpen<T>(command: () => Promise<T>): Promise<T | undefined> {
     try {
-      const record = await this.inner.increment(key, ttl, limit, blockDuration, throttlerName);
+      const answer = await command();
       this.reportedDown = false;
-      return record;
+      return answer;
     } catch (error) {
       if (!this.reportedDown) {
         this.logger.warn({ err: (error as Error).message }, 'rate limit store unavailable; not limiting');
         this.reportedDown = true;
       }
-      return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+      return undefined;
     }
   }
 }

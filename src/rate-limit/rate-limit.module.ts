@@ -2,6 +2,7 @@ import { ScriptCachedThrottlerStorage } from './script-cached-throttler-storage'
 import { Module } from '@nestjs/common';
 import { ThrottlerModule, ThrottlerOptions } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
 import type { RedisClient } from '../redis/redis-connection.factory';
 import { REDIS_CACHE } from '../redis/redis.module';
 import { AnonymousRateLimiter } from './anonymous-rate-limiter';
@@ -25,6 +26,7 @@ export function throttlersFor(config: AppConfig): ThrottlerOptions[] {
  */
 @Module({
   imports: [
+    IdempotencyModule,
     ThrottlerModule.forRootAsync({
       inject: [AppConfig, REDIS_CACHE],
       useFactory: (config: AppConfig, redis: RedisClient) => ({

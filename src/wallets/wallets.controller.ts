@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentCaller } from '../common/auth/auth.decorators';
 import { Caller } from '../common/auth/caller';
 import { ApiIdempotencyKey, ApiProblems, ApiUuidParam, REPLAY_RESPONSE_HEADERS } from '../common/http/api-docs';
-import { OptionalIdempotencyKey } from '../common/http/idempotency-key.decorator';
+import { IdempotentOperation, OptionalIdempotencyKey } from '../common/http/idempotency-key.decorator';
 import { withReplayHeader } from '../common/http/replay';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { AmountDto } from './dto/amount.dto';
@@ -112,6 +112,7 @@ export class WalletsController {
   }
 
   @Post(':walletId/deposit')
+  @IdempotentOperation('deposit')
   @HttpCode(201)
   @ApiOperation({
     summary: 'Deposit cents into your wallet (funded from the system funding account)',

@@ -166,10 +166,16 @@ describe('purchases (e2e)', () => {
     const key = randomUUID();
     const first = await purchase(t.api, buyer, author, 1_000, key);
     expect(first.status).toBe(201);
+    // The claim goes with the rate limit (limitAndClaim, ADR 0069), or alone when no limit is set.
     const claims = jest.spyOn(t.app.get(REDIS_CACHE), 'idempotencyClaim' as never);
+    const limitAndClaims = jest.spyOn(t.app.get(REDIS_CACHE), 'limitAndClaim' as never);
     // Requests that asked Redis, told apart by their claim token (the client's auto-pipelining
     // calls the command function a second time with the same arguments).
-    const redisAsked = () => new Set(claims.mock.calls.map((call: unknown[]) => call[2])).size;
+    const redisAsked = () =>
+      new Set([
+        ...claims.mock.calls.map((call: unknown[]) => call[2]),
+        ...limitAndClaims.mock.calls.map((call: unknown[]) => call[call.length - 2]),
+      ]).size;
     try {
       const fromRedis = await purchase(t.api, buyer, author, 1_000, key);
       expect(redisAsked()).toBe(1);
@@ -188,6 +194,7 @@ describe('purchases (e2e)', () => {
       expect((await purchase(t.api, other, author, 1_000, key)).headers.get('idempotent-replayed')).toBeNull();
     } finally {
       claims.mockRestore();
+      limitAndClaims.mockRestore();
     }
     expect((await balanceOf(t, buyer)).balance).toBe(9_000);
     await expectBooksBalanced(t.db.sql);

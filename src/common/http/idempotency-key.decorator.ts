@@ -1,5 +1,6 @@
-import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { IdempotentOperation as Operation } from '../../idempotency/idempotency.service';
 import { RequestValidationError } from '../errors/domain-errors';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
@@ -12,6 +13,20 @@ export const IDEMPOTENCY_KEY_SCHEMA = {
   maxLength: 255,
   pattern: IDEMPOTENCY_KEY.source,
 } as const;
+/** Whether an `Idempotency-Key` header value is one the decorators below accept. */
+export function isWellFormedIdempotencyKey(value: unknown): value is string {
+  return typeof value === 'string' && IDEMPOTENCY_KEY.test(value);
+}
+
+export const IDEMPOTENT_OPERATION = 'idempotentOperation';
+
+/**
+ * The idempotency scope a handler's service call uses for its `Idempotency-Key` (the operation
+ * passed to IdempotencyService.execute): the rate limiter makes the claim of that scope in the
+ * same Redis call as the limit (ADR 0069). A wrong name costs a round trip, never correctness.
+ */
+export const IdempotentOperation = (operation: Operation) => SetMetadata(IDEMPOTENT_OPERATION, operation);
+
 const FORMAT = 'must be 1 to 255 characters of [A-Za-z0-9_.:-] (a UUID is recommended)';
 
 function read(context: ExecutionContext, required: boolean): string | undefined {
@@ -21,7 +36,7 @@ function read(context: ExecutionContext, required: boolean): string | undefined 
     throw new RequestValidationError([{ field: IDEMPOTENCY_KEY_HEADER, message: `is required; it ${FORMAT}` }]);
   }
   // Repeated headers arrive joined with ", ", which the pattern rejects.
-  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
+  if (!isWellFormedIdempotencyKey(value)) {
     throw new RequestValidationError([{ field: IDEMPOTENCY_KEY_HEADER, message: FORMAT }]);
   }
   return value;
