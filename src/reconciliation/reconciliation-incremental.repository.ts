@@ -177,10 +177,17 @@ export class IncrementalReconciliationRepository {
             UNION ALL SELECT p.author_wallet_id FROM purchases p WHERE p.created_at >= ${since}
             UNION ALL SELECT unnest(ARRAY[p.buyer_wallet_id, p.author_wallet_id])
                         FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.created_at >= ${since}
+            UNION ALL SELECT x.wallet_id FROM purchases p JOIN purchase_payees x ON x.purchase_id = p.id
+                       WHERE p.created_at >= ${since}
+            UNION ALL SELECT x.wallet_id FROM refunds r JOIN refund_payees x ON x.refund_id = r.id
+                       WHERE r.created_at >= ${since}
             UNION ALL SELECT d.wallet_id FROM ledger_transactions t JOIN deposits d ON d.id = t.id
                        WHERE t.created_at >= ${since} AND t.type = 'deposit'
             UNION ALL SELECT x.wallet_id FROM ledger_transactions t JOIN withdrawals x ON x.id = t.id
                        WHERE t.created_at >= ${since} AND t.type = 'withdrawal'
+            UNION ALL SELECT x.wallet_id FROM ledger_transactions t JOIN withdrawal_outcomes o ON o.id = t.id
+                        JOIN withdrawals x ON x.id = o.withdrawal_id
+                       WHERE t.created_at >= ${since} AND t.type = 'withdrawal_failed'
             UNION ALL SELECT ${platform}::uuid WHERE ${platform}::uuid <> ${UUID_MAX}::uuid
           ) s
           WHERE s.id > ${after}::uuid
@@ -200,17 +207,17 @@ export class IncrementalReconciliationRepository {
           -- Refunds since the oldest checkpoint, once: each checkpointed wallet takes those after
           -- its own. A wallet without a checkpoint finds its refunds through its purchases.
           SELECT r.id, r.created_at, r.amount, r.royalty_percent, r.author_amount, r.author_debt, r.platform_debt,
-                 r.buyer_debt_repaid, p.author_wallet_id, p.buyer_wallet_id
+                 r.buyer_debt_repaid, r.royalty_terms_version, p.author_wallet_id, p.buyer_wallet_id
             FROM refunds r JOIN purchases p ON p.id = r.purchase_id
            WHERE r.created_at >= (SELECT coalesce(min(lower_bound), 'infinity') FROM base WHERE checkpointed)
         ), figures AS (
           SELECT b.id, b.orphan, b.checkpointed, b.kept_balance, b.kept_carry, b.kept_debt,
                  b.balance + posted.total AS ledger_balance, b.balance + posted.before_through AS next_balance,
                  posted.entries,
-                 b.carry + sold.total - coalesce(rf.carry_total, 0) AS ledger_carry,
-                 b.carry + sold.before_through - coalesce(rf.carry_before, 0) AS next_carry,
-                 b.debt + coalesce(rf.debt_total, 0) - sold.debt_repaid_total - coalesce(dep.total, 0) AS ledger_debt,
-                 b.debt + coalesce(rf.debt_before, 0) - sold.debt_repaid_before - coalesce(dep.before_through, 0) AS next_debt
+                 b.carry + sold.carry_total - coalesce(rf.carry_total, 0) AS ledger_carry,
+                 b.carry + sold.carry_before - coalesce(rf.carry_before, 0) AS next_carry,
+                 b.debt + coalesce(rf.debt_total, 0) + sold.debt_total - coalesce(dep.total, 0) AS ledger_debt,
+                 b.debt + coalesce(rf.debt_before, 0) + sold.debt_before - coalesce(dep.before_through, 0) AS next_debt
             FROM base b
            CROSS JOIN LATERAL (
              SELECT coalesce(sum(e.amount), 0)::bigint AS total,
@@ -219,22 +226,34 @@ export class IncrementalReconciliationRepository {
                FROM ledger_entries e WHERE e.wallet_id = b.id AND e.created_at >= b.lower_bound
            ) posted
            CROSS JOIN LATERAL (
-             SELECT coalesce(sum(p.item_price * p.royalty_percent - 100 * p.author_amount), 0)::bigint AS total,
-                    coalesce(sum(p.item_price * p.royalty_percent - 100 * p.author_amount)
-                               FILTER (WHERE p.created_at < ${through}), 0)::bigint AS before_through,
-                    coalesce(sum(p.author_debt_repaid), 0)::bigint AS debt_repaid_total,
-                    coalesce(sum(p.author_debt_repaid) FILTER (WHERE p.created_at < ${through}), 0)::bigint AS debt_repaid_before
-               FROM purchases p WHERE p.author_wallet_id = b.id AND p.created_at >= b.lower_bound
+             -- Royalties: a one-author purchase and its refunds count on the author (the refunds
+             -- below); a split one (ADR 0045) counts each payee's own part, cents and debt, as the
+             -- full run does.
+             SELECT coalesce(sum(x.carry), 0)::bigint AS carry_total,
+                    coalesce(sum(x.carry) FILTER (WHERE x.created_at < ${through}), 0)::bigint AS carry_before,
+                    coalesce(sum(x.debt), 0)::bigint AS debt_total,
+                    coalesce(sum(x.debt) FILTER (WHERE x.created_at < ${through}), 0)::bigint AS debt_before
+               FROM (SELECT p.item_price * p.royalty_percent - 100 * p.author_amount AS carry, -p.author_debt_repaid AS debt,
+                            p.created_at
+                       FROM purchases p
+                      WHERE p.author_wallet_id = b.id AND p.created_at >= b.lower_bound AND p.royalty_terms_version IS NULL
+                     UNION ALL
+                     SELECT x.part_centi_cents - 100 * x.amount_cents, -x.debt_repaid_cents, x.created_at
+                       FROM purchase_payees x WHERE x.wallet_id = b.id AND x.created_at >= b.lower_bound
+                     UNION ALL
+                     SELECT 100 * x.amount_cents - x.part_centi_cents, x.debt_cents - x.debt_repaid_cents, x.created_at
+                       FROM refund_payees x WHERE x.wallet_id = b.id AND x.created_at >= b.lower_bound) x
            ) sold
            LEFT JOIN LATERAL (
-             SELECT sum(CASE WHEN r.author_wallet_id = b.id THEN r.amount * r.royalty_percent - 100 * r.author_amount ELSE 0 END)
-                      ::bigint AS carry_total,
-                    sum(CASE WHEN r.author_wallet_id = b.id THEN r.amount * r.royalty_percent - 100 * r.author_amount ELSE 0 END)
+             SELECT sum(CASE WHEN r.author_wallet_id = b.id AND r.royalty_terms_version IS NULL
+                             THEN r.amount * r.royalty_percent - 100 * r.author_amount ELSE 0 END)::bigint AS carry_total,
+                    sum(CASE WHEN r.author_wallet_id = b.id AND r.royalty_terms_version IS NULL
+                             THEN r.amount * r.royalty_percent - 100 * r.author_amount ELSE 0 END)
                       FILTER (WHERE r.created_at < ${through})::bigint AS carry_before,
-                    sum(CASE WHEN r.author_wallet_id = b.id THEN r.author_debt ELSE 0 END
+                    sum(CASE WHEN r.author_wallet_id = b.id AND r.royalty_terms_version IS NULL THEN r.author_debt ELSE 0 END
                         + CASE WHEN b.id = ${platform}::uuid THEN r.platform_debt ELSE 0 END
                         - CASE WHEN r.buyer_wallet_id = b.id THEN r.buyer_debt_repaid ELSE 0 END)::bigint AS debt_total,
-                    coalesce(sum(CASE WHEN r.author_wallet_id = b.id THEN r.author_debt ELSE 0 END
+                    coalesce(sum(CASE WHEN r.author_wallet_id = b.id AND r.royalty_terms_version IS NULL THEN r.author_debt ELSE 0 END
                         + CASE WHEN b.id = ${platform}::uuid THEN r.platform_debt ELSE 0 END
                         - CASE WHEN r.buyer_wallet_id = b.id THEN r.buyer_debt_repaid ELSE 0 END)
                       FILTER (WHERE r.created_at < ${through}), 0)::bigint AS debt_before
@@ -244,25 +263,36 @@ export class IncrementalReconciliationRepository {
                     AND (r.author_wallet_id = b.id OR r.buyer_wallet_id = b.id OR b.id = ${platform}::uuid)
                  UNION
                  SELECT r.id, r.created_at, r.amount, r.royalty_percent, r.author_amount, r.author_debt, r.platform_debt,
-                        r.buyer_debt_repaid, p.author_wallet_id, p.buyer_wallet_id
+                        r.buyer_debt_repaid, r.royalty_terms_version, p.author_wallet_id, p.buyer_wallet_id
                    FROM purchases p JOIN refunds r ON r.purchase_id = p.id
                   WHERE NOT b.checkpointed AND (p.author_wallet_id = b.id OR p.buyer_wallet_id = b.id)
                  UNION
                  SELECT r.id, r.created_at, r.amount, r.royalty_percent, r.author_amount, r.author_debt, r.platform_debt,
-                        r.buyer_debt_repaid, p.author_wallet_id, p.buyer_wallet_id
+                        r.buyer_debt_repaid, r.royalty_terms_version, p.author_wallet_id, p.buyer_wallet_id
                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id
                   WHERE NOT b.checkpointed AND b.id = ${platform}::uuid AND r.platform_debt > 0
                ) r
            ) rf ON true
            LEFT JOIN LATERAL (
-             -- Debt repaid by deposits, and the platform's by its purchase revenue (ADR 0017).
+             -- Debt repaid by deposits, the platform's by its purchase revenue (ADR 0017), and by
+             -- released cents: the receivables leg of a hold's release or a failed payout
+             -- (pending_release), posted when the hold or payout was resolved.
              SELECT sum(x.debt_repaid)::bigint AS total,
                     coalesce(sum(x.debt_repaid) FILTER (WHERE x.created_at < ${through}), 0)::bigint AS before_through
                FROM (SELECT d.debt_repaid, d.created_at FROM deposits d
                       WHERE d.wallet_id = b.id AND d.debt_repaid > 0 AND d.created_at >= b.lower_bound
                      UNION ALL
                      SELECT p.platform_debt_repaid, p.created_at FROM purchases p
-                      WHERE b.id = ${platform}::uuid AND p.platform_debt_repaid > 0 AND p.created_at >= b.lower_bound) x
+                      WHERE b.id = ${platform}::uuid AND p.platform_debt_repaid > 0 AND p.created_at >= b.lower_bound
+                     UNION ALL
+                     SELECT e.amount, e.created_at
+                       FROM holds h JOIN ledger_entries e ON e.transaction_id = h.release_id AND e.created_at = h.resolved_at
+                      WHERE h.buyer_wallet_id = b.id AND h.resolved_at >= b.lower_bound AND e.system_account = 'receivables'
+                     UNION ALL
+                     SELECT e.amount, e.created_at
+                       FROM withdrawals w JOIN withdrawal_outcomes o ON o.withdrawal_id = w.id AND o.status = 'failed'
+                       JOIN ledger_entries e ON e.transaction_id = o.id AND e.created_at = o.created_at
+                      WHERE w.wallet_id = b.id AND o.created_at >= b.lower_bound AND e.system_account = 'receivables') x
            ) dep ON true
         ), checkpointed AS (
           INSERT INTO wallet_ledger_checkpoints AS c (wallet_id, through, balance, carry, debt)
@@ -340,18 +370,27 @@ export class IncrementalReconciliationRepository {
            WHERE e.wallet_id > ${after}::uuid AND e.wallet_id <= ${params.upTo}::uuid AND e.created_at < ${through}
            GROUP BY e.wallet_id
         ), sold AS (
-          SELECT p.author_wallet_id AS wallet_id,
-                 sum(p.item_price * p.royalty_percent - 100 * p.author_amount)::bigint AS carry,
-                 sum(p.author_debt_repaid)::bigint AS debt_repaid
-            FROM purchases p
-           WHERE p.author_wallet_id > ${after}::uuid AND p.author_wallet_id <= ${params.upTo}::uuid
-             AND p.created_at < ${through}
-           GROUP BY p.author_wallet_id
+          -- A split purchase (ADR 0045) counts each payee's own part, as the full run does.
+          SELECT f.wallet_id, sum(f.carry)::bigint AS carry, sum(f.debt_repaid)::bigint AS debt_repaid
+            FROM (SELECT p.author_wallet_id AS wallet_id, p.item_price * p.royalty_percent - 100 * p.author_amount AS carry,
+                         p.author_debt_repaid AS debt_repaid
+                    FROM purchases p
+                   WHERE p.author_wallet_id > ${after}::uuid AND p.author_wallet_id <= ${params.upTo}::uuid
+                     AND p.created_at < ${through} AND p.royalty_terms_version IS NULL
+                  UNION ALL
+                  SELECT x.wallet_id, x.part_centi_cents - 100 * x.amount_cents, x.debt_repaid_cents
+                    FROM purchase_payees x
+                   WHERE x.wallet_id > ${after}::uuid AND x.wallet_id <= ${params.upTo}::uuid AND x.created_at < ${through}) f
+           GROUP BY f.wallet_id
         ), refunded AS (
           SELECT f.wallet_id, sum(f.carry)::bigint AS carry, sum(f.debt)::bigint AS debt
             FROM (SELECT p.author_wallet_id AS wallet_id, r.amount * r.royalty_percent - 100 * r.author_amount AS carry,
                          r.author_debt AS debt
-                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.created_at < ${through}
+                    FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+                   WHERE r.created_at < ${through} AND r.royalty_terms_version IS NULL
+                  UNION ALL
+                  SELECT x.wallet_id, x.part_centi_cents - 100 * x.amount_cents, x.debt_cents - x.debt_repaid_cents
+                    FROM refund_payees x WHERE x.created_at < ${through}
                   UNION ALL
                   SELECT p.buyer_wallet_id, 0, -r.buyer_debt_repaid
                     FROM refunds r JOIN purchases p ON p.id = r.purchase_id
@@ -362,13 +401,23 @@ export class IncrementalReconciliationRepository {
            WHERE f.wallet_id > ${after}::uuid AND f.wallet_id <= ${params.upTo}::uuid
            GROUP BY f.wallet_id
         ), repaid AS (
-          -- Debt repaid by deposits, and the platform's by its purchase revenue (ADR 0017).
+          -- Debt repaid by deposits, the platform's by its purchase revenue (ADR 0017), and by
+          -- released cents (the receivables leg of a hold's release or a failed payout).
           SELECT f.wallet_id, sum(f.debt_repaid)::bigint AS debt_repaid
             FROM (SELECT d.wallet_id, d.debt_repaid FROM deposits d
                    WHERE d.debt_repaid > 0 AND d.created_at < ${through}
                   UNION ALL
                   SELECT ${platform}::uuid, p.platform_debt_repaid FROM purchases p
-                   WHERE p.platform_debt_repaid > 0 AND p.created_at < ${through}) f
+                   WHERE p.platform_debt_repaid > 0 AND p.created_at < ${through}
+                  UNION ALL
+                  SELECT h.buyer_wallet_id, e.amount
+                    FROM holds h JOIN ledger_entries e ON e.transaction_id = h.release_id AND e.created_at = h.resolved_at
+                   WHERE h.resolved_at < ${through} AND e.system_account = 'receivables'
+                  UNION ALL
+                  SELECT w.wallet_id, e.amount
+                    FROM withdrawals w JOIN withdrawal_outcomes o ON o.withdrawal_id = w.id AND o.status = 'failed'
+                    JOIN ledger_entries e ON e.transaction_id = o.id AND e.created_at = o.created_at
+                   WHERE o.created_at < ${through} AND e.system_account = 'receivables') f
            WHERE f.wallet_id > ${after}::uuid AND f.wallet_id <= ${params.upTo}::uuid
            GROUP BY f.wallet_id
         ), written AS (

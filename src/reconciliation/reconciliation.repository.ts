@@ -1151,6 +1151,19 @@ export class ReconciliationRepository {
                   SELECT x.wallet_id, -x.part_centi_cents, -x.amount_cents
                     FROM refund_payees x, bounds b WHERE x.wallet_id <= b.upper ${payeesAfter}) f
            GROUP BY f.wallet_id
+        ), released_debt_repaid AS (
+          -- Released cents (a void or an expiry, a capture's uncaptured part, a failed payout) are a
+          -- credit that repays debt first (pending_release): what repaid it is the release's
+          -- receivables leg, posted at the instant the hold or payout was resolved (which also
+          -- prunes the ledger's partitions).
+          SELECT h.buyer_wallet_id AS wallet_id, e.amount AS debt_repaid_cents
+            FROM holds h JOIN ledger_entries e ON e.transaction_id = h.release_id AND e.created_at = h.resolved_at
+           WHERE h.buyer_wallet_id IN (SELECT id FROM chunk) AND e.system_account = 'receivables'
+          UNION ALL
+          SELECT x.wallet_id, e.amount
+            FROM withdrawals x JOIN withdrawal_outcomes o ON o.withdrawal_id = x.id AND o.status = 'failed'
+            JOIN ledger_entries e ON e.transaction_id = o.id AND e.created_at = o.created_at
+           WHERE x.wallet_id IN (SELECT id FROM chunk) AND e.system_account = 'receivables'
         ), debts AS (
           -- Debt comes from refunds a payee could not cover and goes with the credits that repaid it.
           SELECT d.wallet_id, sum(d.cents)::bigint AS debt
@@ -1173,7 +1186,9 @@ export class ReconciliationRepository {
                   SELECT p.author_wallet_id, -p.author_debt_repaid FROM purchases p
                    WHERE p.author_debt_repaid > 0 AND p.royalty_terms_version IS NULL
                   UNION ALL
-                  SELECT x.wallet_id, -x.debt_repaid FROM deposits x WHERE x.debt_repaid > 0) d
+                  SELECT x.wallet_id, -x.debt_repaid FROM deposits x WHERE x.debt_repaid > 0
+                  UNION ALL
+                  SELECT x.wallet_id, -x.debt_repaid_cents FROM released_debt_repaid x) d
             JOIN chunk c ON c.id = d.wallet_id
            GROUP BY d.wallet_id
         ), compared AS (
@@ -1248,10 +1263,16 @@ export class ReconciliationRepository {
                  (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e WHERE e.wallet_id = b.id)
                  - b.balance
                  - (SELECT coalesce(sum(s.balance), 0) FROM wallet_balance_slots s WHERE s.wallet_id = b.id) AS balance_diff,
+                 -- As compareWalletChunk's royalties: a split purchase counts each payee's own part.
                  (SELECT coalesce(sum(p.item_price * p.royalty_percent) - 100 * sum(p.author_amount), 0)
-                    FROM purchases p WHERE p.author_wallet_id = b.id)
+                    FROM purchases p WHERE p.author_wallet_id = b.id AND p.royalty_terms_version IS NULL)
                  - (SELECT coalesce(sum(r.amount * r.royalty_percent) - 100 * sum(r.author_amount), 0)
-                      FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE p.author_wallet_id = b.id)
+                      FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+                     WHERE p.author_wallet_id = b.id AND p.royalty_terms_version IS NULL)
+                 + (SELECT coalesce(sum(x.part_centi_cents) - 100 * sum(x.amount_cents), 0)
+                      FROM purchase_payees x WHERE x.wallet_id = b.id)
+                 - (SELECT coalesce(sum(x.part_centi_cents) - 100 * sum(x.amount_cents), 0)
+                      FROM refund_payees x WHERE x.wallet_id = b.id)
                  - b.fractional_balance AS carry_diff
             FROM batch b
         ), locked AS MATERIALIZED (

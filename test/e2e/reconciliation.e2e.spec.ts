@@ -7,7 +7,8 @@ import { ReconciliationRepository } from '../../src/reconciliation/reconciliatio
 import { ENTRY_RANGE_SIZE } from '../../src/reconciliation/reconciliation.checks';
 import { DRIFT_DETAILS_MAX } from '../../src/reconciliation/reconciliation.runner';
 import { ReconciliationService } from '../../src/reconciliation/reconciliation.service';
-import { createWallet, deposit, purchase, TestWallet } from '../factories/wallets.factory';
+import type { RunOutcome } from '../../src/reconciliation/reconciliation.types';
+import { createWallet, deposit, purchase, refund, TestWallet } from '../factories/wallets.factory';
 import { expectBooksBalanced, readBooks } from '../setup/books';
 import { ADMIN_USER_ID, PLATFORM_USER_ID, startTestApp, TestApp } from '../setup/test-app';
 
@@ -594,5 +595,185 @@ describe('reconciliation of refunds and debt (e2e)', () => {
     const run = await runReconciliation(t);
     expect(checksOf(run)).toEqual(['wallet_carries']);
     expect(run.drifts[0]).toMatchObject({ key: { walletId: author.id }, corrected: false });
+  });
+});
+
+/** A run stored as the scheduler stores it, so that the next incremental run starts from it. */
+async function storedRun(t: TestApp, scope: 'full' | 'incremental'): Promise<RunOutcome> {
+  const runs = t.app.get(ReconciliationRepository);
+  const row = await runs.createScheduledRun({ fixBalances: false });
+  // No margin: nothing commits concurrently here.
+  const outcome = await t.app.get(ReconciliationService).reconcile({ fixBalances: false, scope, changeMarginMs: 0 });
+  await runs.completeRun(row.id, outcome);
+  return outcome;
+}
+
+async function debtOf(t: TestApp, wallet: TestWallet): Promise<number> {
+  const [row] = await t.db.sql<{ debt: string }[]>`SELECT debt::text FROM wallets WHERE id = ${wallet.id}`;
+  return Number(row!.debt);
+}
+
+describe('reconciliation of debt repaid by released money (e2e)', () => {
+  let t: TestApp;
+  let seller: TestWallet;
+  let voidedId: string;
+  let capturedId: string;
+  let payoutId: string;
+
+  // A wallet that buys and sells: it authorizes two holds while funded and asks for a payout of
+  // the rest; then its own sale is refunded, which it cannot cover (1,400 cents of debt, ADR
+  // 0017). Released cents are a credit, and repay that debt first (pending_release): a void
+  // 300, the uncaptured 300 of a 500 hold captured for 200, then a failed payout the last 800.
+  beforeEach(async () => {
+    t = await startTestApp();
+    seller = await createWallet(t.api, 10_000);
+    const stranger = await createWallet(t.api, 10_000);
+    const author = await createWallet(t.api);
+    const sale = await purchase(t.api, stranger, seller, 2_000);
+    expect(sale.status).toBe(201);
+    const authorize = async (itemPrice: number) => {
+      const response = await t.api.post('/purchases', {
+        userId: seller.userId,
+        idempotencyKey: randomUUID(),
+        body: { buyerWalletId: seller.id, authorWalletId: author.id, itemPrice, capture: false },
+      });
+      expect(response.status).toBe(201);
+      return response.body.id as string;
+    };
+    voidedId = await authorize(300);
+    capturedId = await authorize(500);
+    const balance = (await t.api.get(`/wallets/${seller.id}`, { userId: seller.userId })).body.balance as number;
+    const payout = await t.api.post(`/wallets/${seller.id}/withdrawals`, {
+      userId: seller.userId,
+      idempotencyKey: randomUUID(),
+      body: { amount: balance },
+    });
+    expect(payout.status).toBe(201);
+    payoutId = payout.body.id;
+    expect((await refund(t.api, ADMIN_USER_ID, sale.body.id)).status).toBe(201);
+    expect(await debtOf(t, seller)).toBe(1_400);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  const releases: [string, () => Promise<{ status: number }>, number][] = [
+    ['a void', () => t.api.post(`/purchases/${voidedId}/void`, { userId: seller.userId }), 1_100],
+    ['a capture', () => t.api.post(`/purchases/${capturedId}/capture`, { userId: seller.userId, body: { amount: 200 } }), 800],
+    ['a failed payout', () => t.api.post(`/withdrawals/${payoutId}/fail`, { userId: ADMIN_USER_ID, body: { reason: 'account_closed' } }), 0],
+  ];
+
+  it('a full run after each release finds nothing', async () => {
+    for (const [, release, debtAfter] of releases) {
+      expect((await release()).status).toBe(200);
+      expect(await debtOf(t, seller)).toBe(debtAfter);
+      const run = await runReconciliation(t);
+      expect(run).toMatchObject({ status: 'completed', drifts: [], driftCount: 0 });
+    }
+    await expectBooksBalanced(t.db.sql);
+  });
+
+  it('incremental runs after each release find nothing, from checkpoints taken before and after', async () => {
+    const [voided, captured, failed] = releases;
+    // The void before a full run: the wallet's checkpoint is rebuilt from its whole ledger.
+    expect((await voided![1]()).status).toBe(200);
+    expect(await storedRun(t, 'full')).toMatchObject({ drifts: [], driftCount: 0 });
+    // The capture and the failure after it: each run reads the wallet from its checkpoint.
+    for (const [, release, debtAfter] of [captured!, failed!]) {
+      expect((await release()).status).toBe(200);
+      expect(await debtOf(t, seller)).toBe(debtAfter);
+      const run = await storedRun(t, 'incremental');
+      expect(run.checked.wallets).toBeGreaterThanOrEqual(1);
+      expect(run.drifts).toEqual([]);
+    }
+    // A wallet in debt still finds a wallet debt that nothing explains.
+    await t.db.sql`UPDATE wallets SET debt = debt + 3, balance = 0 WHERE id = ${seller.id}`;
+    await deposit(t.api, seller, 1);
+    const drifted = await storedRun(t, 'incremental');
+    expect(drifted.drifts.map((drift) => [drift.check, drift.key.walletId])).toEqual(
+      expect.arrayContaining([['wallet_debts', seller.id]]),
+    );
+  });
+});
+
+describe('reconciliation of split purchases (e2e)', () => {
+  let t: TestApp;
+  let buyer: TestWallet;
+  let payees: TestWallet[];
+  const itemId = 'book/split-reconciliation';
+
+  const buy = async (itemPrice: number) => {
+    const response = await t.api.post('/purchases', {
+      userId: buyer.userId,
+      idempotencyKey: randomUUID(),
+      body: { buyerWalletId: buyer.id, itemId, itemPrice },
+    });
+    expect(response.status).toBe(201);
+    return response.body.id as string;
+  };
+
+  /** Split sales with carries, partial refunds, and a payee's debt repaid by its next part. */
+  const trade = async () => {
+    const sales = [];
+    for (const price of [333, 1_001, 77, 2_500]) sales.push(await buy(price));
+    expect((await refund(t.api, ADMIN_USER_ID, sales[0]!, { amount: 111 })).status).toBe(201);
+    const second = payees[1]!;
+    const balance = (await t.api.get(`/wallets/${second.id}`, { userId: second.userId })).body.balance as number;
+    if (balance > 0) {
+      const payout = await t.api.post(`/wallets/${second.id}/withdrawals`, {
+        userId: second.userId,
+        idempotencyKey: randomUUID(),
+        body: { amount: balance },
+      });
+      expect(payout.status).toBe(201);
+    }
+    expect((await refund(t.api, ADMIN_USER_ID, sales[3]!)).status).toBe(201);
+    expect(await debtOf(t, second)).toBeGreaterThan(0);
+    await buy(999);
+  };
+
+  const start = async (env: Record<string, string> = {}) => {
+    t = await startTestApp({ env });
+    buyer = await createWallet(t.api, 100_000);
+    payees = [await createWallet(t.api), await createWallet(t.api), await createWallet(t.api)];
+    const terms = await t.api.request('PUT', `/royalty-terms/${encodeURIComponent(itemId)}`, {
+      userId: ADMIN_USER_ID,
+      body: { royaltyPercent: 70, payees: [{ walletId: payees[0]!.id, share: 2_500 }, { walletId: payees[1]!.id, share: 4_500 }, { walletId: payees[2]!.id, share: 3_000 }] },
+    });
+    expect(terms.status).toBe(201);
+  };
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('an incremental run reads each payee\'s own part, from its checkpoint or from its first posting', async () => {
+    await start();
+    await trade();
+    expect(await storedRun(t, 'full')).toMatchObject({ drifts: [], driftCount: 0 });
+    // After the clean run: the payees are read from the checkpoints the full run rebuilt.
+    await trade();
+    const incremental = await storedRun(t, 'incremental');
+    expect(incremental.checked.wallets).toBeGreaterThanOrEqual(4);
+    expect(incremental.drifts).toEqual([]);
+    // And from their first posting: no checkpoints at all.
+    await t.db.sql`DELETE FROM wallet_ledger_checkpoints`;
+    await trade();
+    expect((await storedRun(t, 'incremental')).drifts).toEqual([]);
+    expect((await storedRun(t, 'full')).drifts).toEqual([]);
+  });
+
+  it('with RECONCILE_FIX_BALANCES, a drifted balance beside split payees leaves their carries as they are', async () => {
+    await start({ RECONCILE_FIX_BALANCES: 'true' });
+    await trade();
+    const carries = async () =>
+      (await t.db.sql<{ id: string; fractional_balance: number }[]>`
+        SELECT id, fractional_balance FROM wallets WHERE id IN ${t.db.sql(payees.map((payee) => payee.id))} ORDER BY id`);
+    const before = await carries();
+    expect(before.some((row) => row.fractional_balance > 0)).toBe(true);
+    await t.db.sql`UPDATE wallets SET balance = balance + 5 WHERE id = ${buyer.id}`;
+    const run = await runReconciliation(t);
+    expect(run.drifts.map((drift) => [drift.check, drift.key.walletId, drift.corrected])).toEqual([['wallet_balances', buyer.id, true]]);
+    expect(await carries()).toEqual(before);
+    expect(await runReconciliation(t)).toMatchObject({ drifts: [], driftCount: 0 });
   });
 });
