@@ -66,7 +66,13 @@ export class EventsRepository {
               (SELECT e.id, e.xid, e.seq, e.type FROM events e
                 WHERE e.counterparty_wallet_id = ${walletId}::uuid AND e.wallet_id <> ${walletId}::uuid
                   AND ${afterCondition} AND e.xid < ${fence}
-                ORDER BY e.xid, e.seq LIMIT ${query.scanMax})) u
+                ORDER BY e.xid, e.seq LIMIT ${query.scanMax})
+              UNION ALL
+              -- Further payees of split purchases (ADR 0067); never the event's wallet or counterparty.
+              (SELECT e.id, e.xid, e.seq, e.type FROM event_parties p JOIN events e ON e.id = p.event_id
+                WHERE p.wallet_id = ${walletId}::uuid AND (p.xid, p.seq) > (${after.xid}::xid8, ${after.seq}::bigint)
+                  AND p.xid < ${fence}
+                ORDER BY p.xid, p.seq LIMIT ${query.scanMax})) u
              ORDER BY u.xid, u.seq LIMIT ${query.scanMax}`;
     const matches = types === undefined ? sql`true` : sql`s.type = ANY (${sql.array([...types])}::text[])`;
     // The matched events (with their data), plus the last event examined, which ends the page

@@ -318,6 +318,50 @@ describe('per-item leaderboard and payee-exact author reports (e2e)', () => {
     }
   });
 
+  it('shows every payee of a split purchase its purchase.completed and refund.created in GET /events, once each', async () => {
+    const readAll = async (userId: string) => {
+      const items: { type: string; data: { id: string; purchaseId?: string } }[] = [];
+      let after = '';
+      for (;;) {
+        const response = await t.api.get(`/events?limit=3${after ? `&after=${after}` : ''}`, { userId });
+        expect(response.status).toBe(200);
+        items.push(...response.body.items);
+        if (response.body.items.length === 0) return items;
+        after = response.body.nextCursor;
+      }
+    };
+    const buyer = await createWallet(t.api, 10_000);
+    const payees = [await createWallet(t.api), await createWallet(t.api), await createWallet(t.api)];
+    const itemId = `album-${randomUUID()}`;
+    await putTerms(t, itemId, { payees: payees.map((p, i) => ({ walletId: p.id, share: i === 2 ? 3334 : 3333 })) });
+    const sale = await t.api.post('/purchases', {
+      userId: buyer.userId,
+      idempotencyKey: randomUUID(),
+      body: { buyerWalletId: buyer.id, itemId, itemPrice: 900 },
+    });
+    expect(sale.status).toBe(201);
+    const refunded = await refund(t.api, ADMIN_USER_ID, sale.body.id, { amount: 300 });
+    expect(refunded.status).toBe(201);
+    // A one-author purchase by the last payee: its event reaches it as the counterparty, as before.
+    const own = await t.api.post('/purchases', {
+      userId: buyer.userId,
+      idempotencyKey: randomUUID(),
+      body: { buyerWalletId: buyer.id, authorWalletId: payees[2]!.id, itemPrice: 100 },
+    });
+    expect(own.status).toBe(201);
+
+    const expected = [
+      ['purchase.completed', sale.body.id],
+      ['refund.created', refunded.body.id],
+    ];
+    for (const [index, payee] of payees.entries()) {
+      const seen = (await readAll(payee.userId)).map((event) => [event.type, event.data.id]);
+      expect(seen).toEqual(index === 2 ? [...expected, ['purchase.completed', own.body.id]] : expected);
+    }
+    const buyerSeen = (await readAll(buyer.userId)).map((event) => [event.type, event.data.id]);
+    expect(buyerSeen).toEqual([['deposit.created', buyer.id], ...expected, ['purchase.completed', own.body.id]]);
+  });
+
   // Known defect: the incremental wallet checks (compareRecentWallets, rebuildCheckpoints) count
   // a split purchase's royalty and carry for its first payee alone, not per payee from
   // purchase_payees and refund_payees as the full run does, so payees show false carry drift.

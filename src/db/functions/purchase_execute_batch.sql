@@ -459,5 +459,17 @@ BEGIN
                                 terms_version, payees, ordinal)
        ORDER BY c.ordinal),
     p_at => v_at);
+
+  -- The event names the first payee as its counterparty; the other payees of a split purchase
+  -- read it through event_parties (ADR 0067). Batches without one skip this.
+  IF cardinality(array_remove(cp_positions, 1::smallint)) > 0 THEN
+    INSERT INTO event_parties (wallet_id, xid, seq, event_id)
+    SELECT p.wallet, e.xid, e.seq, e.id
+      FROM unnest(cp_purchase_ids, cp_positions, cp_wallets) AS p (purchase_id, position, wallet)
+      JOIN events e ON e.xid = pg_current_xact_id() AND e.type = 'purchase.completed'
+                   AND (e.data ->> 'id')::uuid = p.purchase_id
+     WHERE p.position > 1
+     ORDER BY p.wallet, e.seq;
+  END IF;
 END
 $$;

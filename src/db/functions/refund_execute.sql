@@ -235,6 +235,14 @@ BEGIN
                                       'authorAmount', v_author_amount_cents, 'platformAmount', v_platform_amount_cents,
                                       'reason', p_reason, 'createdAt', api_instant(v_at))],
     p_at => v_at);
+  -- The payees after the first of a split purchase read the event through event_parties (ADR 0067).
+  IF cardinality(v_payee_ids) > 1 THEN
+    INSERT INTO event_parties (wallet_id, xid, seq, event_id)
+    SELECT w.wallet, e.xid, e.seq, e.id
+      FROM unnest(v_payee_ids[2:]) AS w (wallet)
+      JOIN events e ON e.xid = pg_current_xact_id() AND e.type = 'refund.created' AND (e.data ->> 'id')::uuid = p_refund_id
+     ORDER BY w.wallet;
+  END IF;
 
   RETURN QUERY SELECT 'completed'::text, p_refund_id, p_request_hash, p_purchase_id, v_amount_cents,
     v_author_amount_cents, v_platform_amount_cents, v_purchase.royalty_percent, v_carry_before_centi_cents::smallint,

@@ -9,6 +9,7 @@ import {
   json,
   jsonb,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -57,6 +58,26 @@ export const events = pgTable(
       .where(sql`${t.counterpartyWalletId} IS NOT NULL`),
     check('events_type', sql`${t.type} IN (${EVENT_TYPES_SQL})`),
   ],
+);
+
+/**
+ * Further wallets whose owners may read an event, beyond `wallet_id` and `counterparty_wallet_id`
+ * (ADR 0067): the payees after the first of a split purchase (ADR 0045), for its
+ * purchase.completed and its refunds' refund.created. Written only for split purchases, so
+ * every other event costs nothing; keyed like the feed indexes, so a wallet's share of the feed
+ * is one index range.
+ */
+export const eventParties = pgTable(
+  'event_parties',
+  {
+    walletId: uuid('wallet_id').notNull(),
+    xid: xid8('xid').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    eventId: uuid('event_id')
+      .notNull()
+      .references(() => events.id),
+  },
+  (t) => [primaryKey({ columns: [t.walletId, t.xid, t.seq] })],
 );
 
 /**
