@@ -60,11 +60,19 @@ describe('balance at an instant from position snapshots (e2e)', () => {
     return rows.map((row) => new Date(row.as_of));
   }
 
-  it('equals the brute-force sums at random instants, with snapshots and without, across their boundaries', async () => {
+  it('equals the brute-force sums at random instants, with snapshots and without, across their boundaries, split sales included', async () => {
     await replayable(async () => {
       const random = seededRandom(68);
       const author = await createWallet(t.api);
+      const coAuthor = await createWallet(t.api);
       const buyers = [await createWallet(t.api, 100_000), await createWallet(t.api, 100_000)];
+      // An item split between the two (ADR 0045): its sales and refunds are payee rows.
+      const itemId = `split-${randomUUID()}`;
+      const terms = await t.api.request('PUT', `/royalty-terms/${encodeURIComponent(itemId)}`, {
+        userId: ADMIN_USER_ID,
+        body: { payees: [{ walletId: author.id, share: 4_000 }, { walletId: coAuthor.id, share: 6_000 }] },
+      });
+      expect(terms.status).toBeLessThan(300);
       const sales: string[] = [];
       const marks: Date[] = [new Date()];
       // Three phases, each swept after it: snapshots every 3 postings land inside the history.
@@ -72,9 +80,17 @@ describe('balance at an instant from position snapshots (e2e)', () => {
         for (let step = 0; step < 14; step += 1) {
           const choice = random();
           const buyer = buyers[randomInt(random, 0, 1)]!;
-          if (choice < 0.55) {
+          if (choice < 0.4) {
             // Odd prices at 70% leave carries, so the carry is tested, not only the balance.
             const sale = await purchase(t.api, buyer, author, randomInt(random, 1, 999));
+            expect(sale.status).toBe(201);
+            sales.push(sale.body.id);
+          } else if (choice < 0.55) {
+            const sale = await t.api.post('/purchases', {
+              userId: buyer.userId,
+              idempotencyKey: randomUUID(),
+              body: { buyerWalletId: buyer.id, itemId, itemPrice: randomInt(random, 1, 999) },
+            });
             expect(sale.status).toBe(201);
             sales.push(sale.body.id);
           } else if (choice < 0.75 && sales.length > 0) {
@@ -93,6 +109,8 @@ describe('balance at an instant from position snapshots (e2e)', () => {
         marks.push(new Date());
       }
 
+      const [payeeRows] = await t.db.sql<{ count: string }[]>`SELECT count(*)::text AS count FROM purchase_payees WHERE wallet_id = ${coAuthor.id}`;
+      expect(Number(payeeRows!.count)).toBeGreaterThan(0);
       const instants = await snapshotInstants(author.id);
       expect(instants.length).toBeGreaterThanOrEqual(3);
       const probes: Date[] = [...marks];
@@ -101,7 +119,7 @@ describe('balance at an instant from position snapshots (e2e)', () => {
       const span = marks[marks.length - 1]!.getTime() - first;
       for (let i = 0; i < 40; i += 1) probes.push(new Date(first + Math.floor(random() * span)));
 
-      const wallets = [author, ...buyers];
+      const wallets = [author, coAuthor, ...buyers];
       const withSnapshots = await Promise.all(
         probes.flatMap((at) => wallets.map(async (wallet) => ({ at, wallet, api: await balanceAt(wallet, at), truth: await bruteForce(wallet.id, at) }))),
       );
