@@ -290,7 +290,7 @@ describe('per-item leaderboard and payee-exact author reports (e2e)', () => {
 
       // The run above corrected all it found, so an incremental run checks the hours changed
       // since it: a sale of the split item made now, whose row is then tampered with. (Its
-      // wallet checks are left out here: see the failing spec below.)
+      // wallet checks have a spec of their own below.)
       const buyer = await createWallet(own.api, 1_000);
       const sale = await own.api.post('/purchases', {
         userId: buyer.userId,
@@ -362,11 +362,9 @@ describe('per-item leaderboard and payee-exact author reports (e2e)', () => {
     expect(buyerSeen).toEqual([['deposit.created', buyer.id], ...expected, ['purchase.completed', own.body.id]]);
   });
 
-  // Known defect: the incremental wallet checks (compareRecentWallets, rebuildCheckpoints) count
-  // a split purchase's royalty and carry for its first payee alone, not per payee from
-  // purchase_payees and refund_payees as the full run does, so payees show false carry drift.
-  // This spec passes once they count each payee's own part; then make it a plain `it`.
-  it.failing('an incremental run after split sales finds no drift in the payees\' wallets', async () => {
+  // The incremental wallet checks (compareRecentWallets, rebuildCheckpoints) count each payee's
+  // own part from purchase_payees and refund_payees, as the full run does (ADR 0028).
+  it('an incremental run after split sales finds no drift in the payees\' wallets', async () => {
     const own = await startTestApp();
     try {
       await tradeItems(own);
