@@ -57,8 +57,10 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
     const fixed =
       !common.skipIf &&
       !common.ignoreUserAgents &&
+      // The folded path sets no X-RateLimit-* headers on answers it lets through.
+      common.setHeaders === false &&
       this.throttlers.every(
-        (t) => typeof t.ttl === 'number' && typeof t.limit === 'number' && t.blockDuration === undefined && !t.skipIf && !t.ignoreUserAgents,
+        (t) => typeof t.ttl === 'number' && typeof t.limit === 'number' && t.blockDuration === undefined && !t.skipIf && !t.ignoreUserAgents && !t.setHeaders,
       );
     if (fixed && this.throttlers.length > 0 && this.storageService instanceof FailOpenThrottlerStorage && this.storageService.canClaim) {
       this.windows = this.throttlers.map((t) => ({

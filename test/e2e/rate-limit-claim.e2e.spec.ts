@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { REDIS_CACHE } from '../../src/redis/redis.module';
 import { createWallet, purchase, TestWallet } from '../factories/wallets.factory';
 import { startTestApp, TestApp } from '../setup/test-app';
 
@@ -33,7 +34,17 @@ describe('rate limit and idempotency claim in one call (e2e)', () => {
   it('counts each money request once, replays a key, and answers 429 with the usual headers leaving no claim behind', async () => {
     const { buyer, author } = await buyerAndAuthor();
     const keys = [randomUUID(), randomUUID(), randomUUID()];
-    for (const key of keys) expect((await purchase(t.api, buyer, author, 100, key)).status).toBe(201);
+    const combined = jest.spyOn(t.app.get(REDIS_CACHE), 'limitAndClaim' as never);
+    const claimedAlone = jest.spyOn(t.app.get(REDIS_CACHE), 'idempotencyClaim' as never);
+    try {
+      for (const key of keys) expect((await purchase(t.api, buyer, author, 100, key)).status).toBe(201);
+      // One script call per purchase for the limit and the claim; no claim of its own.
+      expect(new Set(combined.mock.calls.map((call: unknown[]) => call[call.length - 2])).size).toBe(3);
+      expect(claimedAlone).not.toHaveBeenCalled();
+    } finally {
+      combined.mockRestore();
+      claimedAlone.mockRestore();
+    }
     // The counter saw every request once: 2 for the wallet and deposit, 3 purchases.
     expect(Number(await t.redis.get(hitsKey(buyer.userId)))).toBe(5);
 
