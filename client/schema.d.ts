@@ -210,7 +210,7 @@ export interface paths {
         put?: never;
         /**
          * Capture a hold (all of it, or a smaller amount): the split happens now, the rest goes back to the buyer
-         * @description For a purchase made with `capture: false` (the buyer wallet's owner, or an admin). The split uses the author's carry as it is now. Capture, void and expiry race safely: exactly one wins, the others get 409 PURCHASE_NOT_AUTHORIZED; a hold past its `expiresAt` is not captured.
+         * @description For a purchase made with `capture: false` (the buyer wallet's owner, or an admin). The split uses the author's carry as it is now. The purchase is paid from the held money, so a capture never answers 402, even when the buyer fell into debt since the authorization. Capture, void and expiry race safely: exactly one wins, the others get 409 PURCHASE_NOT_AUTHORIZED; a hold past its `expiresAt` is not captured.
          */
         post: operations["PurchasesController_capture"];
         delete?: never;
@@ -3135,17 +3135,6 @@ export interface operations {
             };
             /** @description Missing or malformed identity */
             401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    "Cache-Control": components["headers"]["Cache-Control"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDetailsDto"];
-                };
-            };
-            /** @description Insufficient funds */
-            402: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Cache-Control": components["headers"]["Cache-Control"];

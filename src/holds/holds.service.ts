@@ -3,18 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { Caller } from '../common/auth/caller';
 import { DomainError, NotFoundError, RequestValidationError } from '../common/errors/domain-errors';
 import { AppConfig } from '../config/app-config';
-import { pgErrorCode } from '../db/postgres-errors';
 import { ExecutionResult } from '../idempotency/idempotency.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { InsufficientFundsError } from '../wallets/wallet.errors';
 import { WalletsService } from '../wallets/wallets.service';
 import { CaptureExceedsAuthorizedError, PurchaseNotAuthorizedError } from './hold.errors';
 import { HoldsRepository, HoldView, TransitionOutcome } from './holds.repository';
 
 /** Expired holds one sweep voids at most; the next sweep takes the rest. */
 const SWEEP_BATCH_MAX = 200;
-/** The SQLSTATE hold_capture raises when the purchase itself was refused. */
-const CAPTURE_REFUSED = 'HC001';
 
 export interface AuthorizeRequest {
   buyerWalletId: string;
@@ -98,20 +94,17 @@ export class HoldsService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Captures all of the hold, or `amountCents` of it (the rest goes back to the buyer). */
   async capture(caller: Caller, holdId: string, amountCents: number | undefined): Promise<HoldView> {
-    try {
-      const result = await this.repository.capture({
-        holdId,
-        releaseId: randomUUID(),
-        amountCents,
-        actor: { userId: caller.userId, isAdmin: caller.isAdmin },
-        royaltyPercent: this.config.authorRoyaltyPercent,
-        platformWalletId: this.wallets.platformWalletId,
-      });
-      return this.settled('hold_capture', result);
-    } catch (error) {
-      if (pgErrorCode(error) === CAPTURE_REFUSED) throw new InsufficientFundsError();
-      throw error;
-    }
+    // Paid from the held money (ADR 0018): no refusal for funds. A purchase refused anyway (a
+    // wallet gone) raises HC001 in hold_capture and rolls back: an invariant broken, not bad input.
+    const result = await this.repository.capture({
+      holdId,
+      releaseId: randomUUID(),
+      amountCents,
+      actor: { userId: caller.userId, isAdmin: caller.isAdmin },
+      royaltyPercent: this.config.authorRoyaltyPercent,
+      platformWalletId: this.wallets.platformWalletId,
+    });
+    return this.settled('hold_capture', result);
   }
 
   async void(caller: Caller, holdId: string): Promise<HoldView> {

@@ -68,14 +68,14 @@ export class PurchasesController {
     summary: 'Capture a hold (all of it, or a smaller amount): the split happens now, the rest goes back to the buyer',
     description:
       'For a purchase made with `capture: false` (the buyer wallet\'s owner, or an admin). The split uses the author\'s carry ' +
-      'as it is now. Capture, void and expiry race safely: exactly one wins, the others get 409 PURCHASE_NOT_AUTHORIZED; ' +
+      'as it is now. The purchase is paid from the held money, so a capture never answers 402, even when the buyer fell ' +
+      'into debt since the authorization. Capture, void and expiry race safely: exactly one wins, the others get 409 PURCHASE_NOT_AUTHORIZED; ' +
       'a hold past its `expiresAt` is not captured.',
   })
   @ApiIdempotencyKey({ required: false })
   @ApiOkResponse({ type: PurchaseDto, description: 'The completed purchase', headers: REPLAY_RESPONSE_HEADERS })
   @ApiProblems(
     'VALIDATION_FAILED',
-    'INSUFFICIENT_FUNDS',
     'PURCHASE_NOT_FOUND',
     'IDEMPOTENCY_KEY_IN_FLIGHT',
     'PURCHASE_NOT_AUTHORIZED',
