@@ -185,9 +185,13 @@ export class IdempotencyService {
     if (adopted.state === 'claimed') await this.bestEffort(() => this.redis.idempotencyRelease(claim.lockKey, claim.token));
   }
 
-  /** Whether `request` holds an early claim not yet released (for the answer's hook to skip a promise). */
+  /**
+   * Whether `request` made an early claim that no service call took: the answer's hook then
+   * calls `releaseUnadopted`, and skips the promise for every other answer.
+   */
   hasEarlyClaim(request: object): boolean {
-    return (request as WithEarlyClaim)[EARLY_CLAIM] !== undefined;
+    const claim = (request as WithEarlyClaim)[EARLY_CLAIM];
+    return claim !== undefined && this.adopted.get(claim.resultKey)?.token === claim.token;
   }
 
   async execute<T>(
