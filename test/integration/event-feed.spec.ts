@@ -21,7 +21,19 @@ describe('event feed under out-of-order commits', () => {
     db = await createTestDatabase();
     database = new Database(postgres(db.url, { max: 4, onnotice: () => undefined }));
     feed = new EventsRepository(database);
-    for (let i = 0; i < 6; i++) writers.push(postgres(db.url, { max: 1, onnotice: () => undefined }));
+    // Each writer on its own stat slot: two backends sharing one would queue on the slot's
+    // running-totals row, and a writer held open would then block the next one for good.
+    const slots = new Set<number>();
+    while (writers.length < 6) {
+      const writer = postgres(db.url, { max: 1, onnotice: () => undefined });
+      const [{ slot } = { slot: -1 }] = await writer<{ slot: number }[]>`SELECT stat_slot() AS slot`;
+      if (slots.has(slot)) {
+        await writer.end({ timeout: 5 });
+        continue;
+      }
+      slots.add(slot);
+      writers.push(writer);
+    }
   });
 
   afterAll(async () => {
