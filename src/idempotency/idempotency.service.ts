@@ -7,6 +7,7 @@ import { MetricsService, OperationOutcome } from '../metrics/metrics.service';
 import type { RedisClient } from '../redis/redis-connection.factory';
 import { REDIS_CACHE } from '../redis/redis.module';
 import { IdempotencyInFlightError, IdempotencyKeyReusedError } from './idempotency.errors';
+import { InFlightClaims } from './in-flight-claims';
 
 /** How long a completed result is served from Redis (PostgreSQL keeps it for good). */
 export const RESULT_TTL_SECONDS = 24 * 3600;
@@ -117,7 +118,7 @@ export class IdempotencyService {
    * instead of asking Redis again. A request that never gets there (refused by validation,
    * say) releases its claim before its answer leaves (`releaseUnadopted`).
    */
-  private readonly adopted = new LRUCache<string, AdoptedClaim>({ max: ADOPTED_CLAIMS_MAX, ttl: IN_FLIGHT_TTL_MS });
+  private readonly adopted = new InFlightClaims<AdoptedClaim>({ maxEntries: ADOPTED_CLAIMS_MAX, ttlMs: IN_FLIGHT_TTL_MS });
 
   constructor(
     @Inject(REDIS_CACHE) redis: RedisClient,
