@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { and, asc, desc, eq, gt, inArray, lt, sql as drizzleSql } from 'drizzle-orm';
+import type { PendingQuery, Row } from 'postgres';
 import { Database } from '../db/database';
 import { longReadTransaction, LongReadOptions, ReadTransaction } from '../db/long-read-transaction';
 import { reconciliationRuns, wallets } from '../db/schema';
@@ -919,82 +920,10 @@ export class ReconciliationRepository {
     window: { from: Date; to: Date },
     detailLimit: number,
   ): Promise<WindowRepair<AuthorBucketDrift>> {
-    const { table, column } = AUTHOR_ROLLUPS[grain];
-    const from = window.from.toISOString();
-    const to = window.to.toISOString();
-    const rows = await this.withTimeout(
-      (sql) => sql<CountedRows<WindowCountColumns, AuthorDriftColumns>>`
-        WITH flows AS (
-          SELECT author_wallet_id, created_at, 1::bigint AS sales_count, item_price AS gross_volume,
-                 author_amount AS royalty, 0::bigint AS refunded_volume, 0::bigint AS royalty_refunded
-            FROM purchases WHERE created_at >= ${from} AND created_at < ${to} AND royalty_terms_version IS NULL
-          UNION ALL
-          SELECT p.author_wallet_id, r.created_at, 0, 0, 0, r.amount, r.author_amount
-            FROM refunds r JOIN purchases p ON p.id = r.purchase_id
-           WHERE r.created_at >= ${from} AND r.created_at < ${to} AND r.royalty_terms_version IS NULL
-          UNION ALL
-          -- Each payee of a split purchase (ADR 0045) sells with its own cents.
-          SELECT x.wallet_id, x.created_at, 1, p.item_price, x.amount_cents, 0, 0
-            FROM purchase_payees x JOIN purchases p ON p.id = x.purchase_id
-           WHERE x.created_at >= ${from} AND x.created_at < ${to}
-          UNION ALL
-          SELECT x.wallet_id, x.created_at, 0, 0, 0, r.amount, x.amount_cents
-            FROM refund_payees x JOIN refunds r ON r.id = x.refund_id
-           WHERE x.created_at >= ${from} AND x.created_at < ${to}
-        ), ledger AS (
-          SELECT author_wallet_id, date_trunc(${grain}, created_at, 'UTC') AS bucket_start,
-                 sum(sales_count)::bigint AS sales_count, sum(gross_volume)::bigint AS gross_volume,
-                 sum(royalty)::bigint AS royalty, sum(refunded_volume)::bigint AS refunded_volume,
-                 sum(royalty_refunded)::bigint AS royalty_refunded
-            FROM flows
-           GROUP BY 1, 2
-        ), kept AS (
-          SELECT author_wallet_id, ${sql(column)} AS bucket_start, sales_count, gross_volume, royalty, refunded_volume,
-                 royalty_refunded
-            FROM ${sql(table)} WHERE ${sql(column)} >= ${from} AND ${sql(column)} < ${to}
-        ), compared AS (
-          SELECT coalesce(l.author_wallet_id, k.author_wallet_id) AS author_wallet_id,
-                 coalesce(l.bucket_start, k.bucket_start) AS bucket_start,
-                 coalesce(k.sales_count, 0) AS kept_sales_count, coalesce(k.gross_volume, 0) AS kept_gross_volume,
-                 coalesce(k.royalty, 0) AS kept_royalty, coalesce(k.refunded_volume, 0) AS kept_refunded_volume,
-                 coalesce(k.royalty_refunded, 0) AS kept_royalty_refunded,
-                 coalesce(l.sales_count, 0) AS sales_count, coalesce(l.gross_volume, 0) AS gross_volume,
-                 coalesce(l.royalty, 0) AS royalty, coalesce(l.refunded_volume, 0) AS refunded_volume,
-                 coalesce(l.royalty_refunded, 0) AS royalty_refunded
-            FROM ledger l
-            FULL JOIN kept k ON k.author_wallet_id = l.author_wallet_id AND k.bucket_start = l.bucket_start
-        ), drift AS (
-          SELECT * FROM compared
-           WHERE (sales_count, gross_volume, royalty, refunded_volume, royalty_refunded)
-                 IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty, kept_refunded_volume,
-                                   kept_royalty_refunded)
-        ), repaired AS (
-          INSERT INTO ${sql(table)} AS a
-            (author_wallet_id, ${sql(column)}, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded)
-          SELECT author_wallet_id, bucket_start, sales_count - kept_sales_count, gross_volume - kept_gross_volume,
-                 royalty - kept_royalty, refunded_volume - kept_refunded_volume, royalty_refunded - kept_royalty_refunded
-            FROM drift
-          ON CONFLICT (author_wallet_id, ${sql(column)}) DO UPDATE SET
-            sales_count = a.sales_count + excluded.sales_count,
-            gross_volume = a.gross_volume + excluded.gross_volume,
-            royalty = a.royalty + excluded.royalty,
-            refunded_volume = a.refunded_volume + excluded.refunded_volume,
-            royalty_refunded = a.royalty_refunded + excluded.royalty_refunded
-          RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM compared)::int AS groups_checked, (SELECT count(*) FROM drift)::int AS drift_count,
-               (SELECT count(*) FROM repaired)::int AS repaired_rows, d.*
-          FROM (SELECT 1) one
-          LEFT JOIN LATERAL (
-            SELECT * FROM drift ORDER BY bucket_start, author_wallet_id LIMIT ${detailLimit}
-          ) d ON true`,
-    );
-    const head = firstRow(rows, 'the author rollup repair');
+    const repair = await this.repairPayeeRollups<AuthorDriftColumns>({ ...AUTHOR_ROLLUPS[grain], grain, byItem: false }, window, detailLimit);
     return {
-      groupsChecked: head.groups_checked,
-      driftCount: head.drift_count,
-      repairedRows: head.repaired_rows,
-      drifts: detailRows<WindowCountColumns, AuthorDriftColumns>(rows, 'bucket_start').map((row) => ({
+      ...repair,
+      drifts: repair.drifts.map((row) => ({
         authorWalletId: row.author_wallet_id,
         bucketStart: toDate(row.bucket_start),
         ...authorFiguresOf(row),
@@ -1004,43 +933,76 @@ export class ReconciliationRepository {
 
   /**
    * Item rollups (ADR 0066) in [from, to) (hour-aligned) against the purchases that name an item
-   * and their refunds, grouped by item, payee and UTC hour, counted as the author rollups count
-   * (each payee of a split purchase with its own part); drifted rows get their delta.
+   * and their refunds, grouped by item, payee and UTC hour, counted as the author rollups count;
+   * drifted rows get their delta.
    */
   async repairItemRollups(window: { from: Date; to: Date }, detailLimit: number): Promise<WindowRepair<ItemBucketDrift>> {
+    const repair = await this.repairPayeeRollups<ItemDriftColumns>(
+      { table: 'item_author_hourly_rollups', column: 'bucket_start', grain: 'hour', byItem: true },
+      window,
+      detailLimit,
+    );
+    return {
+      ...repair,
+      drifts: repair.drifts.map((row) => ({
+        itemId: row.item_id,
+        authorWalletId: row.author_wallet_id,
+        bucketStart: toDate(row.bucket_start),
+        ...authorFiguresOf(row),
+      })),
+    };
+  }
+
+  /**
+   * The one statement behind both repairs above: the payee rollups kept in `table` against what
+   * purchases and refunds say, each payee of a split purchase (ADR 0045) with its own part.
+   * `byItem` adds the item to the key (and `item_id` to the detail rows) and leaves out the
+   * purchases that name none.
+   */
+  private async repairPayeeRollups<Detail extends AuthorDriftColumns>(
+    rollups: { table: string; column: string; grain: 'hour' | 'day'; byItem: boolean },
+    window: { from: Date; to: Date },
+    detailLimit: number,
+  ): Promise<WindowRepair<Detail>> {
+    const { table, column, grain, byItem } = rollups;
     const from = window.from.toISOString();
     const to = window.to.toISOString();
-    const rows = await this.withTimeout(
-      (sql) => sql<CountedRows<WindowCountColumns, ItemDriftColumns>>`
+    const rows = await this.withTimeout((sql) => {
+      // What byItem adds: the item as the first key column, and the filter to purchases naming one.
+      const item = (fragment: PendingQuery<Row[]>) => (byItem ? fragment : sql``);
+      const namesItem = item(sql`AND p.item_id IS NOT NULL`);
+      return sql<CountedRows<WindowCountColumns, Detail>>`
         WITH flows AS (
-          SELECT item_id, author_wallet_id, created_at, 1::bigint AS sales_count, item_price AS gross_volume,
-                 author_amount AS royalty, 0::bigint AS refunded_volume, 0::bigint AS royalty_refunded
-            FROM purchases
-           WHERE created_at >= ${from} AND created_at < ${to} AND item_id IS NOT NULL AND royalty_terms_version IS NULL
+          SELECT ${item(sql`p.item_id,`)} p.author_wallet_id, p.created_at, 1::bigint AS sales_count,
+                 p.item_price AS gross_volume, p.author_amount AS royalty, 0::bigint AS refunded_volume,
+                 0::bigint AS royalty_refunded
+            FROM purchases p
+           WHERE p.created_at >= ${from} AND p.created_at < ${to} AND p.royalty_terms_version IS NULL ${namesItem}
           UNION ALL
-          SELECT p.item_id, p.author_wallet_id, r.created_at, 0, 0, 0, r.amount, r.author_amount
+          SELECT ${item(sql`p.item_id,`)} p.author_wallet_id, r.created_at, 0, 0, 0, r.amount, r.author_amount
             FROM refunds r JOIN purchases p ON p.id = r.purchase_id
-           WHERE r.created_at >= ${from} AND r.created_at < ${to} AND p.item_id IS NOT NULL AND r.royalty_terms_version IS NULL
+           WHERE r.created_at >= ${from} AND r.created_at < ${to} AND r.royalty_terms_version IS NULL ${namesItem}
           UNION ALL
-          SELECT p.item_id, x.wallet_id, x.created_at, 1, p.item_price, x.amount_cents, 0, 0
+          SELECT ${item(sql`p.item_id,`)} x.wallet_id, x.created_at, 1, p.item_price, x.amount_cents, 0, 0
             FROM purchase_payees x JOIN purchases p ON p.id = x.purchase_id
-           WHERE x.created_at >= ${from} AND x.created_at < ${to} AND p.item_id IS NOT NULL
+           WHERE x.created_at >= ${from} AND x.created_at < ${to} ${namesItem}
           UNION ALL
-          SELECT p.item_id, x.wallet_id, x.created_at, 0, 0, 0, r.amount, x.amount_cents
-            FROM refund_payees x JOIN refunds r ON r.id = x.refund_id JOIN purchases p ON p.id = r.purchase_id
-           WHERE x.created_at >= ${from} AND x.created_at < ${to} AND p.item_id IS NOT NULL
+          SELECT ${item(sql`p.item_id,`)} x.wallet_id, x.created_at, 0, 0, 0, r.amount, x.amount_cents
+            FROM refund_payees x JOIN refunds r ON r.id = x.refund_id ${item(sql`JOIN purchases p ON p.id = r.purchase_id`)}
+           WHERE x.created_at >= ${from} AND x.created_at < ${to} ${namesItem}
         ), ledger AS (
-          SELECT item_id, author_wallet_id, date_trunc('hour', created_at, 'UTC') AS bucket_start,
+          SELECT ${item(sql`item_id,`)} author_wallet_id, date_trunc(${grain}, created_at, 'UTC') AS bucket_start,
                  sum(sales_count)::bigint AS sales_count, sum(gross_volume)::bigint AS gross_volume,
                  sum(royalty)::bigint AS royalty, sum(refunded_volume)::bigint AS refunded_volume,
                  sum(royalty_refunded)::bigint AS royalty_refunded
             FROM flows
-           GROUP BY 1, 2, 3
+           GROUP BY ${item(sql`item_id,`)} author_wallet_id, bucket_start
         ), kept AS (
-          SELECT item_id, author_wallet_id, bucket_start, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded
-            FROM item_author_hourly_rollups WHERE bucket_start >= ${from} AND bucket_start < ${to}
+          SELECT ${item(sql`item_id,`)} author_wallet_id, ${sql(column)} AS bucket_start, sales_count, gross_volume,
+                 royalty, refunded_volume, royalty_refunded
+            FROM ${sql(table)} WHERE ${sql(column)} >= ${from} AND ${sql(column)} < ${to}
         ), compared AS (
-          SELECT coalesce(l.item_id, k.item_id) AS item_id,
+          SELECT ${item(sql`coalesce(l.item_id, k.item_id) AS item_id,`)}
                  coalesce(l.author_wallet_id, k.author_wallet_id) AS author_wallet_id,
                  coalesce(l.bucket_start, k.bucket_start) AS bucket_start,
                  coalesce(k.sales_count, 0) AS kept_sales_count, coalesce(k.gross_volume, 0) AS kept_gross_volume,
@@ -1051,19 +1013,21 @@ export class ReconciliationRepository {
                  coalesce(l.royalty_refunded, 0) AS royalty_refunded
             FROM ledger l
             FULL JOIN kept k
-              ON k.item_id = l.item_id AND k.author_wallet_id = l.author_wallet_id AND k.bucket_start = l.bucket_start
+              ON ${item(sql`k.item_id = l.item_id AND`)} k.author_wallet_id = l.author_wallet_id AND k.bucket_start = l.bucket_start
         ), drift AS (
           SELECT * FROM compared
            WHERE (sales_count, gross_volume, royalty, refunded_volume, royalty_refunded)
                  IS DISTINCT FROM (kept_sales_count, kept_gross_volume, kept_royalty, kept_refunded_volume,
                                    kept_royalty_refunded)
         ), repaired AS (
-          INSERT INTO item_author_hourly_rollups AS a
-            (item_id, author_wallet_id, bucket_start, sales_count, gross_volume, royalty, refunded_volume, royalty_refunded)
-          SELECT item_id, author_wallet_id, bucket_start, sales_count - kept_sales_count, gross_volume - kept_gross_volume,
-                 royalty - kept_royalty, refunded_volume - kept_refunded_volume, royalty_refunded - kept_royalty_refunded
+          INSERT INTO ${sql(table)} AS a
+            (${item(sql`item_id,`)} author_wallet_id, ${sql(column)}, sales_count, gross_volume, royalty, refunded_volume,
+             royalty_refunded)
+          SELECT ${item(sql`item_id,`)} author_wallet_id, bucket_start, sales_count - kept_sales_count,
+                 gross_volume - kept_gross_volume, royalty - kept_royalty, refunded_volume - kept_refunded_volume,
+                 royalty_refunded - kept_royalty_refunded
             FROM drift
-          ON CONFLICT (item_id, bucket_start, author_wallet_id) DO UPDATE SET
+          ON CONFLICT (${item(sql`item_id,`)} author_wallet_id, ${sql(column)}) DO UPDATE SET
             sales_count = a.sales_count + excluded.sales_count,
             gross_volume = a.gross_volume + excluded.gross_volume,
             royalty = a.royalty + excluded.royalty,
@@ -1075,20 +1039,15 @@ export class ReconciliationRepository {
                (SELECT count(*) FROM repaired)::int AS repaired_rows, d.*
           FROM (SELECT 1) one
           LEFT JOIN LATERAL (
-            SELECT * FROM drift ORDER BY bucket_start, item_id, author_wallet_id LIMIT ${detailLimit}
-          ) d ON true`,
-    );
-    const head = firstRow(rows, 'the item rollup repair');
+            SELECT * FROM drift ORDER BY bucket_start, ${item(sql`item_id,`)} author_wallet_id LIMIT ${detailLimit}
+          ) d ON true`;
+    });
+    const head = firstRow(rows, byItem ? 'the item rollup repair' : 'the author rollup repair');
     return {
       groupsChecked: head.groups_checked,
       driftCount: head.drift_count,
       repairedRows: head.repaired_rows,
-      drifts: detailRows<WindowCountColumns, ItemDriftColumns>(rows, 'bucket_start').map((row) => ({
-        itemId: row.item_id,
-        authorWalletId: row.author_wallet_id,
-        bucketStart: toDate(row.bucket_start),
-        ...authorFiguresOf(row),
-      })),
+      drifts: detailRows<WindowCountColumns, Detail>(rows, 'bucket_start'),
     };
   }
 
