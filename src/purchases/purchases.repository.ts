@@ -181,20 +181,7 @@ export class PurchasesRepository {
   async findWithParties(purchaseId: string): Promise<PurchaseWithParties | undefined> {
     const [row] = await this.database.db
       .select({
-        id: purchases.id,
-        idempotencyKey: purchases.idempotencyKey,
-        buyerWalletId: purchases.buyerWalletId,
-        authorWalletId: purchases.authorWalletId,
-        itemPriceCents: purchases.itemPriceCents,
-        royaltyPercent: purchases.royaltyPercent,
-        authorAmountCents: purchases.authorAmountCents,
-        platformAmountCents: purchases.platformAmountCents,
-        carryBeforeCentiCents: purchases.carryBeforeCentiCents,
-        carryAfterCentiCents: purchases.carryAfterCentiCents,
-        itemId: purchases.itemId,
-        metadata: purchases.metadata,
-        royaltyTermsVersion: purchases.royaltyTermsVersion,
-        createdAt: purchases.createdAt,
+        ...PURCHASE_COLUMNS,
         buyerUserId: buyerWallets.userId,
         authorUserId: authorWallets.userId,
       })
