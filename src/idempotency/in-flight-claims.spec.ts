@@ -32,6 +32,16 @@ describe('InFlightClaims', () => {
     expect(map.size).toBe(0);
   });
 
+  it('drops expired entries that nobody reads once a new one is set', () => {
+    const map = claims(10, 100);
+    map.set('a', '1');
+    map.set('b', '2');
+    nowMs += 100;
+    map.set('c', '3');
+    expect(map.size).toBe(1);
+    expect(map.get('c')).toBe('3');
+  });
+
   it('drops the oldest entry beyond maxEntries', () => {
     const map = claims(2);
     map.set('a', '1');

@@ -25,6 +25,8 @@ export class InFlightClaims<V> {
   set(key: string, value: V): void {
     // Deleted first, so that a key set again moves to the end of the insertion order.
     this.entries.delete(key);
+    // Claims no request took (it died before its service call) go here, not only when read.
+    this.dropExpired();
     if (this.entries.size >= this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, expiresAtMs: this.nowMs() + this.options.ttlMs });
   }
