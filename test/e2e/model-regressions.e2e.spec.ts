@@ -116,4 +116,19 @@ describe('defects found by the model-based tests (e2e)', () => {
       { kind: 'reuseKey' },
     ]);
   });
+  // A defect of the model, found by the long profile (seed 2030, shrunk to a sequence that
+  // needed the platform's state of that run; this is the same case from scratch). With 100%
+  // royalty, split payees may sweep more whole cents from their carries than the price has: two
+  // payees at 70 centi-cents each take 16 cents of a 31-cent sale, and the platform pays the
+  // cent (platformAmount -1, ADR 0045). The model credited the platform -1 cent, which it booked
+  // as a debt beside a balance; the service takes the cent from the platform's balance, which is
+  // the rule kept.
+  it('a split sale at 100% whose payees sweep more than the price takes the difference from the platform', async () => {
+    await replay([
+      { kind: 'purchase', buyer: 1, author: 0, price: 1, item: null, hold: false },
+      { kind: 'purchase', buyer: 2, author: 0, price: 1, item: null, hold: false },
+      { kind: 'setTerms', item: 0, firstPayee: 2, split: 1, royaltyPercent: 100 },
+      { kind: 'purchase', buyer: 1, author: 0, price: 31, item: 0, hold: false },
+    ]);
+  });
 });

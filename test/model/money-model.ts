@@ -257,7 +257,10 @@ export class MoneyModel {
     purchase.payeeAmountsCents = purchase.payees.map((payee, i) => this.creditCentiCents(this.wallets.get(payee.walletRef)!, parts[i]!));
     purchase.authorAmountCents = purchase.payeeAmountsCents.reduce((a, b) => a + b, 0);
     purchase.platformAmountCents = purchase.itemPriceCents - purchase.authorAmountCents;
-    this.credit(this.platform(), purchase.platformAmountCents);
+    // Negative when split payees sweep more whole cents from their carries than the price has
+    // (ADR 0045): the platform then pays the difference from its balance.
+    if (purchase.platformAmountCents >= 0) this.credit(this.platform(), purchase.platformAmountCents);
+    else this.debit(this.platform(), -purchase.platformAmountCents);
     purchase.status = 'completed';
   }
 
