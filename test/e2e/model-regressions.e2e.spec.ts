@@ -116,6 +116,7 @@ describe('defects found by the model-based tests (e2e)', () => {
       { kind: 'reuseKey' },
     ]);
   });
+
   // A defect of the model, found by the long profile (seed 2030, shrunk to a sequence that
   // needed the platform's state of that run; this is the same case from scratch). With 100%
   // royalty, split payees may sweep more whole cents from their carries than the price has: two
