@@ -29,14 +29,6 @@ const CLIENT_TIMEOUT_MS = 10_000;
 const POOL_MAX = 4;
 const CONCURRENT_REQUESTS = 3 * POOL_MAX;
 
-// A defect left open: while the proxy turns connections away with 53300, a driver error now and
-// then escapes the application as an uncaught error (the stack is postgres.js's ErrorResponse
-// handler) and fails whichever test runs, about one run in three of this file alone. The
-// answers this file checks are right every time; the escaping error is what is retried here
-// until its source is found (it would end an API process in production, which the cluster
-// primary restarts).
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
-
 describe('PostgreSQL unavailable (e2e)', () => {
   let db: TestDatabase;
   let proxy: PostgresFaultProxy;
