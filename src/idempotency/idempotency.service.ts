@@ -137,7 +137,8 @@ export class IdempotencyService {
 
   /** The Redis keys of a scope: one hash tag for both (ADR 0056). */
   earlyClaimOf(scope: IdempotencyScope, token: string): EarlyClaim {
-    return { ...keysOf(scope), token };
+    const resultKey = resultKeyOf(scope);
+    return { resultKey, lockKey: `${resultKey}:lock`, token };
   }
 
   /** Whether this process answers the scope's replays from memory, with no Redis round trip. */
@@ -176,9 +177,10 @@ export class IdempotencyService {
    */
   async releaseUnadopted(request: object): Promise<void> {
     const claim = (request as WithEarlyClaim)[EARLY_CLAIM];
+    if (claim === undefined) return;
     (request as WithEarlyClaim)[EARLY_CLAIM] = undefined;
-    const adopted = claim && this.unadopted(claim);
-    if (claim === undefined || adopted === undefined) return;
+    const adopted = this.adopted.get(claim.resultKey);
+    if (adopted?.token !== claim.token) return;
     this.adopted.delete(claim.resultKey);
     // As before for a claim that got no answer: its lock, if the script took it, simply expires.
     if (adopted.state === 'claimed') await this.bestEffort(() => this.redis.idempotencyRelease(claim.lockKey, claim.token));
@@ -190,13 +192,7 @@ export class IdempotencyService {
    */
   hasEarlyClaim(request: object): boolean {
     const claim = (request as WithEarlyClaim)[EARLY_CLAIM];
-    return claim !== undefined && this.unadopted(claim) !== undefined;
-  }
-
-  /** What the early claim's script answered, while no service call has taken it. */
-  private unadopted(claim: EarlyClaim): AdoptedClaim | undefined {
-    const adopted = this.adopted.get(claim.resultKey);
-    return adopted?.token === claim.token ? adopted : undefined;
+    return claim !== undefined && this.adopted.get(claim.resultKey)?.token === claim.token;
   }
 
   async execute<T>(
@@ -234,7 +230,8 @@ export class IdempotencyService {
     fingerprint: string,
     operation: () => Promise<ExecutionResult<T>>,
   ): Promise<IdempotentOutcome<T>> {
-    const { resultKey, lockKey } = keysOf(scope);
+    const resultKey = resultKeyOf(scope);
+    const lockKey = `${resultKey}:lock`;
     const remembered = this.replayed?.get(resultKey);
     if (remembered) return replayOf<T>(remembered, fingerprint);
     // A claim made ahead of this call, in the rate limiter's script call (ADR 0069); its token,
@@ -298,9 +295,8 @@ export class IdempotencyService {
  * One hash tag for both keys of a scope: the claim script reads and writes them together, which
  * a Redis Cluster allows only within one slot (ADR 0056).
  */
-function keysOf(scope: IdempotencyScope): { resultKey: string; lockKey: string } {
-  const resultKey = `idem:{${scope.operation}:${scope.callerId}:${scope.key}}`;
-  return { resultKey, lockKey: `${resultKey}:lock` };
+function resultKeyOf(scope: IdempotencyScope): string {
+  return `idem:{${scope.operation}:${scope.callerId}:${scope.key}}`;
 }
 
 function parsedResult(stored: string | undefined): CachedResult | undefined {
