@@ -276,7 +276,8 @@ export class IncrementalReconciliationRepository {
            LEFT JOIN LATERAL (
              -- Debt repaid by deposits, the platform's by its purchase revenue (ADR 0017), and by
              -- released cents: the receivables leg of a hold's release or a failed payout
-             -- (pending_release), posted when the hold or payout was resolved.
+             -- (pending_release), posted when the hold or payout was resolved. The platform's debt
+             -- from split sales that swept more than their price counts here as negative repayment.
              SELECT sum(x.debt_repaid)::bigint AS total,
                     coalesce(sum(x.debt_repaid) FILTER (WHERE x.created_at < ${through}), 0)::bigint AS before_through
                FROM (SELECT d.debt_repaid, d.created_at FROM deposits d
@@ -284,6 +285,9 @@ export class IncrementalReconciliationRepository {
                      UNION ALL
                      SELECT p.platform_debt_repaid, p.created_at FROM purchases p
                       WHERE b.id = ${platform}::uuid AND p.platform_debt_repaid > 0 AND p.created_at >= b.lower_bound
+                     UNION ALL
+                     SELECT -p.platform_debt, p.created_at FROM purchases p
+                      WHERE b.id = ${platform}::uuid AND p.platform_debt > 0 AND p.created_at >= b.lower_bound
                      UNION ALL
                      SELECT e.amount, e.created_at
                        FROM holds h JOIN ledger_entries e ON e.transaction_id = h.release_id AND e.created_at = h.resolved_at
@@ -402,13 +406,17 @@ export class IncrementalReconciliationRepository {
            GROUP BY f.wallet_id
         ), repaid AS (
           -- Debt repaid by deposits, the platform's by its purchase revenue (ADR 0017), and by
-          -- released cents (the receivables leg of a hold's release or a failed payout).
+          -- released cents (the receivables leg of a hold's release or a failed payout). The
+          -- platform's debt from split sales that swept more than their price is negative repayment.
           SELECT f.wallet_id, sum(f.debt_repaid)::bigint AS debt_repaid
             FROM (SELECT d.wallet_id, d.debt_repaid FROM deposits d
                    WHERE d.debt_repaid > 0 AND d.created_at < ${through}
                   UNION ALL
                   SELECT ${platform}::uuid, p.platform_debt_repaid FROM purchases p
                    WHERE p.platform_debt_repaid > 0 AND p.created_at < ${through}
+                  UNION ALL
+                  SELECT ${platform}::uuid, -p.platform_debt FROM purchases p
+                   WHERE p.platform_debt > 0 AND p.created_at < ${through}
                   UNION ALL
                   SELECT h.buyer_wallet_id, e.amount
                     FROM holds h JOIN ledger_entries e ON e.transaction_id = h.release_id AND e.created_at = h.resolved_at

@@ -1124,7 +1124,9 @@ export class ReconciliationRepository {
             JOIN ledger_entries e ON e.transaction_id = o.id AND e.created_at = o.created_at
            WHERE x.wallet_id IN (SELECT id FROM chunk) AND e.system_account = 'receivables'
         ), debts AS (
-          -- Debt comes from refunds a payee could not cover and goes with the credits that repaid it.
+          -- Debt comes from refunds a payee could not cover (and the platform's share of split sales
+          -- that swept more than their price, when it could not cover that) and goes with the
+          -- credits that repaid it.
           SELECT d.wallet_id, sum(d.cents)::bigint AS debt
             FROM (SELECT p.author_wallet_id AS wallet_id, r.author_debt AS cents
                     FROM refunds r JOIN purchases p ON p.id = r.purchase_id
@@ -1138,6 +1140,8 @@ export class ReconciliationRepository {
                   SELECT ${platform}::uuid, r.platform_debt FROM refunds r WHERE r.platform_debt > 0
                   UNION ALL
                   SELECT ${platform}::uuid, -p.platform_debt_repaid FROM purchases p WHERE p.platform_debt_repaid > 0
+                  UNION ALL
+                  SELECT ${platform}::uuid, p.platform_debt FROM purchases p WHERE p.platform_debt > 0
                   UNION ALL
                   SELECT p.buyer_wallet_id, -r.buyer_debt_repaid
                     FROM refunds r JOIN purchases p ON p.id = r.purchase_id WHERE r.buyer_debt_repaid > 0
@@ -1345,19 +1349,20 @@ export class ReconciliationRepository {
       return sql<CountedRows<PurchaseCountColumns, PurchaseDriftColumns>>`
         WITH chunk AS (
           SELECT id, buyer_wallet_id, author_wallet_id, item_price, author_amount, platform_amount, author_debt_repaid,
-                 platform_debt_repaid, royalty_terms_version, paid_from_hold
+                 platform_debt_repaid, platform_debt, royalty_terms_version, paid_from_hold
             FROM purchases ${purchasesAfter} ORDER BY id LIMIT ${purchaseLimit}
         ), legs AS (
           -- Royalty cents that repaid the author's debt go to receivables (no wallet id), and so do
-          -- the platform's cents that repaid its own. A split purchase's author side is its payees'
+          -- the platform's cents that repaid its own; receivables fronts what became the platform's
+          -- debt. A split purchase's author side is its payees'
           -- legs (ADR 0045). A capture's price leaves the holds account, not the buyer's wallet (ADR 0018).
           SELECT c.id, leg.wallet_id, leg.amount
             FROM chunk c CROSS JOIN LATERAL (
               VALUES (CASE WHEN c.paid_from_hold THEN NULL ELSE c.buyer_wallet_id END, -c.item_price),
                      (c.author_wallet_id, CASE WHEN c.royalty_terms_version IS NULL THEN c.author_amount - c.author_debt_repaid ELSE 0 END),
                      (NULL::uuid, CASE WHEN c.royalty_terms_version IS NULL THEN c.author_debt_repaid ELSE 0 END),
-                     (${platform}::uuid, c.platform_amount - c.platform_debt_repaid),
-                     (NULL::uuid, c.platform_debt_repaid)
+                     (${platform}::uuid, c.platform_amount - c.platform_debt_repaid + c.platform_debt),
+                     (NULL::uuid, c.platform_debt_repaid - c.platform_debt)
             ) AS leg (wallet_id, amount)
            WHERE leg.amount <> 0
           UNION ALL

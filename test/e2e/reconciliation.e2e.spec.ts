@@ -777,3 +777,60 @@ describe('reconciliation of split purchases (e2e)', () => {
     expect(await runReconciliation(t)).toMatchObject({ drifts: [], driftCount: 0 });
   });
 });
+
+describe('reconciliation of the platform\'s debt from split sales (e2e)', () => {
+  let t: TestApp;
+  let buyer: TestWallet;
+  let platform: TestWallet;
+  const itemId = 'book/all-to-payees';
+
+  const buyOneCent = async () => {
+    const response = await t.api.post('/purchases', {
+      userId: buyer.userId,
+      idempotencyKey: randomUUID(),
+      body: { buyerWalletId: buyer.id, itemId, itemPrice: 1 },
+    });
+    expect(response.status).toBe(201);
+    return response.body as { authorAmount: number; platformAmount: number };
+  };
+
+  // Two payees share 100% of a 1-cent item: each sale adds 50 centi-cents to each payee, so every
+  // second sale sweeps a cent to each, 2 cents for a 1-cent price (platformAmount -1, ADR 0045).
+  // With its balance withdrawn the platform cannot cover that cent: it becomes its debt.
+  beforeEach(async () => {
+    t = await startTestApp();
+    buyer = await createWallet(t.api, 1_000);
+    const payees = [await createWallet(t.api), await createWallet(t.api)];
+    platform = { id: (await t.api.post('/wallets', { userId: PLATFORM_USER_ID })).body.id, userId: PLATFORM_USER_ID };
+    const terms = await t.api.request('PUT', `/royalty-terms/${encodeURIComponent(itemId)}`, {
+      userId: ADMIN_USER_ID,
+      body: { royaltyPercent: 100, payees: payees.map((payee) => ({ walletId: payee.id, share: 5_000 })) },
+    });
+    expect(terms.status).toBe(201);
+    expect(await buyOneCent()).toMatchObject({ authorAmount: 0, platformAmount: 1 });
+    const payout = await t.api.post(`/wallets/${platform.id}/withdrawals`, {
+      userId: PLATFORM_USER_ID,
+      idempotencyKey: randomUUID(),
+      body: { amount: 1 },
+    });
+    expect(payout.status).toBe(201);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('full and incremental runs find nothing while the debt is made and repaid, and still find a debt nothing explains', async () => {
+    expect(await storedRun(t, 'full')).toMatchObject({ drifts: [], driftCount: 0 });
+    expect(await buyOneCent()).toMatchObject({ authorAmount: 2, platformAmount: -1 });
+    expect(await debtOf(t, platform)).toBe(1);
+    await expectBooksBalanced(t.db.sql);
+    expect((await storedRun(t, 'incremental')).drifts).toEqual([]);
+    expect((await storedRun(t, 'full')).drifts).toEqual([]);
+    expect(await buyOneCent()).toMatchObject({ authorAmount: 0, platformAmount: 1 });
+    expect(await debtOf(t, platform)).toBe(0);
+    expect((await storedRun(t, 'incremental')).drifts).toEqual([]);
+    expect(await storedRun(t, 'full')).toMatchObject({ drifts: [], driftCount: 0 });
+    await t.db.sql`UPDATE wallets SET debt = debt + 1 WHERE id = ${platform.id}`;
+    expect((await storedRun(t, 'full')).drifts.map((drift) => [drift.check, drift.key.walletId])).toEqual([['wallet_debts', platform.id]]);
+  });
+});

@@ -86,6 +86,7 @@ DECLARE
   c_platform_amounts_cents bigint[] := '{}';
   c_debts_repaid_cents bigint[] := '{}';
   c_platform_debts_repaid_cents bigint[] := '{}';
+  c_platform_debts_cents bigint[] := '{}';
   c_carries_before smallint[] := '{}';
   c_carries_after smallint[] := '{}';
   c_item_ids text[] := '{}';
@@ -339,38 +340,55 @@ BEGIN
 
   IF cardinality(c_ids) = 0 THEN RETURN; END IF;
 
+  -- Split purchases whose payees' carries swept more cents than their price leave the platform a
+  -- debit (ADR 0045), rare and taken back like a refund's: what its balance cannot cover becomes
+  -- its debt, fronted by receivables (ADR 0017), and is named on those purchases in item order.
+  -- After the rows' update above: the platform may be one of the batch's wallets.
+  c_platform_debts_cents := array_fill(0::bigint, ARRAY[cardinality(c_ids)]);
+  IF v_platform_total_cents < 0 THEN
+    v_platform_debt_left_cents := wallet_take_back(p_wallet_id => p_platform_wallet_id,
+                                                   p_amount_cents => -v_platform_total_cents, p_at => v_at);
+    FOR k IN 1 .. cardinality(c_ids) LOOP
+      c_platform_debts_cents[k] := least(v_platform_debt_left_cents, greatest(-c_platform_amounts_cents[k], 0));
+      v_platform_debt_left_cents := v_platform_debt_left_cents - c_platform_debts_cents[k];
+    END LOOP;
+  END IF;
+
   INSERT INTO ledger_transactions (id, type, created_at)
   SELECT t.id, 'purchase', v_at FROM unnest(c_ids) AS t (id);
 
   INSERT INTO purchases (id, user_id, idempotency_key, request_hash, buyer_wallet_id, author_wallet_id,
                          item_price, royalty_percent, author_amount, platform_amount,
-                         fractional_before, fractional_after, author_debt_repaid, platform_debt_repaid, item_id, metadata,
-                         royalty_terms_version, paid_from_hold, created_at)
+                         fractional_before, fractional_after, author_debt_repaid, platform_debt_repaid, platform_debt,
+                         item_id, metadata, royalty_terms_version, paid_from_hold, created_at)
   SELECT c.id, c.user_id, c.key, c.hash, c.buyer, c.author, c.price, c.percent, c.author_amount,
-         c.platform_amount, c.before, c.after, c.debt_repaid, c.platform_debt_repaid, c.item_id, c.metadata,
-         c.terms_version, c.paid_from_hold, v_at
+         c.platform_amount, c.before, c.after, c.debt_repaid, c.platform_debt_repaid, c.platform_debt, c.item_id,
+         c.metadata, c.terms_version, c.paid_from_hold, v_at
     FROM unnest(c_ids, c_users, c_keys, c_hashes, c_buyers, c_authors, c_prices_cents, c_percents, c_author_amounts_cents,
                 c_platform_amounts_cents, c_carries_before, c_carries_after, c_debts_repaid_cents,
-                c_platform_debts_repaid_cents, c_item_ids, c_metadata, c_terms_versions, c_paid_from_holds)
+                c_platform_debts_repaid_cents, c_platform_debts_cents, c_item_ids, c_metadata, c_terms_versions,
+                c_paid_from_holds)
       AS c (id, user_id, key, hash, buyer, author, price, percent, author_amount, platform_amount, before, after,
-            debt_repaid, platform_debt_repaid, item_id, metadata, terms_version, paid_from_hold);
+            debt_repaid, platform_debt_repaid, platform_debt, item_id, metadata, terms_version, paid_from_hold);
 
   -- Zero-cent legs (a 1-cent item whose royalty is all carry) post nothing. Royalty cents that
   -- repaid the author's debt go to the receivables account, not the author's wallet, and so do
-  -- the platform's cents that repaid its own. A split purchase's author legs are its payees',
-  -- posted below. A capture's price leaves the holds account, not the buyer's wallet.
+  -- the platform's cents that repaid its own; receivables fronts the cents that became the
+  -- platform's debt. A split purchase's author legs are its payees', posted below. A capture's
+  -- price leaves the holds account, not the buyer's wallet.
   INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
   SELECT leg.transaction_id, leg.wallet_id, leg.system_account, leg.amount, v_at
     FROM unnest(c_ids, c_buyers, c_authors, c_prices_cents, c_author_amounts_cents, c_platform_amounts_cents,
-                c_debts_repaid_cents, c_platform_debts_repaid_cents, c_terms_versions, c_paid_from_holds)
-      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid, platform_debt_repaid, terms_version,
-            paid_from_hold)
+                c_debts_repaid_cents, c_platform_debts_repaid_cents, c_platform_debts_cents, c_terms_versions,
+                c_paid_from_holds)
+      AS c (id, buyer, author, price, author_amount, platform_amount, debt_repaid, platform_debt_repaid, platform_debt,
+            terms_version, paid_from_hold)
    CROSS JOIN LATERAL (VALUES (c.id, CASE WHEN c.paid_from_hold THEN NULL ELSE c.buyer END,
                                CASE WHEN c.paid_from_hold THEN 'holds' END, -c.price),
                               (c.id, c.author, NULL, CASE WHEN c.terms_version IS NULL THEN c.author_amount - c.debt_repaid ELSE 0 END),
                               (c.id, NULL, 'receivables', CASE WHEN c.terms_version IS NULL THEN c.debt_repaid ELSE 0 END),
-                              (c.id, p_platform_wallet_id, NULL, c.platform_amount - c.platform_debt_repaid),
-                              (c.id, NULL, 'receivables', c.platform_debt_repaid))
+                              (c.id, p_platform_wallet_id, NULL, c.platform_amount - c.platform_debt_repaid + c.platform_debt),
+                              (c.id, NULL, 'receivables', c.platform_debt_repaid - c.platform_debt))
       AS leg (transaction_id, wallet_id, system_account, amount)
    WHERE leg.amount <> 0;
 
@@ -392,16 +410,11 @@ BEGIN
 
   -- The platform is every purchase's payee: its credits go to this connection's slot, not its
   -- wallet row, so purchases never queue on that row (ADR 0013), unless it is in debt (credited
-  -- above, on its row). Split purchases whose payees' carries swept more cents than their price
-  -- leave the platform a debit (ADR 0045), rare and taken back like a refund's.
+  -- above, on its row). A debit was taken back above.
   IF v_platform_total_cents > 0 AND NOT v_platform_in_debt THEN
     INSERT INTO wallet_balance_slots AS s (wallet_id, slot, balance)
     VALUES (p_platform_wallet_id, stat_slot(), v_platform_total_cents)
     ON CONFLICT (wallet_id, slot) DO UPDATE SET balance = s.balance + excluded.balance;
-  ELSIF v_platform_total_cents < 0 THEN
-    IF wallet_take_back(p_wallet_id => p_platform_wallet_id, p_amount_cents => -v_platform_total_cents, p_at => v_at) > 0 THEN
-      RAISE EXCEPTION 'the platform wallet cannot cover % cents that split payees swept from their carries', -v_platform_total_cents;
-    END IF;
   END IF;
 
   PERFORM totals_add(p_at => v_at, p_purchase_volume_cents => v_volume_cents, p_royalties_cents => v_royalties_cents,

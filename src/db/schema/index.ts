@@ -232,6 +232,9 @@ export const purchases = pgTable(
     authorDebtRepaidCents: cents('author_debt_repaid').notNull().default(0),
     // Of platform_amount, the cents that repaid the platform wallet's own debt (to receivables, ADR 0017).
     platformDebtRepaidCents: cents('platform_debt_repaid').notNull().default(0),
+    // Of a negative platform_amount (split payees swept more than the price, ADR 0045), the cents
+    // the platform's balance could not cover: its debt, fronted by receivables (ADR 0017).
+    platformDebtCents: cents('platform_debt').notNull().default(0),
     status: text('status').notNull().default('completed'),
     // What was bought (the caller's own catalogue id) and the caller's notes on the sale; optional.
     itemId: text('item_id'),
@@ -268,6 +271,8 @@ export const purchases = pgTable(
       sql`${t.platformDebtRepaidCents} BETWEEN 0 AND greatest(${t.platformAmountCents}, 0)`,
     ),
     index('purchases_platform_debt_repaid_idx').on(t.createdAt).where(sql`${t.platformDebtRepaidCents} > 0`),
+    check('purchases_platform_debt_range', sql`${t.platformDebtCents} BETWEEN 0 AND greatest(-${t.platformAmountCents}, 0)`),
+    index('purchases_platform_debt_idx').on(t.createdAt).where(sql`${t.platformDebtCents} > 0`),
     check(
       'purchases_carry_identity',
       sql`100 * ${t.authorAmountCents} + ${t.carryAfterCentiCents} = ${t.itemPriceCents} * ${t.royaltyPercent} + ${t.carryBeforeCentiCents}`,

@@ -1,0 +1,3 @@
+ALTER TABLE "purchases" ADD COLUMN "platform_debt" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+CREATE INDEX "purchases_platform_debt_idx" ON "purchases" USING btree ("created_at") WHERE "purchases"."platform_debt" > 0;--> statement-breakpoint
+ALTER TABLE "purchases" ADD CONSTRAINT "purchases_platform_debt_range" CHECK ("purchases"."platform_debt" BETWEEN 0 AND greatest(-"purchases"."platform_amount", 0));
