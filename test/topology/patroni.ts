@@ -1,6 +1,6 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { chownSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isRoot, postgresBinDir, sleep, topologyPort, waitFor } from './postgres-nodes';
@@ -9,12 +9,21 @@ const run = promisify(execFile);
 
 /** Patroni's bootstrap (initdb, then a clone) is the slow part; bounded all the same. */
 const BOOTSTRAP_TIMEOUT_MS = 120_000;
+const BOOTSTRAP_ATTEMPTS = 2;
+const LOG_TAIL_CHARS = 2_000;
 
 async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (!isRoot()) return undefined;
   const { stdout: uid } = await run('id', ['-u', 'postgres']);
   const { stdout: gid } = await run('id', ['-g', 'postgres']);
   return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+/** A folder the members (the postgres OS user when this process is root) can write in. */
+async function ownedDirectory(path: string): Promise<void> {
+  mkdirSync(path, { recursive: true });
+  const user = await postgresUser();
+  if (user) chownSync(path, user.uid, user.gid);
 }
 
 async function httpStatus(url: string, init?: RequestInit, timeoutMs = 2_000): Promise<number> {
@@ -86,17 +95,39 @@ export class PatroniCluster {
     return `postgres://postgres@127.0.0.1:${this.haproxyPort}/wallet`;
   }
 
+  /**
+   * A bootstrap that misses its bound is retried once from scratch, in a fresh folder on fresh
+   * ports: it failed once in CI (member1 never led within 120 s) with nothing of the service
+   * running yet. The error names each attempt's cause and the tail of each member's log.
+   */
   static async start(root: string): Promise<PatroniCluster> {
-    const cluster = new PatroniCluster(root);
-    try {
-      await cluster.startEtcd();
-      await cluster.startMembers();
-      await cluster.startHaproxy();
-    } catch (error) {
-      await cluster.stop();
-      throw error;
+    const failures: string[] = [];
+    for (let attempt = 1; attempt <= BOOTSTRAP_ATTEMPTS; attempt++) {
+      const cluster = new PatroniCluster(join(root, `attempt-${attempt}`));
+      await ownedDirectory(cluster.root);
+      try {
+        await cluster.startEtcd();
+        await cluster.startMembers();
+        await cluster.startHaproxy();
+        return cluster;
+      } catch (error) {
+        await cluster.stop();
+        failures.push(`attempt ${attempt}: ${(error as Error).message}\n${cluster.logTails()}`);
+      }
     }
-    return cluster;
+    throw new Error(`Patroni cluster did not start:\n${failures.join('\n')}`);
+  }
+
+  private logTails(): string {
+    return ['etcd', ...this.members.map((member) => member.name)]
+      .map((name) => {
+        try {
+          return `--- ${name}.log (tail)\n${readFileSync(join(this.root, `${name}.log`), 'utf8').slice(-LOG_TAIL_CHARS)}`;
+        } catch {
+          return `--- ${name}.log: none`;
+        }
+      })
+      .join('\n');
   }
 
   private etcdClientPort = 0;

@@ -39,7 +39,7 @@ describe('Patroni behind HAProxy under load', () => {
     await api.start().catch((error: Error) => {
       throw new Error(`${error.message}; the service said: ${api.rawOutput.join('\n').slice(-3_000)}`);
     });
-  }, 300_000);
+  }, 600_000);
 
   afterAll(async () => {
     await load.stop().catch(() => undefined);
