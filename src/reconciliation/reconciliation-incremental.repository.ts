@@ -274,7 +274,8 @@ export class IncrementalReconciliationRepository {
                ) r
            ) rf ON true
            LEFT JOIN LATERAL (
-             -- Debt repaid by deposits, the platform's by its purchase revenue (ADR 0017), and by
+             -- Debt repaid by deposits, the platform's by its revenue (purchases, and split refunds
+             -- whose payees gave up more than the amount; ADR 0017), and by
              -- released cents: the receivables leg of a hold's release or a failed payout
              -- (pending_release), posted when the hold or payout was resolved. The platform's debt
              -- from split sales that swept more than their price counts here as negative repayment.
@@ -288,6 +289,9 @@ export class IncrementalReconciliationRepository {
                      UNION ALL
                      SELECT -p.platform_debt, p.created_at FROM purchases p
                       WHERE b.id = ${platform}::uuid AND p.platform_debt > 0 AND p.created_at >= b.lower_bound
+                     UNION ALL
+                     SELECT r.platform_debt_repaid, r.created_at FROM refunds r
+                      WHERE b.id = ${platform}::uuid AND r.platform_debt_repaid > 0 AND r.created_at >= b.lower_bound
                      UNION ALL
                      SELECT e.amount, e.created_at
                        FROM holds h JOIN ledger_entries e ON e.transaction_id = h.release_id AND e.created_at = h.resolved_at
@@ -405,7 +409,8 @@ export class IncrementalReconciliationRepository {
            WHERE f.wallet_id > ${after}::uuid AND f.wallet_id <= ${params.upTo}::uuid
            GROUP BY f.wallet_id
         ), repaid AS (
-          -- Debt repaid by deposits, the platform's by its purchase revenue (ADR 0017), and by
+          -- Debt repaid by deposits, the platform's by its revenue (purchases, and split refunds
+          -- whose payees gave up more than the amount; ADR 0017), and by
           -- released cents (the receivables leg of a hold's release or a failed payout). The
           -- platform's debt from split sales that swept more than their price is negative repayment.
           SELECT f.wallet_id, sum(f.debt_repaid)::bigint AS debt_repaid
@@ -417,6 +422,9 @@ export class IncrementalReconciliationRepository {
                   UNION ALL
                   SELECT ${platform}::uuid, -p.platform_debt FROM purchases p
                    WHERE p.platform_debt > 0 AND p.created_at < ${through}
+                  UNION ALL
+                  SELECT ${platform}::uuid, r.platform_debt_repaid FROM refunds r
+                   WHERE r.platform_debt_repaid > 0 AND r.created_at < ${through}
                   UNION ALL
                   SELECT h.buyer_wallet_id, e.amount
                     FROM holds h JOIN ledger_entries e ON e.transaction_id = h.release_id AND e.created_at = h.resolved_at

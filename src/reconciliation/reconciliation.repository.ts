@@ -1139,6 +1139,8 @@ export class ReconciliationRepository {
                   UNION ALL
                   SELECT ${platform}::uuid, r.platform_debt FROM refunds r WHERE r.platform_debt > 0
                   UNION ALL
+                  SELECT ${platform}::uuid, -r.platform_debt_repaid FROM refunds r WHERE r.platform_debt_repaid > 0
+                  UNION ALL
                   SELECT ${platform}::uuid, -p.platform_debt_repaid FROM purchases p WHERE p.platform_debt_repaid > 0
                   UNION ALL
                   SELECT ${platform}::uuid, p.platform_debt FROM purchases p WHERE p.platform_debt > 0
@@ -1461,7 +1463,7 @@ export class ReconciliationRepository {
       return sql<CountedRows<RefundCountColumns, RefundDriftColumns>>`
         WITH chunk AS (
           SELECT r.id, r.purchase_id, r.amount, r.author_amount, r.platform_amount, r.author_debt, r.platform_debt,
-                 r.buyer_debt_repaid, p.buyer_wallet_id, p.author_wallet_id, p.item_price, r.royalty_terms_version,
+                 r.platform_debt_repaid, r.buyer_debt_repaid, p.buyer_wallet_id, p.author_wallet_id, p.item_price, r.royalty_terms_version,
                  (SELECT sum(o.amount) FROM refunds o WHERE o.purchase_id = r.purchase_id)::bigint AS refunded
             FROM refunds r JOIN purchases p ON p.id = r.purchase_id ${refundsAfter}
            ORDER BY r.id LIMIT ${refundLimit}
@@ -1472,7 +1474,7 @@ export class ReconciliationRepository {
                  CASE WHEN c.royalty_terms_version IS NULL THEN c.author_debt - c.author_amount ELSE s.lead_part END AS author_part,
                  coalesce(s.others_part, 0) AS others_part,
                  CASE WHEN c.royalty_terms_version IS NULL THEN -c.author_debt ELSE s.receivables_part END AS payee_receivables_part,
-                 c.platform_debt - c.platform_amount AS platform_part
+                 c.platform_debt - c.platform_amount - c.platform_debt_repaid AS platform_part
             FROM chunk c
             LEFT JOIN LATERAL (
               SELECT coalesce(sum(x.debt_cents - x.amount_cents - x.debt_repaid_cents) FILTER (WHERE x.position = 1), 0) AS lead_part,
@@ -1490,7 +1492,8 @@ export class ReconciliationRepository {
                    AS author_expected,
                  (c.platform_part + CASE WHEN ${platform}::uuid = c.buyer_wallet_id THEN c.buyer_part ELSE 0 END
                   + CASE WHEN ${platform}::uuid = c.author_wallet_id THEN c.author_part ELSE 0 END)::bigint AS platform_expected,
-                 (c.buyer_debt_repaid + c.payee_receivables_part - c.platform_debt)::bigint AS receivables_expected,
+                 (c.buyer_debt_repaid + c.payee_receivables_part + c.platform_debt_repaid - c.platform_debt)::bigint
+                   AS receivables_expected,
                  c.others_part::bigint AS other_expected,
                  y.*
             FROM parts c

@@ -833,4 +833,25 @@ describe('reconciliation of the platform\'s debt from split sales (e2e)', () => 
     await t.db.sql`UPDATE wallets SET debt = debt + 1 WHERE id = ${platform.id}`;
     expect((await storedRun(t, 'full')).drifts.map((drift) => [drift.check, drift.key.walletId])).toEqual([['wallet_debts', platform.id]]);
   });
+
+  it('a split refund that credits the platform repays its debt, and both runs find nothing', async () => {
+    expect(await storedRun(t, 'full')).toMatchObject({ drifts: [], driftCount: 0 });
+    const sale = await t.api.post('/purchases', {
+      userId: buyer.userId,
+      idempotencyKey: randomUUID(),
+      body: { buyerWalletId: buyer.id, itemId, itemPrice: 1 },
+    });
+    expect(sale.body).toMatchObject({ authorAmount: 2, platformAmount: -1 });
+    expect(await debtOf(t, platform)).toBe(1);
+    // Each payee gives back 50 centi-cents, a whole cent each: the platform gets the cent.
+    const refunded = await refund(t.api, ADMIN_USER_ID, sale.body.id);
+    expect(refunded.status).toBe(201);
+    expect(refunded.body).toMatchObject({ authorAmount: 2, platformAmount: -1 });
+    expect(await debtOf(t, platform)).toBe(0);
+    const [row] = await t.db.sql<{ balance: string }[]>`SELECT balance::text FROM wallet_view(${platform.id}::uuid)`;
+    expect(Number(row!.balance)).toBe(0);
+    await expectBooksBalanced(t.db.sql);
+    expect((await storedRun(t, 'incremental')).drifts).toEqual([]);
+    expect(await storedRun(t, 'full')).toMatchObject({ drifts: [], driftCount: 0 });
+  });
 });

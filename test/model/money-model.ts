@@ -346,7 +346,10 @@ export class MoneyModel {
       });
       const platformAmount = amount - authorAmount;
       this.credit(this.wallets.get(purchase.buyerWalletRef)!, amount);
-      this.debit(this.platform(), platformAmount);
+      // Negative when split payees gave up more whole cents than the amount (ADR 0045): the
+      // platform is then credited, and a credit repays debt first (ADR 0017).
+      if (platformAmount >= 0) this.debit(this.platform(), platformAmount);
+      else this.credit(this.platform(), -platformAmount);
       purchase.refundedCents += amount;
       purchase.status = purchase.refundedCents === purchase.itemPriceCents ? 'refunded' : 'partially_refunded';
       return { status: 201, body: { purchaseId: purchase.ref, amount, authorAmount, platformAmount } };

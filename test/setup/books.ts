@@ -66,6 +66,8 @@ export async function readBooks(sql: Sql): Promise<Books> {
               SELECT wallet_id, -amount_cents, -part_centi_cents FROM refund_payees) flows
              GROUP BY author_wallet_id) p ON p.author_wallet_id = w.id
      WHERE 100 * p.credited + w.fractional_balance <> p.owed`;
+  // What reached the buyer (its wallet, or receivables for its debt) is the refund's amount; a
+  // positive receivables leg may also be the platform's debt that the refund repaid (ADR 0045).
   const [refundsOff] = await sql`
     SELECT (SELECT count(*) FROM purchases p
              WHERE (SELECT coalesce(sum(r.amount), 0) FROM refunds r WHERE r.purchase_id = p.id) > p.item_price)::int
@@ -73,7 +75,7 @@ export async function readBooks(sql: Sql): Promise<Books> {
                OR (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e JOIN purchases p ON p.id = r.purchase_id
                     WHERE e.transaction_id = r.id AND (e.wallet_id = p.buyer_wallet_id AND e.amount > 0
                                                        OR e.system_account = 'receivables' AND e.amount > 0))
-                  <> r.amount)::int AS n`;
+                  <> r.amount + r.platform_debt_repaid)::int AS n`;
   const [debt] = await sql`
     SELECT (SELECT coalesce(sum(debt), 0) FROM wallets)::text AS wallets,
            (SELECT coalesce(-sum(amount), 0) FROM ledger_entries WHERE system_account = 'receivables')::text AS receivables`;

@@ -42,6 +42,7 @@ DECLARE
   v_payee_debt bigint;
   v_payee_repaid bigint;
   v_platform_credit_cents bigint;
+  v_platform_debt_repaid_cents bigint := 0;
   cp_positions smallint[] := '{}';
   cp_parts bigint[] := '{}';
   cp_cents bigint[] := '{}';
@@ -155,12 +156,19 @@ BEGIN
     v_platform_debt_cents := wallet_take_back(p_wallet_id => p_platform_wallet_id,
                                               p_amount_cents => v_platform_amount_cents, p_at => v_at);
   ELSE
-    -- Split payees gave up more whole cents than the refund (their carries grew): the platform gets them.
+    -- Split payees gave up more whole cents than the refund (their carries grew): the platform
+    -- gets them. They repay its debt first, as every credit does (ADR 0017): on its row, locked
+    -- here, when it is in debt; through this connection's slot otherwise.
     v_platform_debt_cents := 0;
     v_platform_credit_cents := -v_platform_amount_cents;
-    INSERT INTO wallet_balance_slots AS s (wallet_id, slot, balance)
-    VALUES (p_platform_wallet_id, stat_slot(), v_platform_credit_cents)
-    ON CONFLICT (wallet_id, slot) DO UPDATE SET balance = s.balance + excluded.balance;
+    IF EXISTS (SELECT 1 FROM wallets w WHERE w.id = p_platform_wallet_id AND w.debt > 0) THEN
+      v_platform_debt_repaid_cents := (wallet_credit(p_wallet_id => p_platform_wallet_id, p_amount_cents => v_platform_credit_cents,
+                                                     p_at => v_at)).debt_repaid_cents;
+    ELSE
+      INSERT INTO wallet_balance_slots AS s (wallet_id, slot, balance)
+      VALUES (p_platform_wallet_id, stat_slot(), v_platform_credit_cents)
+      ON CONFLICT (wallet_id, slot) DO UPDATE SET balance = s.balance + excluded.balance;
+    END IF;
   END IF;
   v_buyer_debt_repaid_cents := (wallet_credit(p_wallet_id => v_purchase.buyer_wallet_id, p_amount_cents => v_amount_cents,
                                                p_at => v_at)).debt_repaid_cents;
@@ -168,10 +176,11 @@ BEGIN
   INSERT INTO ledger_transactions (id, type, created_at) VALUES (p_refund_id, 'refund', v_at);
   INSERT INTO refunds (id, purchase_id, user_id, idempotency_key, request_hash, amount, royalty_percent,
                        author_amount, platform_amount, fractional_before, fractional_after, author_debt,
-                       platform_debt, buyer_debt_repaid, reason, royalty_terms_version, created_at)
+                       platform_debt, buyer_debt_repaid, platform_debt_repaid, reason, royalty_terms_version, created_at)
   VALUES (p_refund_id, p_purchase_id, p_user_id, p_idempotency_key, p_request_hash, v_amount_cents,
           v_purchase.royalty_percent, v_author_amount_cents, v_platform_amount_cents, v_carry_before_centi_cents,
           v_carry_after_centi_cents, v_author_debt_cents, v_platform_debt_cents, v_buyer_debt_repaid_cents,
+          v_platform_debt_repaid_cents,
           p_reason, v_purchase.royalty_terms_version, v_at);
   IF v_purchase.royalty_terms_version IS NOT NULL THEN
     INSERT INTO refund_payees (refund_id, position, wallet_id, part_centi_cents, amount_cents, carry_before_centi_cents,
@@ -187,7 +196,8 @@ BEGIN
                                 (NULL::uuid, 'receivables', p.repaid - p.debt)) AS leg (wallet_id, system_account, amount)
      WHERE leg.amount <> 0;
   END IF;
-  -- Cents a payee could not cover, and buyer debt the refund repaid, post to receivables.
+  -- Cents a payee could not cover, and the buyer's or the platform's debt the refund repaid, post
+  -- to receivables.
   INSERT INTO ledger_entries (transaction_id, wallet_id, system_account, amount, created_at)
   SELECT p_refund_id, leg.wallet_id, leg.system_account, leg.amount, v_at
     FROM (VALUES (v_purchase.buyer_wallet_id, NULL, v_amount_cents - v_buyer_debt_repaid_cents),
@@ -195,8 +205,8 @@ BEGIN
                  (v_purchase.author_wallet_id, NULL,
                   CASE WHEN v_purchase.royalty_terms_version IS NULL THEN v_author_debt_cents - v_author_amount_cents ELSE 0 END),
                  (NULL::uuid, 'receivables', CASE WHEN v_purchase.royalty_terms_version IS NULL THEN -v_author_debt_cents ELSE 0 END),
-                 (p_platform_wallet_id, NULL, v_platform_debt_cents - v_platform_amount_cents),
-                 (NULL::uuid, 'receivables', -v_platform_debt_cents)) AS leg (wallet_id, system_account, amount)
+                 (p_platform_wallet_id, NULL, v_platform_debt_cents - v_platform_amount_cents - v_platform_debt_repaid_cents),
+                 (NULL::uuid, 'receivables', v_platform_debt_repaid_cents - v_platform_debt_cents)) AS leg (wallet_id, system_account, amount)
    WHERE leg.amount <> 0;
 
   PERFORM totals_add(p_at => v_at, p_refunded_cents => v_amount_cents, p_royalties_refunded_cents => v_author_amount_cents,

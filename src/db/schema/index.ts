@@ -308,6 +308,9 @@ export const refunds = pgTable(
     authorDebtCents: cents('author_debt').notNull(),
     platformDebtCents: cents('platform_debt').notNull(),
     buyerDebtRepaidCents: cents('buyer_debt_repaid').notNull(),
+    // Of a negative platform_amount (split payees gave up more than the refund, ADR 0045), the
+    // cents that repaid the platform's debt, posted to receivables (ADR 0017).
+    platformDebtRepaidCents: cents('platform_debt_repaid').notNull().default(0),
     reason: text('reason'),
     // Copied from the purchase: a split refund's parts are in refund_payees (ADR 0045).
     royaltyTermsVersion: integer('royalty_terms_version'),
@@ -330,6 +333,8 @@ export const refunds = pgTable(
       'refunds_debt_within_parts',
       sql`${t.authorDebtCents} >= 0 AND (${t.royaltyTermsVersion} IS NOT NULL OR ${t.authorDebtCents} <= ${t.authorAmountCents}) AND ${t.platformDebtCents} BETWEEN 0 AND greatest(${t.platformAmountCents}, 0) AND ${t.buyerDebtRepaidCents} BETWEEN 0 AND ${t.amountCents}`,
     ),
+    check('refunds_platform_debt_repaid_range', sql`${t.platformDebtRepaidCents} BETWEEN 0 AND greatest(-${t.platformAmountCents}, 0)`),
+    index('refunds_platform_debt_repaid_idx').on(t.createdAt).where(sql`${t.platformDebtRepaidCents} > 0`),
     check(
       'refunds_carry_identity',
       sql`100 * ${t.authorAmountCents} + ${t.carryBeforeCentiCents} = ${t.amountCents} * ${t.royaltyPercent} + ${t.carryAfterCentiCents}`,

@@ -1,0 +1,3 @@
+ALTER TABLE "refunds" ADD COLUMN "platform_debt_repaid" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+CREATE INDEX "refunds_platform_debt_repaid_idx" ON "refunds" USING btree ("created_at") WHERE "refunds"."platform_debt_repaid" > 0;--> statement-breakpoint
+ALTER TABLE "refunds" ADD CONSTRAINT "refunds_platform_debt_repaid_range" CHECK ("refunds"."platform_debt_repaid" BETWEEN 0 AND greatest(-"refunds"."platform_amount", 0));
