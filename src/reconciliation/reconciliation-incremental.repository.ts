@@ -275,10 +275,10 @@ export class IncrementalReconciliationRepository {
            ) rf ON true
            LEFT JOIN LATERAL (
              -- Debt repaid by deposits, the platform's by its revenue (purchases, and split refunds
-             -- whose payees gave up more than the amount; ADR 0017), and by
-             -- released cents: the receivables leg of a hold's release or a failed payout
-             -- (pending_release), posted when the hold or payout was resolved. The platform's debt
-             -- from split sales that swept more than their price counts here as negative repayment.
+             -- whose payees gave up more than the amount; ADR 0017), and by released cents: the
+             -- receivables leg of a hold's release or a failed payout (pending_release), posted
+             -- when the hold or payout was resolved. The platform's debt from split sales that
+             -- swept more than their price counts here as negative repayment.
              SELECT sum(x.debt_repaid)::bigint AS total,
                     coalesce(sum(x.debt_repaid) FILTER (WHERE x.created_at < ${through}), 0)::bigint AS before_through
                FROM (SELECT d.debt_repaid, d.created_at FROM deposits d
@@ -410,9 +410,9 @@ export class IncrementalReconciliationRepository {
            GROUP BY f.wallet_id
         ), repaid AS (
           -- Debt repaid by deposits, the platform's by its revenue (purchases, and split refunds
-          -- whose payees gave up more than the amount; ADR 0017), and by
-          -- released cents (the receivables leg of a hold's release or a failed payout). The
-          -- platform's debt from split sales that swept more than their price is negative repayment.
+          -- whose payees gave up more than the amount; ADR 0017), and by released cents (the
+          -- receivables leg of a hold's release or a failed payout). The platform's debt from
+          -- split sales that swept more than their price is negative repayment.
           SELECT f.wallet_id, sum(f.debt_repaid)::bigint AS debt_repaid
             FROM (SELECT d.wallet_id, d.debt_repaid FROM deposits d
                    WHERE d.debt_repaid > 0 AND d.created_at < ${through}

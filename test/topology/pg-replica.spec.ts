@@ -198,9 +198,10 @@ describe('reads from a replica', () => {
         `${(savedShare * 100).toFixed(0)}% of the primary's CPU per read saved\n`,
     );
     expect(readFailures).toEqual([]);
-    // The replica served the reads while it kept up, and (almost) none while it was behind. On a
-    // loaded machine the replay lag under the money load passes the bound now and then, and those
-    // reads go to the primary: a quarter, not a half (985 of 2,014 reads once in CI, under load).
+    // The replica served the reads while it kept up, and (almost) none while it was behind. Its
+    // committed transactions come to about half the reads counted even when it keeps up (663 for
+    // 1,299 reads at a p99 lag of 2.3 ms; 985 for 2,014 once in CI, which failed a bound of half),
+    // so the bound is a quarter: well above the paused phase's, which the next line checks.
     expect(underLoad.standbyTransactions).toBeGreaterThan(underLoad.reads / 4);
     expect(paused.standbyTransactions).toBeLessThan(underLoad.standbyTransactions / 4);
     const sql = postgres(primary.url, { max: 2, onnotice: () => undefined });
