@@ -791,7 +791,7 @@ describe('reconciliation of the platform\'s debt from split sales (e2e)', () => 
       body: { buyerWalletId: buyer.id, itemId, itemPrice: 1 },
     });
     expect(response.status).toBe(201);
-    return response.body as { authorAmount: number; platformAmount: number };
+    return response.body as { id: string; authorAmount: number; platformAmount: number };
   };
 
   // Two payees share 100% of a 1-cent item: each sale adds 50 centi-cents to each payee, so every
@@ -836,15 +836,11 @@ describe('reconciliation of the platform\'s debt from split sales (e2e)', () => 
 
   it('a split refund that credits the platform repays its debt, and both runs find nothing', async () => {
     expect(await storedRun(t, 'full')).toMatchObject({ drifts: [], driftCount: 0 });
-    const sale = await t.api.post('/purchases', {
-      userId: buyer.userId,
-      idempotencyKey: randomUUID(),
-      body: { buyerWalletId: buyer.id, itemId, itemPrice: 1 },
-    });
-    expect(sale.body).toMatchObject({ authorAmount: 2, platformAmount: -1 });
+    const sale = await buyOneCent();
+    expect(sale).toMatchObject({ authorAmount: 2, platformAmount: -1 });
     expect(await debtOf(t, platform)).toBe(1);
     // Each payee gives back 50 centi-cents, a whole cent each: the platform gets the cent.
-    const refunded = await refund(t.api, ADMIN_USER_ID, sale.body.id);
+    const refunded = await refund(t.api, ADMIN_USER_ID, sale.id);
     expect(refunded.status).toBe(201);
     expect(refunded.body).toMatchObject({ authorAmount: 2, platformAmount: -1 });
     expect(await debtOf(t, platform)).toBe(0);

@@ -1,9 +1,9 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isRoot, postgresBinDir, sleep, topologyPort, waitFor } from './postgres-nodes';
+import { isRoot, postgresBinDir, postgresIds, serverSubdirectory, sleep, topologyPort, waitFor } from './postgres-nodes';
 
 const run = promisify(execFile);
 
@@ -11,20 +11,6 @@ const run = promisify(execFile);
 const BOOTSTRAP_TIMEOUT_MS = 120_000;
 const BOOTSTRAP_ATTEMPTS = 2;
 const LOG_TAIL_CHARS = 2_000;
-
-async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
-  if (!isRoot()) return undefined;
-  const { stdout: uid } = await run('id', ['-u', 'postgres']);
-  const { stdout: gid } = await run('id', ['-g', 'postgres']);
-  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
-}
-
-/** A folder the members (the postgres OS user when this process is root) can write in. */
-async function ownedDirectory(path: string): Promise<void> {
-  mkdirSync(path, { recursive: true });
-  const user = await postgresUser();
-  if (user) chownSync(path, user.uid, user.gid);
-}
 
 async function httpStatus(url: string, init?: RequestInit, timeoutMs = 2_000): Promise<number> {
   try {
@@ -104,7 +90,7 @@ export class PatroniCluster {
     const failures: string[] = [];
     for (let attempt = 1; attempt <= BOOTSTRAP_ATTEMPTS; attempt++) {
       const cluster = new PatroniCluster(join(root, `attempt-${attempt}`));
-      await ownedDirectory(cluster.root);
+      await serverSubdirectory(cluster.root);
       try {
         await cluster.startEtcd();
         await cluster.startMembers();
@@ -219,7 +205,8 @@ postgresql:
   }
 
   async startMember(member: PatroniMember): Promise<void> {
-    const user = await postgresUser();
+    // Patroni and its PostgreSQL run as the postgres OS user when this process is root.
+    const user = isRoot() ? await postgresIds() : undefined;
     member.process = spawnLogged('patroni', [member.configFile], join(this.root, `${member.name}.log`), {
       ...(user ?? {}),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.root },

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-async function postgresIds(): Promise<{ uid: number; gid: number }> {
+export async function postgresIds(): Promise<{ uid: number; gid: number }> {
   const { stdout: uid } = await run('id', ['-u', 'postgres']);
   const { stdout: gid } = await run('id', ['-g', 'postgres']);
   return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
@@ -61,11 +61,21 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
 /** A temporary directory the PostgreSQL servers (and Patroni) may write: the postgres OS user's when run as root. */
 export async function serverDirectory(prefix: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (isRoot()) {
-    const { uid, gid } = await postgresIds();
-    chownSync(dir, uid, gid);
-  }
+  await ownByPostgres(dir);
   return dir;
+}
+
+/** A folder inside a server directory, writable by the servers in the same way. */
+export async function serverSubdirectory(path: string): Promise<string> {
+  mkdirSync(path, { recursive: true });
+  await ownByPostgres(path);
+  return path;
+}
+
+async function ownByPostgres(dir: string): Promise<void> {
+  if (!isRoot()) return;
+  const { uid, gid } = await postgresIds();
+  chownSync(dir, uid, gid);
 }
 
 /** Runs a command as the postgres OS user when this process is root (PostgreSQL refuses root). */
