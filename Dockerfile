@@ -31,4 +31,5 @@ EXPOSE 3000
 # Liveness only (no dependency checks). A worker-only process (APP_ROLE=worker) serves no HTTP.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "if (process.env.APP_ROLE === 'worker') process.exit(0); fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/main.js"]
+# V8 flags as in package.json's start script (ADR 0070; `npm run node:check` compares the two).
+CMD ["node", "--max-semi-space-size=32", "dist/main.js"]

@@ -9,10 +9,18 @@
 // [pid:0xisolate]   1234 ms: Scavenge 10.5 (12.3) -> 9.8 (20.3) MB, ...
 const GC_LINE = /^\[(\d+):0x[0-9a-f]+\]\s+[\d.]+ ms: ([A-Za-z -]+?) ([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB, .*?([\d.]+) \/ ([\d.]+) ms/;
 
+export interface GcPauses {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
+
 export class GcTrace {
   private readonly afterLastMb = new Map<number, number>();
   private allocatedMb = 0;
   private readonly collections = new Map<string, number>();
+  /** Main-thread pause per kind of collection: how many, their sum and the longest, ms. */
+  private readonly pauses = new Map<string, GcPauses>();
   private partial = '';
 
   /** Feeds the service's stdout; returns what is not a GC line (to be printed as usual). */
@@ -35,6 +43,9 @@ export class GcTrace {
       if (previous !== undefined && beforeMb > previous) this.allocatedMb += beforeMb - previous;
       this.afterLastMb.set(pid, afterMb);
       this.collections.set(kind, (this.collections.get(kind) ?? 0) + 1);
+      const pauseMs = Number(match[7]);
+      const pauses = this.pauses.get(kind) ?? { count: 0, totalMs: 0, maxMs: 0 };
+      this.pauses.set(kind, { count: pauses.count + 1, totalMs: pauses.totalMs + pauseMs, maxMs: Math.max(pauses.maxMs, pauseMs) });
     }
     return rest.length > 0 ? `${rest.join('\n')}\n` : '';
   }
@@ -42,5 +53,15 @@ export class GcTrace {
   /** Allocated MiB and collections by kind so far (take two and subtract for a phase). */
   snapshot(): { allocatedMb: number; collections: Map<string, number> } {
     return { allocatedMb: this.allocatedMb, collections: new Map(this.collections) };
+  }
+
+  /**
+   * Pauses by kind since the last call, over every process: the phase's GC pauses with the
+   * resolution of the trace (V8's own timing) rather than of /metrics' histogram buckets.
+   */
+  takePauses(): Map<string, GcPauses> {
+    const taken = new Map(this.pauses);
+    this.pauses.clear();
+    return taken;
   }
 }

@@ -13,7 +13,8 @@
  * arrival rates (BENCH_OPEN_RATES, default 500,1000,1500,2000 per second), latency from each
  * request's scheduled send (bench/open-loop.ts); BENCH_OPEN_SECONDS (10) after
  * BENCH_OPEN_WARMUP_SECONDS (2) per rate, BENCH_OPEN_CONNECTIONS (1000) at most,
- * BENCH_OPEN_WORKLOADS (comma list). BENCH_NODE_OPTIONS passes V8 flags to the service;
+ * BENCH_OPEN_WORKLOADS (comma list). The service gets `npm start`'s V8 flags, then
+ * BENCH_NODE_OPTIONS (a flag given there wins);
  * BENCH_TRACE_GC=1 adds --trace-gc and reports the heap allocated per request.
  */
 import { execFileSync } from 'node:child_process';
@@ -21,6 +22,7 @@ import * as os from 'node:os';
 import Redis from 'ioredis';
 import postgres, { Sql } from 'postgres';
 import { checkBooks } from './books';
+import type { GcPauses } from './gc-trace';
 import { Counters, countersBetween, readCounters } from './counters';
 import { ClientScript, runLoad } from './load';
 import { OpenLoopResult, runOpenLoop } from './open-loop';
@@ -36,6 +38,7 @@ import {
   REDIS_URL,
   RssSampler,
   RunningService,
+  serviceStartFlags,
   startService,
 } from './service';
 import { fixed, formatStatuses, percentiles, table } from './stats';
@@ -237,6 +240,8 @@ interface OpenWorkloadResult {
   pgWaits: string;
   /** Heap allocated per answered request, KiB (BENCH_TRACE_GC=1 only). */
   allocatedKiBPerRequest?: number;
+  /** Main-thread GC pauses of the measured phase by kind (BENCH_TRACE_GC=1 only). */
+  gcPauses?: Map<string, GcPauses>;
   note?: string;
 }
 
@@ -259,6 +264,7 @@ async function measureOpen(
   let gcBefore = service.gcTrace?.snapshot();
   const warmupEnd = setTimeout(() => {
     gcBefore = service.gcTrace?.snapshot();
+    service.gcTrace?.takePauses();
     waits.start();
     sampler.reset();
     serviceCpuBefore = cpuOf(serviceTree);
@@ -290,6 +296,7 @@ async function measureOpen(
   }
   const metricsAfter = await scrapeMetrics(service.port, HTTP_WORKERS);
   const gcAfter = service.gcTrace?.snapshot();
+  const gcPauses = service.gcTrace?.takePauses();
   const note = await besides?.stop();
   return {
     name: workload.name,
@@ -303,6 +310,7 @@ async function measureOpen(
     pgWaits: waits.summary(),
     allocatedKiBPerRequest:
       gcAfter && gcBefore ? ((gcAfter.allocatedMb - gcBefore.allocatedMb) * 1_024) / result.measuredRequests : undefined,
+    gcPauses,
     note,
   };
 }
@@ -458,10 +466,18 @@ function printOpenLoop(openResults: readonly OpenWorkloadResult[]): void {
     `From the service's /metrics over the measured phase, summed over ${openResults[0]?.tail.processes ?? 0} HTTP processes; ` +
       'percentiles are bucket upper bounds. Batch figures are the purchase batches (the mix\'s deposits batch apart).',
   );
-  for (const { name, result, pgWaits, allocatedKiBPerRequest } of openResults) {
+  for (const { name, result, pgWaits, allocatedKiBPerRequest, gcPauses } of openResults) {
     log(`PostgreSQL backends active per sample, ${name} at ${result.ratePerSecond}/s: ${pgWaits || 'none seen'}`);
     if (allocatedKiBPerRequest !== undefined) {
       log(`heap allocated per request (--trace-gc), ${name} at ${result.ratePerSecond}/s: ${fixed(allocatedKiBPerRequest)} KiB`);
+    }
+    if (gcPauses !== undefined) {
+      const seconds = result.measuredMs / 1_000;
+      const kinds = [...gcPauses].map(
+        ([kind, { count, totalMs, maxMs }]) =>
+          `${kind} ${fixed(count / seconds, 1)}/s, ${fixed(totalMs / seconds, 1)} ms/s, max ${fixed(maxMs, 1)} ms`,
+      );
+      log(`GC pauses over all processes (--trace-gc), ${name} at ${result.ratePerSecond}/s: ${kinds.join('; ') || 'none'}`);
     }
   }
   log('');
@@ -493,8 +509,9 @@ async function machineDescription(sql: Sql): Promise<string> {
 
 async function main(): Promise<number> {
   buildIfStale(log);
-  // node:cluster passes these flags on to the workers.
+  // node:cluster passes these flags on to the workers; of a flag given twice, V8 takes the last.
   const nodeArgs = [
+    ...serviceStartFlags(),
     ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : []),
     ...settings.serviceNodeOptions,
     ...(process.env.BENCH_TRACE_GC === '1' ? ['--trace-gc'] : []),
@@ -509,7 +526,7 @@ async function main(): Promise<number> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const failures: string[] = [];
   try {
-    log(`service pid ${service.pid} on port ${service.port}, database ${service.databaseName}`);
+    log(`service pid ${service.pid} on port ${service.port}, database ${service.databaseName}, node ${nodeArgs.join(' ')}`);
     log(`machine: ${await machineDescription(sql)}`);
     const tally = new Tally();
     log(`funding ${settings.buyers} buyers and creating ${settings.authors} authors through the API`);

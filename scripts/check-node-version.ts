@@ -3,7 +3,8 @@
  * package.json `engines.node` (`>=MAJOR.MINOR`) is the source; this fails, naming each place,
  * when a dependency in package-lock.json asks for more than that minimum, when the Dockerfile
  * builds or runs on another major, when the README states another minimum, or when the Node.js
- * release that .ci/run falls back to does not satisfy it.
+ * release that .ci/run falls back to does not satisfy it. The service's V8 flags are one truth
+ * too (ADR 0070): the Dockerfile's CMD must start `dist/main.js` with those of `npm start`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -45,8 +46,16 @@ if (!ciVersion || !semver.satisfies(ciVersion, engines)) {
   problems.push(`.ci/run: NODE_CI_VERSION (${ciVersion ?? 'missing'}) must satisfy ${engines}`);
 }
 
+const startScript = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start;
+const startFlags = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js/.exec(startScript)?.[1]?.trim();
+const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
+const cmdFlags = cmd ? (JSON.parse(cmd) as string[]).slice(1, -1).join(' ') : undefined;
+if (startFlags === undefined || cmdFlags !== startFlags) {
+  problems.push(`Dockerfile: CMD must run node ${startFlags ?? '(no flags found in npm start)'} dist/main.js, found ${cmd ?? 'none'}`);
+}
+
 if (problems.length > 0) {
   console.error(`Node.js version drift (package.json engines.node is "${engines}"):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log(`Node.js ${engines}: package-lock.json, Dockerfile, README.md and .ci/run agree`);
+console.log(`Node.js ${engines}: package-lock.json, Dockerfile, README.md and .ci/run agree; service flags: ${startFlags}`);

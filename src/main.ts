@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import cluster from 'node:cluster';
+import * as v8 from 'node:v8';
 // Types only: the application itself is loaded after tracing has started (see below).
 import type { App } from './app.factory';
 import { runClusterPrimary } from './cluster';
@@ -19,6 +20,10 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
+
+  // Read by V8 at every full collection, so it takes effect from here on, in every role
+  // (ADR 0070). The young generation's size, read only at start, is a launch flag instead.
+  if (config.v8HeapGrowingPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.v8HeapGrowingPercent}`);
 
   // One format from the first line on: migrations and the cluster primary log through pino too.
   Logger.overrideLogger(

@@ -107,6 +107,8 @@ describe('loadConfig', () => {
     ['PURCHASE_LANES', '0'],
     ['PURCHASE_BATCH_SIZE_MAX', '501'],
     ['IDEMPOTENCY_MEMORY_RESULTS', '-1'],
+    ['V8_HEAP_GROWING_PERCENT', '-1'],
+    ['V8_HEAP_GROWING_PERCENT', '301'],
     ['JWT_SECRET', 'too-short'],
     ['JWT_PUBLIC_KEY', 'not a key'],
     ['JWT_ISSUER', 'x'.repeat(257)],

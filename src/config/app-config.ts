@@ -72,6 +72,8 @@ export class AppConfig {
   readonly holds!: { ttlMs: number; sweepIntervalMs: number };
   /** Replayed results kept in process memory (ADR 0007); 0 = every replay asks Redis. */
   readonly idempotencyMemoryResults!: number;
+  /** V8's old-generation growing factor as a percentage over 1 (ADR 0070); 0 = V8's own. */
+  readonly v8HeapGrowingPercent!: number;
   readonly swaggerEnabled!: boolean;
   readonly role!: AppRole;
   readonly logLevel!: LogLevel;
@@ -157,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     payoutRunEveryMs: e.PAYOUT_RUN_EVERY,
     holds: { ttlMs: e.HOLD_TTL, sweepIntervalMs: e.HOLD_SWEEP_INTERVAL_MS },
     idempotencyMemoryResults: e.IDEMPOTENCY_MEMORY_RESULTS,
+    v8HeapGrowingPercent: e.V8_HEAP_GROWING_PERCENT,
     swaggerEnabled: e.SWAGGER_ENABLED,
     role: e.APP_ROLE,
     logLevel: e.LOG_LEVEL,

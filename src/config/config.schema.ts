@@ -232,6 +232,9 @@ export const environmentSchema = z
     PURCHASE_LANES: integer(1, 64).default('1'),
     PURCHASE_BATCH_SIZE_MAX: integer(1, 500).default('64'),
     IDEMPOTENCY_MEMORY_RESULTS: integer(0, 1_000_000).default('5000'),
+    // How far V8 lets the old generation grow past what its last full collection kept (ADR 0070);
+    // 0 leaves V8 its own factor, which goes up to 4x.
+    V8_HEAP_GROWING_PERCENT: integer(0, 300).default('100'),
     RECONCILE_EVERY: durationMs.default('10m'),
     RECONCILE_FIX_BALANCES: booleanFromString.default('false'),
     // Scheduled runs check what changed plus a slice of a rolling full sweep that covers all the

@@ -4,7 +4,7 @@ import type { AppConfig } from '../../src/config/app-config';
 import { IdempotencyService } from '../../src/idempotency/idempotency.service';
 import { FailOpenThrottlerStorage } from '../../src/rate-limit/fail-open-throttler-storage';
 import { LimitWindow, ScriptCachedThrottlerStorage } from '../../src/rate-limit/script-cached-throttler-storage';
-import { deleteKeys } from '../setup/test-app';
+import { deleteKeys } from '../setup/redis-keys';
 import { randomPrefix } from '../setup/test-database';
 import { TEST_REDIS_URL } from '../setup/test-env';
 

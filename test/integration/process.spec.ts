@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 import { createTestDatabase, randomPrefix, TestDatabase } from '../setup/test-database';
 import { TEST_REDIS_URL } from '../setup/test-env';
 import { freePort } from '../setup/net';
+import { deleteKeys } from '../setup/redis-keys';
 
 /**
  * The real service as operators run it: a separate Node process started from src/main.ts,
@@ -78,15 +79,10 @@ async function waitUntilReady(service: Service): Promise<void> {
   if (exitedEarly) throw new Error(`service exited during start: ${service.stderr().slice(-2_000)}`);
 }
 
-async function deleteKeys(prefix: string): Promise<void> {
+async function deleteServiceKeys(prefix: string): Promise<void> {
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }
@@ -139,7 +135,7 @@ describe('the service process', () => {
     });
     afterAll(async () => {
       await db.drop();
-      await deleteKeys(keyPrefix);
+      await deleteServiceKeys(keyPrefix);
     });
 
     const envFor = (port: number, extra: Record<string, string> = {}) => ({

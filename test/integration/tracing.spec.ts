@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { createTestDatabase, randomPrefix, TestDatabase } from '../setup/test-database';
 import { TEST_REDIS_URL } from '../setup/test-env';
-import { deleteKeys } from '../setup/test-app';
+import { deleteKeys } from '../setup/redis-keys';
 import { freePort } from '../setup/net';
 
 /**

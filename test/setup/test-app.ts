@@ -7,6 +7,7 @@ import { setSessionDefaults } from '../../src/db/migrate';
 import { ApiClient } from './api-client';
 import { createTestDatabase, randomPrefix, TestDatabase } from './test-database';
 import { TEST_REDIS_URL } from './test-env';
+import { deleteKeys } from './redis-keys';
 
 export const PLATFORM_USER_ID = '00000000-0000-4000-8000-00000000beef';
 export const ADMIN_USER_ID = '00000000-0000-4000-8000-00000000ad01';
@@ -93,11 +94,3 @@ async function transactionPoolerEnv(db: TestDatabase): Promise<Record<string, st
   };
 }
 
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { ServiceProcess } from '../faults/cluster';
 import { MoneyLoad } from './money-load';
 import { PostgresNode, removeDirectory, serverDirectory, sleep, topologyPort, waitFor } from './postgres-nodes';
+import { deleteDrillKeys, drillKeyPrefix, SHARED_REDIS_URL } from './redis-nodes';
 
 /**
  * PostgreSQL failover with nothing lost (ADR 0050). A private primary and a synchronous standby
@@ -25,6 +25,7 @@ describe('PostgreSQL failover under load', () => {
   let second: PostgresNode;
   let api: ServiceProcess;
   const load = new MoneyLoad(() => api.baseUrl);
+  const keyPrefix = drillKeyPrefix();
 
   beforeAll(async () => {
     root = await serverDirectory('wallet-topology-pg-');
@@ -36,8 +37,8 @@ describe('PostgreSQL failover under load', () => {
       // Both servers, each with its port; the service keeps to whichever is the primary.
       DATABASE_URL: `postgres://postgres@127.0.0.1:${first.port},127.0.0.1:${second.port}/wallet`,
       DATABASE_POOL_MAX: '8',
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_KEY_PREFIX: `topology:${randomBytes(4).toString('hex')}:`,
+      REDIS_URL: SHARED_REDIS_URL,
+      REDIS_KEY_PREFIX: keyPrefix,
       PLATFORM_ACCOUNT_ID: PLATFORM_USER_ID,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'test',
@@ -53,6 +54,7 @@ describe('PostgreSQL failover under load', () => {
     await api?.kill('SIGKILL');
     await first?.stop();
     await second?.stop();
+    await deleteDrillKeys(keyPrefix);
     removeDirectory(root);
   });
 

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { ServiceProcess } from '../faults/cluster';
 import { MoneyLoad } from './money-load';
 import { PatroniCluster } from './patroni';
 import { removeDirectory, serverDirectory, sleep, topologyPort, waitFor } from './postgres-nodes';
+import { deleteDrillKeys, drillKeyPrefix, SHARED_REDIS_URL } from './redis-nodes';
 
 /**
  * Patroni (synchronous mode, one etcd node) behind HAProxy, which routes to the member whose
@@ -22,6 +22,7 @@ describe('Patroni behind HAProxy under load', () => {
   let cluster: PatroniCluster;
   let api: ServiceProcess;
   const load = new MoneyLoad(() => api.baseUrl);
+  const keyPrefix = drillKeyPrefix();
 
   beforeAll(async () => {
     root = await serverDirectory('wallet-topology-patroni-');
@@ -29,8 +30,8 @@ describe('Patroni behind HAProxy under load', () => {
     api = new ServiceProcess('api', 'api', await topologyPort(), {
       DATABASE_URL: cluster.url,
       DATABASE_POOL_MAX: '8',
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_KEY_PREFIX: `topology:${randomBytes(4).toString('hex')}:`,
+      REDIS_URL: SHARED_REDIS_URL,
+      REDIS_KEY_PREFIX: keyPrefix,
       PLATFORM_ACCOUNT_ID: PLATFORM_USER_ID,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'test',
@@ -45,6 +46,7 @@ describe('Patroni behind HAProxy under load', () => {
     await load.stop().catch(() => undefined);
     await api?.kill('SIGKILL');
     await cluster?.stop();
+    await deleteDrillKeys(keyPrefix);
     removeDirectory(root);
   });
 

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { ServiceProcess } from '../faults/cluster';
 import { Client, MoneyLoad } from './money-load';
 import { PostgresNode, removeDirectory, serverDirectory, sleep, topologyPort } from './postgres-nodes';
+import { deleteDrillKeys, drillKeyPrefix, SHARED_REDIS_URL } from './redis-nodes';
 
 /**
  * Reads from a replica (ADR 0053): a private primary and an asynchronous streaming standby,
@@ -55,6 +55,7 @@ describe('reads from a replica', () => {
   let primaryOnly: ServiceProcess;
   let readTarget: () => ServiceProcess = () => api;
   const load = new MoneyLoad(() => api.baseUrl, 3);
+  const keyPrefix = drillKeyPrefix();
   let reading = false;
   let reads = 0;
   const readFailures: string[] = [];
@@ -66,8 +67,8 @@ describe('reads from a replica', () => {
     const env = {
       DATABASE_URL: primary.url,
       DATABASE_POOL_MAX: '8',
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_KEY_PREFIX: `topology:${randomBytes(4).toString('hex')}:`,
+      REDIS_URL: SHARED_REDIS_URL,
+      REDIS_KEY_PREFIX: keyPrefix,
       PLATFORM_ACCOUNT_ID: PLATFORM_USER_ID,
       LOG_LEVEL: 'info',
       NODE_ENV: 'test',
@@ -89,6 +90,7 @@ describe('reads from a replica', () => {
     await primaryOnly?.kill('SIGKILL');
     await primary?.stop();
     await standby?.stop();
+    await deleteDrillKeys(keyPrefix);
     removeDirectory(root);
   });
 

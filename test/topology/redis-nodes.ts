@@ -1,4 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import postgres from 'postgres';
+import { deleteKeys } from '../setup/redis-keys';
 import { waitFor } from './postgres-nodes';
 
 const run = promisify(execFile);
@@ -260,5 +262,27 @@ export class ScratchDatabase {
     } finally {
       await admin.end({ timeout: 5 });
     }
+  }
+}
+
+/** The shared Redis that the PostgreSQL drills' services use, each under a prefix of its own. */
+export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** A drill's own key prefix on the shared Redis. */
+export function drillKeyPrefix(): string {
+  return `topology:${randomBytes(4).toString('hex')}:`;
+}
+
+/**
+ * Deletes what a drill's service left under its prefix on the shared Redis: idempotency results
+ * would stay a day, BullMQ's meta keys for good.
+ */
+export async function deleteDrillKeys(prefix: string): Promise<void> {
+  const redis = new Redis(SHARED_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await deleteKeys(redis, prefix);
+  } finally {
+    redis.disconnect();
   }
 }
