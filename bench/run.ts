@@ -15,7 +15,7 @@
  * BENCH_OPEN_WARMUP_SECONDS (2) per rate, BENCH_OPEN_CONNECTIONS (1000) at most,
  * BENCH_OPEN_WORKLOADS (comma list). The service gets `npm start`'s V8 flags, then
  * BENCH_NODE_OPTIONS (a flag given there wins);
- * BENCH_TRACE_GC=1 adds --trace-gc and reports the heap allocated per request.
+ * BENCH_TRACE_GC=1 adds --trace-gc and reports the heap allocated per request and the GC pauses by kind.
  */
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
