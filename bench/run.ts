@@ -21,6 +21,7 @@ import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import Redis from 'ioredis';
 import postgres, { Sql } from 'postgres';
+import { serviceStartFlags } from '../scripts/service-flags';
 import { checkBooks } from './books';
 import type { GcPauses } from './gc-trace';
 import { Counters, countersBetween, readCounters } from './counters';
@@ -37,8 +38,8 @@ import {
   processTree,
   REDIS_URL,
   RssSampler,
+  ROOT,
   RunningService,
-  serviceStartFlags,
   startService,
 } from './service';
 import { fixed, formatStatuses, percentiles, table } from './stats';
@@ -509,9 +510,12 @@ async function machineDescription(sql: Sql): Promise<string> {
 
 async function main(): Promise<number> {
   buildIfStale(log);
+  // npm start's flags, so that the bench measures the process production runs (ADR 0070).
+  const startFlags = serviceStartFlags(ROOT);
+  if (startFlags === undefined) throw new Error('package.json start script does not run node [flags] dist/main.js');
   // node:cluster passes these flags on to the workers; of a flag given twice, V8 takes the last.
   const nodeArgs = [
-    ...serviceStartFlags(),
+    ...startFlags,
     ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : []),
     ...settings.serviceNodeOptions,
     ...(process.env.BENCH_TRACE_GC === '1' ? ['--trace-gc'] : []),

@@ -40,17 +40,6 @@ export function buildIfStale(log: (line: string) => void): void {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-/**
- * The V8 flags `npm start` gives the service (package.json; the Dockerfile's CMD matches it,
- * `npm run node:check`), so that the benchmark measures the process production runs (ADR 0070).
- */
-export function serviceStartFlags(): string[] {
-  const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const flags = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js/.exec(scripts.start)?.[1];
-  if (flags === undefined) throw new Error(`package.json start script does not run node dist/main.js: ${scripts.start}`);
-  return flags.split(' ').filter((flag) => flag !== '');
-}
-
 /** Pids of a process and all its descendants (node:cluster workers, if the service forks). */
 export function processTree(rootPid: number): number[] {
   const children = new Map<number, number[]>();

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import semver from 'semver';
+import { serviceStartFlags } from './service-flags';
 
 const ROOT = path.resolve(__dirname, '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -46,8 +47,7 @@ if (!ciVersion || !semver.satisfies(ciVersion, engines)) {
   problems.push(`.ci/run: NODE_CI_VERSION (${ciVersion ?? 'missing'}) must satisfy ${engines}`);
 }
 
-const startScript = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start;
-const startFlags = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js/.exec(startScript)?.[1]?.trim();
+const startFlags = serviceStartFlags(ROOT)?.join(' ');
 const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
 const cmdFlags = cmd ? (JSON.parse(cmd) as string[]).slice(1, -1).join(' ') : undefined;
 if (startFlags === undefined || cmdFlags !== startFlags) {

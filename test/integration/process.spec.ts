@@ -2,11 +2,10 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import Redis from 'ioredis';
 import { createTestDatabase, randomPrefix, TestDatabase } from '../setup/test-database';
 import { TEST_REDIS_URL } from '../setup/test-env';
 import { freePort } from '../setup/net';
-import { deleteKeys } from '../setup/redis-keys';
+import { deleteKeysAt } from '../setup/redis-keys';
 
 /**
  * The real service as operators run it: a separate Node process started from src/main.ts,
@@ -79,15 +78,6 @@ async function waitUntilReady(service: Service): Promise<void> {
   if (exitedEarly) throw new Error(`service exited during start: ${service.stderr().slice(-2_000)}`);
 }
 
-async function deleteServiceKeys(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    await deleteKeys(redis, prefix);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 describe('the service process', () => {
   const running: Service[] = [];
 
@@ -135,7 +125,7 @@ describe('the service process', () => {
     });
     afterAll(async () => {
       await db.drop();
-      await deleteServiceKeys(keyPrefix);
+      await deleteKeysAt(TEST_REDIS_URL, keyPrefix);
     });
 
     const envFor = (port: number, extra: Record<string, string> = {}) => ({

@@ -1,10 +1,9 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import * as path from 'node:path';
-import Redis from 'ioredis';
 import { createTestDatabase, randomPrefix, TestDatabase } from '../setup/test-database';
 import { TEST_REDIS_URL } from '../setup/test-env';
-import { deleteKeys } from '../setup/redis-keys';
+import { deleteKeysAt } from '../setup/redis-keys';
 import { freePort } from '../setup/net';
 
 /**
@@ -131,9 +130,7 @@ describe('tracing', () => {
       }
       await receiver.close();
       await db.drop();
-      const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-      await deleteKeys(redis, keyPrefix);
-      redis.disconnect();
+      await deleteKeysAt(TEST_REDIS_URL, keyPrefix);
     });
 
     it('traces a report request from the API through the worker: HTTP, database, Redis and job spans share one trace', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import postgres from 'postgres';
-import { deleteKeys } from '../setup/redis-keys';
+import { deleteKeysAt } from '../setup/redis-keys';
 import { waitFor } from './postgres-nodes';
 
 const run = promisify(execFile);
@@ -278,11 +278,5 @@ export function drillKeyPrefix(): string {
  * would stay a day, BullMQ's meta keys for good.
  */
 export async function deleteDrillKeys(prefix: string): Promise<void> {
-  const redis = new Redis(SHARED_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    await deleteKeys(redis, prefix);
-  } finally {
-    redis.disconnect();
-  }
+  await deleteKeysAt(SHARED_REDIS_URL, prefix);
 }
