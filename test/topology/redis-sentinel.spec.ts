@@ -73,9 +73,22 @@ class Poller {
     return counts;
   }
 
-  /** Time from `since` until the first answer with `status` sent after it. */
-  async firstAfter(since: number, status: number, timeoutMs: number): Promise<number> {
-    await waitFor(`an answer ${status} after the fault`, async () => this.answers.some((a) => a.sentAt > since && a.status === status), timeoutMs);
+  /**
+   * Time from `since` until the first answer with `status` sent after it. A timeout names the
+   * answers sent after `since` and the last of them, and `context` adds what the caller knows.
+   */
+  async firstAfter(since: number, status: number, timeoutMs: number, context: () => string = () => ''): Promise<number> {
+    try {
+      await waitFor(`an answer ${status} after the fault`, async () => this.answers.some((a) => a.sentAt > since && a.status === status), timeoutMs);
+    } catch (error) {
+      const after = this.answers.filter((a) => a.sentAt > since);
+      const statuses: Record<string, number> = {};
+      for (const answer of after) statuses[String(answer.status)] = (statuses[String(answer.status)] ?? 0) + 1;
+      const last = after.at(-1);
+      throw new Error(
+        `${(error as Error).message}; answers sent since: ${JSON.stringify(statuses)}, the last: ${JSON.stringify(last?.body ?? last?.status ?? null)}${context()}`,
+      );
+    }
     return this.answers.find((a) => a.sentAt > since && a.status === status)!.at - since;
   }
 }
@@ -143,6 +156,9 @@ describe('Redis Sentinel failover under load', () => {
   }
 
   it('loses no money and no report through an operator failover and a crashed master, and readiness tells the truth', async () => {
+    // What the API said last, for a recovery bound that is missed.
+    const apiTail = () =>
+      `; the API's last log lines: ${[...api.logs.slice(-10).map((line) => JSON.stringify(line)), ...api.rawOutput.slice(-5)].join('\n').slice(-3_000)}`;
     await load.start();
     reports.start();
     readiness.start();
@@ -155,7 +171,7 @@ describe('Redis Sentinel failover under load', () => {
     const failoverAt = Date.now();
     await topology.sentinels[0]!.cli(['SENTINEL', 'FAILOVER', topology.masterName]);
     await waitFor('the Sentinels naming a new master', async () => (await topology.masterPort()) !== firstMaster, RECOVERY_BOUND_MS);
-    const failoverReportMs = await reports.firstAfter(failoverAt, 202, RECOVERY_BOUND_MS);
+    const failoverReportMs = await reports.firstAfter(failoverAt, 202, RECOVERY_BOUND_MS, apiTail);
     await waitFor('the demoted master following the new one', () => topology.settled(), RECOVERY_BOUND_MS);
     setPhase('after-failover');
     await sleep(2_000);
@@ -186,8 +202,8 @@ describe('Redis Sentinel failover under load', () => {
     const jobKey = (id: string) => `${workerEnv.REDIS_KEY_PREFIX}bull:reports:${id}`;
     const lost = [];
     for (const id of unreplicated) if ((await newMaster.cli(['EXISTS', jobKey(id)])).trim() === '0') lost.push(id);
-    const crashReportMs = await reports.firstAfter(crashedAt, 202, RECOVERY_BOUND_MS);
-    const readyAgainMs = await readiness.firstAfter(promotedAt, 200, RECOVERY_BOUND_MS);
+    const crashReportMs = await reports.firstAfter(crashedAt, 202, RECOVERY_BOUND_MS, apiTail);
+    const readyAgainMs = await readiness.firstAfter(promotedAt, 200, RECOVERY_BOUND_MS, apiTail);
     // The crashed server comes back empty; the Sentinels make it a replica of the new master.
     await topology.server(crashedMaster).start();
     await waitFor('the restarted server following the new master', () => topology.settled(), RECOVERY_BOUND_MS);
