@@ -31,6 +31,13 @@ interface Answer {
   body?: { code?: string; checks?: Record<string, string>; jobId?: string };
 }
 
+/** How many of `answers` got each status. */
+function countByStatus(answers: readonly Answer[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const answer of answers) counts[String(answer.status)] = (counts[String(answer.status)] ?? 0) + 1;
+  return counts;
+}
+
 /** Repeats one GET or POST in the background, recording every answer with its phase. */
 class Poller {
   phase = 'startup';
@@ -65,12 +72,8 @@ class Poller {
   }
 
   byPhase(): Record<string, Record<string, number>> {
-    const counts: Record<string, Record<string, number>> = {};
-    for (const answer of this.answers) {
-      const phase = (counts[answer.phase] ??= {});
-      phase[String(answer.status)] = (phase[String(answer.status)] ?? 0) + 1;
-    }
-    return counts;
+    const phases = [...new Set(this.answers.map((answer) => answer.phase))];
+    return Object.fromEntries(phases.map((phase) => [phase, countByStatus(this.answers.filter((answer) => answer.phase === phase))]));
   }
 
   /**
@@ -82,11 +85,9 @@ class Poller {
       await waitFor(`an answer ${status} after the fault`, async () => this.answers.some((a) => a.sentAt > since && a.status === status), timeoutMs);
     } catch (error) {
       const after = this.answers.filter((a) => a.sentAt > since);
-      const statuses: Record<string, number> = {};
-      for (const answer of after) statuses[String(answer.status)] = (statuses[String(answer.status)] ?? 0) + 1;
       const last = after.at(-1);
       throw new Error(
-        `${(error as Error).message}; answers sent since: ${JSON.stringify(statuses)}, the last: ${JSON.stringify(last?.body ?? last?.status ?? null)}${context()}`,
+        `${(error as Error).message}; answers sent since: ${JSON.stringify(countByStatus(after))}, the last: ${JSON.stringify(last?.body ?? last?.status ?? null)}${context()}`,
       );
     }
     return this.answers.find((a) => a.sentAt > since && a.status === status)!.at - since;
