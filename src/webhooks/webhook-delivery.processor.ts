@@ -38,6 +38,8 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnModuleInit
 
   /** Before @nestjs/bullmq's own close, which would wait without bound (see closeWorkerWithin). */
   beforeApplicationShutdown(): Promise<void> {
+    // Attempts parked behind a busy endpoint would keep their slot's job running past the drain.
+    this.deliveries.closeParking();
     return closeWorkerWithin(this.worker, this.jobs, { drainTimeoutMs: workerDrainTimeoutMs(this.config.http.shutdownTimeoutMs), logger: this.logger });
   }
 

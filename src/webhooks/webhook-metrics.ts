@@ -14,6 +14,7 @@ export class WebhookMetrics {
   readonly attemptDuration: Histogram<'outcome'>;
   readonly commitToDelivery: Histogram;
   readonly oldestUndelivered: Gauge<'endpoint'>;
+  readonly parkedAttempts: Gauge;
 
   constructor(metrics: MetricsService, repository: WebhooksRepository) {
     const registers = [metrics.registry];
@@ -40,6 +41,11 @@ export class WebhookMetrics {
       name: 'webhook_commit_to_delivery_seconds',
       help: "From an event's commit (its createdAt) to its successful delivery",
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3_600, 86_400],
+      registers,
+    });
+    this.parkedAttempts = new Gauge({
+      name: 'webhook_parked_attempts',
+      help: "Attempts waiting in this process for a slot of their endpoint (at its in-flight cap)",
       registers,
     });
     this.oldestUndelivered = new Gauge({

@@ -58,7 +58,12 @@ export function attemptLeaseMs(timeoutMs: number, sweepIntervalMs: number): numb
 export const SWEEP_BATCH_MAX = 500;
 /** Events read per dispatch step; a full step is followed by another at once. */
 export const DISPATCH_BATCH_MAX = 500;
-/** How long an attempt refused for its endpoint's in-flight cap waits before trying again. */
+/**
+ * Attempts parked per process while their endpoint is at its in-flight cap (ADR 0071); past
+ * this, a refused attempt goes back to the queue as a delayed job instead.
+ */
+export const PARKED_ATTEMPTS_MAX = 10_000;
+/** How long an attempt refused for its endpoint's in-flight cap waits when it cannot be parked. */
 export const ENDPOINT_BUSY_DELAY_MS = 250;
 /** Secrets replaced by a rotation keep signing for this long. */
 export const SECRET_ROTATION_GRACE_MS = 24 * 3_600_000;
