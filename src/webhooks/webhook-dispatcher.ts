@@ -12,6 +12,7 @@ import {
   overdueGraceMs,
   SWEEP_BATCH_MAX,
   sweepJobId,
+  sweepRound,
   WEBHOOKS_QUEUE,
 } from './webhooks.queue';
 import { WebhooksRepository } from './webhooks.repository';
@@ -82,16 +83,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /**
    * Re-queues overdue deliveries under the sweep's own job id (see sweepJobId): a sweep job that
-   * still waits is not duplicated, and an attempt job stranded by a dead worker does not block it.
+   * still waits is not duplicated within a round, and a job stranded by a dead worker does not
+   * block the delivery for longer than a round.
    */
-  async sweep(): Promise<number> {
-    const overdue = await this.repository.overdueDeliveries(overdueGraceMs(this.config.webhooks.sweepIntervalMs), SWEEP_BATCH_MAX);
+  async sweep(nowMs = Date.now()): Promise<number> {
+    const { sweepIntervalMs } = this.config.webhooks;
+    const overdue = await this.repository.overdueDeliveries(overdueGraceMs(sweepIntervalMs), SWEEP_BATCH_MAX);
     if (overdue.length === 0) return 0;
+    const round = sweepRound(nowMs, sweepIntervalMs);
     await this.queue.addBulk(
       overdue.map(({ deliveryId, endpointId, attemptCount }) => ({
         name: DELIVER_JOB,
         data: { deliveryId, endpointId },
-        opts: { ...DELIVER_JOB_OPTIONS, jobId: sweepJobId(deliveryId, attemptCount) },
+        opts: { ...DELIVER_JOB_OPTIONS, jobId: sweepJobId(deliveryId, attemptCount, round) },
       })),
     );
     this.logger.log({ count: overdue.length }, 'overdue webhook deliveries queued again');

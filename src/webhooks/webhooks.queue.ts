@@ -21,11 +21,20 @@ export function deliverJobId(deliveryId: string, attemptCount: number): string {
  * The sweeper's job for an overdue delivery has an id of its own. Re-adding the attempt's own id
  * would be a no-op while a job of that id is still in Redis, and a worker killed after taking
  * the job but before claiming the delivery leaves it `active` under its lock until BullMQ's
- * stalled check (lockDuration plus stalledInterval, up to 90 s). One sweep job per delivery and
- * attempt, so sweeping a backlog repeatedly adds nothing more.
+ * stalled check (lockDuration plus stalledInterval, up to 90 s). The same holds for a sweep job
+ * itself: since attempts over an endpoint's cap complete their job when they park (ADR 0071),
+ * a parked delivery lost with its process is rescued by a sweep job, and that one may be
+ * stranded too. So the id names the sweep round as well (`sweepRoundMs`): sweeping a backlog
+ * again within a round adds nothing, and a stranded sweep job blocks its delivery for one round
+ * at most.
  */
-export function sweepJobId(deliveryId: string, attemptCount: number): string {
-  return `s_${deliveryId}_${attemptCount}`;
+export function sweepJobId(deliveryId: string, attemptCount: number, round: number): string {
+  return `s_${deliveryId}_${attemptCount}_${round}`;
+}
+
+/** A sweep round: 4 overdue graces (12 sweep intervals, 60 s by default). */
+export function sweepRound(nowMs: number, sweepIntervalMs: number): number {
+  return Math.floor(nowMs / (4 * overdueGraceMs(sweepIntervalMs)));
 }
 
 export const DELIVER_JOB_OPTIONS = {

@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher';
 import { WebhookMetrics } from '../../src/webhooks/webhook-metrics';
-import { DeliverJobData, WEBHOOKS_QUEUE } from '../../src/webhooks/webhooks.queue';
+import { DeliverJobData, overdueGraceMs, WEBHOOKS_QUEUE } from '../../src/webhooks/webhooks.queue';
 import { WebhooksRepository } from '../../src/webhooks/webhooks.repository';
 import { createWallet } from '../factories/wallets.factory';
 import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
@@ -61,11 +61,15 @@ describe('webhook sweeper (e2e)', () => {
 
     // Its attempt is now long overdue: the sweeper must queue it again, beside the stranded job.
     await t.db.sql`UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1 minute' WHERE id = ${deliveryId}::uuid`;
-    expect(await dispatcher.sweep()).toBe(1);
+    const now = Date.now();
+    expect(await dispatcher.sweep(now)).toBe(1);
     expect((await queue.getWaiting()).map((job) => job.data.deliveryId)).toEqual([deliveryId]);
-    // Sweeping again while that job waits adds nothing.
-    expect(await dispatcher.sweep()).toBe(1);
+    // Sweeping again within the round while that job waits adds nothing.
+    expect(await dispatcher.sweep(now)).toBe(1);
     expect(await queue.getWaitingCount()).toBe(1);
+    // The next round adds another: a sweep job stranded like the first blocks a delivery for one round at most.
+    expect(await dispatcher.sweep(now + 4 * overdueGraceMs(t.config.webhooks.sweepIntervalMs))).toBe(1);
+    expect((await queue.getWaiting()).map((job) => job.data.deliveryId)).toEqual([deliveryId, deliveryId]);
     await dead.close(true);
   });
 });
