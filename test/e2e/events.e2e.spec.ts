@@ -3,6 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { Webhook } from 'standardwebhooks';
 import { createWallet, purchase } from '../factories/wallets.factory';
 import { ADMIN_USER_ID, startTestApp, TestApp } from '../setup/test-app';
+import { eventually } from '../setup/eventually';
 
 /** An answer with headers and a body: a status alone answers 'ok'. */
 interface Answer {
@@ -80,16 +81,6 @@ class Receiver {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-/** Polls `check` until it returns a value (bounded); for work done by the in-process worker. */
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
-  for (let poll = 0; poll < 600; poll++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`never happened: ${what}`);
 }
 
 describe('events and webhooks (e2e)', () => {

@@ -5,6 +5,7 @@ import { WebhookDeliveryService } from '../../src/webhooks/webhook-delivery.serv
 import { DeliverJobData, WEBHOOKS_QUEUE } from '../../src/webhooks/webhooks.queue';
 import { createWallet } from '../factories/wallets.factory';
 import { ADMIN_USER_ID, startTestApp } from '../setup/test-app';
+import { eventually } from '../setup/eventually';
 
 /** A receiver on 127.0.0.1 that holds every request until released, then answers 204. */
 class HoldingReceiver {
@@ -44,15 +45,6 @@ class HoldingReceiver {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
-  for (let poll = 0; poll < 800; poll++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`never happened: ${what}`);
 }
 
 /**
