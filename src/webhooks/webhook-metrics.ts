@@ -45,7 +45,7 @@ export class WebhookMetrics {
     });
     this.parkedAttempts = new Gauge({
       name: 'webhook_parked_attempts',
-      help: "Attempts waiting in this process for a slot of their endpoint (at its in-flight cap)",
+      help: 'Attempts waiting in this process for a slot of their endpoint (at its in-flight cap)',
       registers,
     });
     this.oldestUndelivered = new Gauge({

@@ -24,7 +24,7 @@ export function deliverJobId(deliveryId: string, attemptCount: number): string {
  * stalled check (lockDuration plus stalledInterval, up to 90 s). The same holds for a sweep job
  * itself: since attempts over an endpoint's cap complete their job when they park (ADR 0071),
  * a parked delivery lost with its process is rescued by a sweep job, and that one may be
- * stranded too. So the id names the sweep round as well (`sweepRoundMs`): sweeping a backlog
+ * stranded too. So the id names the sweep round as well (`sweepRound`): sweeping a backlog
  * again within a round adds nothing, and a stranded sweep job blocks its delivery for one round
  * at most.
  */
